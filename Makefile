@@ -1,0 +1,82 @@
+# nac build. `make` builds build/libnac.a, build/libnac.so, build/nac and build/nac_tests.
+# Sources are found by wildcard: a new src/<module>/<file>.c is part of libnac, a new
+# tests/test_<module>.c joins the runner (its TEST(name) functions are registered automatically).
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O3
+CFLAGS  ?= $(OPT) -g
+NAC_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc \
+             $(shell pkg-config --cflags sndfile soxr fftw3f libpng zlib 2>/dev/null)
+LIBS    = $(shell pkg-config --libs sndfile soxr fftw3f libpng zlib) -lopenblas -lm -fopenmp
+
+LIB_SRC  := $(sort $(shell find src -name '*.c'))
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
+DEPS     := $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+all: $(BUILD)/libnac.a $(BUILD)/libnac.so $(BUILD)/nac $(BUILD)/nac_tests
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(NAC_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libnac.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libnac.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LIBS)
+
+$(BUILD)/nac: $(TOOL_OBJ) $(BUILD)/libnac.a
+	$(CC) -o $@ $(TOOL_OBJ) $(BUILD)/libnac.a $(LIBS)
+
+# Test registry: every `TEST(name)` at the start of a line in tests/*.c.
+$(BUILD)/tests/registry.c: $(TEST_SRC) Makefile
+	@mkdir -p $(dir $@)
+	@{ echo '#include "test.h"'; \
+	   grep -h '^TEST(' $(TEST_SRC) | sed 's/^TEST(\([A-Za-z0-9_]*\)).*/void nac_test_\1(nac_test *t_);/'; \
+	   echo 'const nac_test_case nac_test_cases[] = {'; \
+	   grep -h '^TEST(' $(TEST_SRC) | sed 's/^TEST(\([A-Za-z0-9_]*\)).*/    {"\1", nac_test_\1},/'; \
+	   echo '    {0, 0}};'; } > $@
+
+$(BUILD)/tests/registry.o: $(BUILD)/tests/registry.c
+	$(CC) $(NAC_CFLAGS) -Itests $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(NAC_CFLAGS) -Itests $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/nac_tests: $(TEST_OBJ) $(BUILD)/libnac.a
+	$(CC) -o $@ $(TEST_OBJ) $(BUILD)/libnac.a $(LIBS)
+
+test: $(BUILD)/nac_tests $(BUILD)/nac
+	$(BUILD)/nac_tests
+
+# Sanitizer build in its own folder.
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  LIBS="$(LIBS) -fsanitize=address,undefined" build/asan/nac_tests
+	ASAN_OPTIONS=detect_leaks=1 build/asan/nac_tests
+
+deps:
+	sh scripts/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/nac $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/libnac.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libnac.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/nac/nac.h $(DESTDIR)$(PREFIX)/include/nac/
+	install -m 755 $(BUILD)/nac $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' nac.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nac.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include bench/bench.mk
+-include $(DEPS)
+
+.PHONY: all test asan deps install clean

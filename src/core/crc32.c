@@ -1,0 +1,16 @@
+/* CRC-32 via zlib, fed in chunks that fit its uInt length. */
+#include "core/crc32.h"
+
+#include <zlib.h>
+
+uint32_t nac_crc32(uint32_t crc, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return crc;
+}

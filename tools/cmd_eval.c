@@ -1,0 +1,12 @@
+/* nac eval: not yet implemented. */
+#include "cmd.h"
+
+#include <stdio.h>
+
+int nac_cmd_eval(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "nac %s: not implemented yet\n", argv[0]);
+    return 1;
+}
+
