@@ -76,7 +76,7 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include bench/bench.mk
+-include $(wildcard bench/*.mk)
 -include $(DEPS)
 
 .PHONY: all test asan deps install clean

@@ -1,6 +1,5 @@
 /* The single test runner: runs every registered test (or those whose name contains argv[1]),
  * prints PASS/FAIL/SKIP per test and ends with exactly "N passed, N failed". */
-#define _GNU_SOURCE
 #include "test.h"
 
 #include <stdarg.h>
