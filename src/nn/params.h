@@ -1,0 +1,52 @@
+/* The parameter table: one list of named tensors (shape, init, weight decay) drives allocation, init,
+ * save/load and gradient checks. Storage is llm.c-style: one 64-byte-aligned arena each for data,
+ * grad and the AdamW moments m, v; every tensor starts on a 64-byte boundary. */
+#ifndef NAC_NN_PARAMS_H
+#define NAC_NN_PARAMS_H
+
+#include <stddef.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+
+typedef enum nn_init { NN_INIT_ZERO, NN_INIT_ONE, NN_INIT_CONST, NN_INIT_NORMAL, NN_INIT_UNIFORM } nn_init;
+
+/* scale: std for NORMAL, bound for UNIFORM (values in [-scale, scale)), value for CONST.
+ * decay: 1 if AdamW weight decay applies. offset, numel: position and size in the arenas (floats). */
+typedef struct nn_tensor {
+    char name[64];
+    int ndim;
+    int shape[4];
+    size_t offset, numel;
+    nn_init init;
+    float scale;
+    int decay;
+} nn_tensor;
+
+/* Zero-initialise (nn_params p = {0};) before the first add. data/grad/m/v are NULL until alloc
+ * (m, v stay NULL without an optimizer). */
+typedef struct nn_params {
+    nn_tensor *t;
+    int n, cap;
+    size_t total;
+    float *data, *grad, *m, *v;
+} nn_params;
+
+/* Appends a tensor. Returns its index >= 0, or NAC_ERR_ARG (bad name/shape, duplicate name, table
+ * already allocated), NAC_ERR_NOMEM. 1 <= ndim <= 4, every shape[i] >= 1. */
+int nn_params_add(nn_params *p, const char *name, int ndim, const int *shape, nn_init init, float scale,
+                  int decay, nac_error *err);
+/* Allocates the arenas (zero-filled): data and grad, plus m and v if with_optimizer.
+ * Returns 0, NAC_ERR_STATE (already allocated or empty table) or NAC_ERR_NOMEM. */
+int nn_params_alloc(nn_params *p, int with_optimizer, nac_error *err);
+/* Fills data in table order from rng (deterministic for a seed). */
+void nn_params_init(nn_params *p, nac_rng *rng);
+/* Index of the tensor called name, or -1. */
+int nn_params_find(const nn_params *p, const char *name);
+float *nn_params_data(nn_params *p, int idx);
+float *nn_params_grad(nn_params *p, int idx);
+void nn_params_zero_grad(nn_params *p);
+/* Frees table and arenas; p is zeroed. NULL is a no-op. */
+void nn_params_free(nn_params *p);
+
+#endif
