@@ -435,3 +435,63 @@ TEST(resample_stream_matches_whole)
     free(x);
     free(y);
 }
+
+/* A FLAC cut mid-stream: libFLAC cannot tell a cut from damage, so the reader reports
+ * NAC_ERR_CORRUPT with how far it got (the streaming reader has delivered those samples). */
+TEST(audio_truncated_flac_is_corrupt)
+{
+    char path[512], cut[512];
+    size_t n = 20000, m = 7;
+    float *x = int16_signal(n, 21), *y = NULL;
+    unsigned char *bytes = malloc(100000);
+    long len;
+    nac_error e;
+    tmp_path(path, sizeof path, "whole.flac");
+    tmp_path(cut, sizeof cut, "cut.flac");
+    CHECKF(nac_audio_write_all(path, x, n, 16000, &e) == NAC_OK, "%s", e.msg);
+    len = file_size(path);
+    CHECK(len > 1000 && len <= 100000);
+    {
+        FILE *f = fopen(path, "rb");
+        CHECK(f && fread(bytes, 1, (size_t)len, f) == (size_t)len);
+        fclose(f);
+    }
+    CHECK(write_bytes(cut, bytes, (size_t)len / 2) == 0);
+    CHECK(nac_audio_read_all(&y, &m, NULL, cut, &e) == NAC_ERR_CORRUPT);
+    CHECK(y == NULL && m == 0);
+    CHECKF(strstr(e.msg, "cut.flac") && strstr(e.msg, "decoding failed"), "%s", e.msg);
+    free(x);
+    free(bytes);
+}
+
+/* Ogg/Vorbis (lossy) stereo, written with libsndfile directly: read as its mono average. */
+TEST(audio_ogg_vorbis_stereo)
+{
+    char path[512];
+    enum { N = 16000 };
+    SF_INFO si = {.samplerate = 16000, .channels = 2, .format = SF_FORMAT_OGG | SF_FORMAT_VORBIS};
+    float *lr = malloc(2 * N * sizeof *lr), *y = NULL;
+    size_t m;
+    nac_audio_info info;
+    nac_error e;
+    SNDFILE *f;
+    tmp_path(path, sizeof path, "tone.ogg");
+    for (int i = 0; i < N; i++)
+        lr[2 * i] = lr[2 * i + 1] = 0.5f * sinf(2.0f * (float)M_PI * 440.0f * (float)i / 16000.0f);
+    f = sf_open(path, SFM_WRITE, &si);
+    if (!f)
+        SKIP("this libsndfile cannot write Ogg/Vorbis (%s)", sf_strerror(NULL));
+    CHECK(sf_writef_float(f, lr, N) == N);
+    sf_close(f);
+    CHECKF(nac_audio_read_all(&y, &m, &info, path, &e) == NAC_OK, "%s", e.msg);
+    CHECK(m == N && info.channels == 2);
+    CHECKF(strstr(info.format, "OGG") != NULL, "%s", info.format);
+    double s = 0, d = 0;
+    for (int i = 1000; i < N - 1000; i++) {
+        s += (double)lr[2 * i] * lr[2 * i];
+        d += ((double)y[i] - lr[2 * i]) * ((double)y[i] - lr[2 * i]);
+    }
+    CHECKF(10 * log10(s / d) > 20, "Vorbis SNR %.1f dB", 10 * log10(s / d));
+    free(lr);
+    free(y);
+}
