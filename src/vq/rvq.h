@@ -110,8 +110,8 @@ typedef struct nac_rvq_losses {
  * it once (64-byte aligned, e.g. nac_alloc) and passes it to every training call. */
 size_t nac_rvq_workspace_size(const nac_rvq_config *cfg, int max_n);
 
-/* Training forward (codes and loss may be NULL). zq (N, D) = sum over active stages of the stage outputs; codes (N, S):
- * entry index, -1 for stages s >= n_active[n]. n_active (N): active stages per row (quantizer
+/* Training forward (codes and loss may be NULL). zq (N, D) = sum over active stages of the
+ * stage outputs; codes (N, S): entry index, -1 for stages s >= n_active[n]. n_active (N): active stages per row (quantizer
  * dropout; values clamped to [0, S]); NULL means all S. Saves in ws what backward and update
  * need; ws must not be reused before those. N <= max_n of the workspace size.
  * Returns 0, NAC_ERR_ARG (sizes), NAC_ERR_NUMERIC (non-finite input). */
@@ -119,10 +119,12 @@ int nac_rvq_forward(float *zq, int32_t *codes, nac_rvq_losses *loss, void *ws,
                     const float *z, const int *n_active, const float *params,
                     const nac_rvq_layout *lay, int N, nac_error *err);
 
-/* Backward of the last forward on ws. dz (N, D) += d(loss)/dz, grads (arena base, same offsets
- * as params) += parameter gradients, for loss = <dzq, zq> + losses.total. Straight-through at
- * each stage; gradients flow through the residual chain as in DAC. The caller zeroes grads. */
-int nac_rvq_backward(float *dz, float *grads, const float *dzq, const void *ws,
+/* Backward of the last forward on ws (also uses ws as scratch, keeping what the forward
+ * saved, so backward may be called more than once). dz (N, D) += d(loss)/dz, grads (arena
+ * base, same offsets as params) += parameter gradients, for loss = <dzq, zq> + losses.total.
+ * Straight-through at each stage; gradients flow through the residual chain as in DAC.
+ * Backward accumulates; the caller zeroes grads. */
+int nac_rvq_backward(float *dz, float *grads, const float *dzq, void *ws,
                      const float *params, const nac_rvq_layout *lay, int N, nac_error *err);
 
 /* After the optimiser step: updates usage counts from the last forward's codes, applies the EMA
