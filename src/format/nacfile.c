@@ -1,0 +1,488 @@
+/* The .nac container (docs/format.md): big-endian header, TLV metadata closed by a CRC tag,
+ * then packets [A5 5A][seq u32][len u16][payload][CRC-32 of seq..payload]. The reader works on
+ * a sliding buffer so that a pipe is read strictly sequentially, and resynchronises after damage
+ * by scanning for the next sync word whose packet CRC checks. */
+#include "format/nacfile.h"
+
+#include "core/bytes.h"
+#include "core/crc32.h"
+#include "format/utf8.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RATE 768000
+#define MAX_META (1u << 20)  /* metadata bytes a reader accepts */
+#define META_BUF 1024        /* what our writer's metadata can take: all tags at their largest */
+#define CRC_TLV 7            /* tag, length, u32 */
+#define MAX_PACKET (NAC_NACFILE_PACKET_OVERHEAD + NAC_NACFILE_MAX_PAYLOAD)
+
+static const uint8_t nac_magic[3] = {'N', 'A', 'C'};
+
+/* ---- metadata -------------------------------------------------------------------------- */
+
+static int check_info(const nac_nacfile_info *in, int code, nac_error *err)
+{
+    if (in->source_rate < 1000 || in->source_rate > MAX_RATE)
+        return nac_error_set(err, code, "source sample rate %u Hz is not in 1000..%d", in->source_rate, MAX_RATE);
+    if (in->channels < 1 || in->channels > 255)
+        return nac_error_set(err, code, "channel count %u is not in 1..255", in->channels);
+    if (in->codec_rate < 1000 || in->codec_rate > MAX_RATE)
+        return nac_error_set(err, code, "codec sample rate %u Hz is not in 1000..%d", in->codec_rate, MAX_RATE);
+    if (in->frame_size < 1 || in->frame_size > in->codec_rate)
+        return nac_error_set(err, code, "frame size %u is not in 1..%u", in->frame_size, in->codec_rate);
+    if (in->n_stages < 1 || in->n_stages > NAC_NACFILE_MAX_STAGES)
+        return nac_error_set(err, code, "stage count %u is not in 1..%d", in->n_stages, NAC_NACFILE_MAX_STAGES);
+    for (unsigned s = 0; s < in->n_stages; s++)
+        if (in->stage_bits[s] < 1 || in->stage_bits[s] > 24)
+            return nac_error_set(err, code, "stage %u has %u bits, not 1..24", s, in->stage_bits[s]);
+    if ((uint64_t)in->delay > 10ull * in->codec_rate)
+        return nac_error_set(err, code, "codec delay of %u samples is more than 10 s", in->delay);
+    size_t len = strnlen(in->encoder, sizeof in->encoder);
+    if (len == sizeof in->encoder || !nac_utf8_valid((const uint8_t *)in->encoder, len))
+        return nac_error_set(err, code, "encoder string is not NUL-terminated UTF-8 of at most %d bytes",
+                             NAC_NACFILE_MAX_ENCODER);
+    return NAC_OK;
+}
+
+int nac_nacfile_info_check(const nac_nacfile_info *info, nac_error *err)
+{
+    if (!info)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_info_check: info is NULL");
+    return check_info(info, NAC_ERR_ARG, err);
+}
+
+static uint8_t *put_tlv(uint8_t *p, unsigned tag, unsigned len)
+{
+    p[0] = (uint8_t)tag;
+    nac_put_be16(p + 1, (uint16_t)len);
+    return p + 3;
+}
+
+/* Header and metadata of info into out (META_BUF bytes); returns the byte count. */
+static size_t encode_head(uint8_t *out, const nac_nacfile_info *in)
+{
+    uint8_t *p = out + NAC_NACFILE_HEADER_SIZE;
+    p = put_tlv(p, NAC_TAG_SOURCE_RATE, 4), nac_put_be32(p, in->source_rate), p += 4;
+    p = put_tlv(p, NAC_TAG_CHANNELS, 2), nac_put_be16(p, in->channels), p += 2;
+    p = put_tlv(p, NAC_TAG_LENGTH, 8), nac_put_be64(p, in->length), p += 8;
+    p = put_tlv(p, NAC_TAG_CODEC_RATE, 4), nac_put_be32(p, in->codec_rate), p += 4;
+    p = put_tlv(p, NAC_TAG_FRAME_SIZE, 4), nac_put_be32(p, in->frame_size), p += 4;
+    p = put_tlv(p, NAC_TAG_STAGES, 2), nac_put_be16(p, in->n_stages), p += 2;
+    p = put_tlv(p, NAC_TAG_STAGE_BITS, in->n_stages), memcpy(p, in->stage_bits, in->n_stages), p += in->n_stages;
+    p = put_tlv(p, NAC_TAG_MODEL_HASH, 4), nac_put_be32(p, in->model_hash), p += 4;
+    p = put_tlv(p, NAC_TAG_DELAY, 4), nac_put_be32(p, in->delay), p += 4;
+    size_t elen = strlen(in->encoder);
+    p = put_tlv(p, NAC_TAG_ENCODER, (unsigned)elen), memcpy(p, in->encoder, elen), p += elen;
+    if (in->frames_per_packet)
+        p = put_tlv(p, NAC_TAG_FRAMES_PER_PACKET, 2), nac_put_be16(p, in->frames_per_packet), p += 2;
+    size_t meta_len = (size_t)(p - out) - NAC_NACFILE_HEADER_SIZE + CRC_TLV;
+    memcpy(out, nac_magic, 3);
+    out[3] = NAC_NACFILE_VERSION;
+    nac_put_be32(out + 4, (uint32_t)meta_len);
+    out[8] = in->bitrate;
+    p = put_tlv(p, NAC_TAG_CRC, 4);
+    nac_put_be32(p, nac_crc32(0, out, (size_t)(p - out)));
+    p += 4;
+    return (size_t)(p - out);
+}
+
+/* Parses the metadata m[0..len-1] (the header h is needed for the CRC). */
+static int parse_meta(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfile_info *in, nac_error *err)
+{
+    static const uint8_t fixed_len[NAC_TAG_FRAMES_PER_PACKET + 1] = {0, 4, 2, 8, 4, 4, 2, 0, 4, 4, 0, 2};
+    if (len < CRC_TLV || m[len - CRC_TLV] != NAC_TAG_CRC || nac_get_be16(m + len - CRC_TLV + 1) != 4)
+        return nac_error_set(err, NAC_ERR_FORMAT, "metadata does not end with its CRC tag");
+    uint32_t crc = nac_crc32(nac_crc32(0, h, NAC_NACFILE_HEADER_SIZE), m, len - 4);
+    uint32_t stored = nac_get_be32(m + len - 4);
+    if (crc != stored)
+        return nac_error_set(err, NAC_ERR_CORRUPT, "metadata CRC mismatch (stored 0x%08x, computed 0x%08x)",
+                             stored, crc);
+    memset(in, 0, sizeof *in);
+    in->bitrate = h[8];
+    uint32_t seen = 0;
+    unsigned n_bits = 0;
+    size_t pos = 0, end = len - CRC_TLV;
+    while (pos < end) {
+        if (end - pos < 3)
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata tag at byte %zu is cut short", 9 + pos);
+        unsigned tag = m[pos], tlen = nac_get_be16(m + pos + 1);
+        const uint8_t *v = m + pos + 3;
+        if (tlen > end - pos - 3)
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata tag 0x%02x of %u bytes runs past the metadata",
+                                 tag, tlen);
+        pos += 3 + (size_t)tlen;
+        if (tag == NAC_TAG_CRC)
+            return nac_error_set(err, NAC_ERR_FORMAT, "CRC tag before the end of the metadata");
+        if (tag < 1 || tag > NAC_TAG_FRAMES_PER_PACKET)
+            continue; /* unknown: a newer writer's addition */
+        if (seen & (1u << tag))
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata tag 0x%02x appears twice", tag);
+        seen |= 1u << tag;
+        if (fixed_len[tag] && tlen != fixed_len[tag])
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata tag 0x%02x has %u bytes, expected %u", tag, tlen,
+                                 fixed_len[tag]);
+        switch (tag) {
+        case NAC_TAG_SOURCE_RATE: in->source_rate = nac_get_be32(v); break;
+        case NAC_TAG_CHANNELS: in->channels = nac_get_be16(v); break;
+        case NAC_TAG_LENGTH: in->length = nac_get_be64(v); break;
+        case NAC_TAG_CODEC_RATE: in->codec_rate = nac_get_be32(v); break;
+        case NAC_TAG_FRAME_SIZE: in->frame_size = nac_get_be32(v); break;
+        case NAC_TAG_STAGES: in->n_stages = nac_get_be16(v); break;
+        case NAC_TAG_STAGE_BITS:
+            if (tlen < 1 || tlen > NAC_NACFILE_MAX_STAGES)
+                return nac_error_set(err, NAC_ERR_FORMAT, "stage-bits tag has %u entries, not 1..%d", tlen,
+                                     NAC_NACFILE_MAX_STAGES);
+            memcpy(in->stage_bits, v, tlen);
+            n_bits = tlen;
+            break;
+        case NAC_TAG_MODEL_HASH: in->model_hash = nac_get_be32(v); break;
+        case NAC_TAG_DELAY: in->delay = nac_get_be32(v); break;
+        case NAC_TAG_ENCODER:
+            if (tlen > NAC_NACFILE_MAX_ENCODER || !nac_utf8_valid(v, tlen))
+                return nac_error_set(err, NAC_ERR_FORMAT, "encoder string is not UTF-8 of at most %d bytes",
+                                     NAC_NACFILE_MAX_ENCODER);
+            memcpy(in->encoder, v, tlen);
+            in->encoder[tlen] = '\0';
+            break;
+        case NAC_TAG_FRAMES_PER_PACKET: in->frames_per_packet = nac_get_be16(v); break;
+        }
+    }
+    for (unsigned tag = NAC_TAG_SOURCE_RATE; tag <= NAC_TAG_ENCODER; tag++)
+        if (!(seen & (1u << tag)))
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata lacks the required tag 0x%02x", tag);
+    if (n_bits != in->n_stages)
+        return nac_error_set(err, NAC_ERR_FORMAT, "%u stages but bits for %u", in->n_stages, n_bits);
+    return check_info(in, NAC_ERR_FORMAT, err);
+}
+
+/* ---- writer ---------------------------------------------------------------------------- */
+
+struct nac_nacfile_writer {
+    FILE *f;
+    uint8_t *mem;
+    size_t size, cap;
+    int finished;
+};
+
+static int wput(nac_nacfile_writer *w, const void *p, size_t n, nac_error *err)
+{
+    if (n == 0)
+        return NAC_OK;
+    if (w->f) {
+        if (fwrite(p, 1, n, w->f) != n)
+            return nac_error_set(err, NAC_ERR_IO, "cannot write the .nac stream: %s", strerror(errno));
+        return NAC_OK;
+    }
+    if (n > w->cap - w->size) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (n > cap - w->size) {
+            if (cap > SIZE_MAX / 2)
+                return nac_error_set(err, NAC_ERR_NOMEM, "out of memory writing a .nac stream");
+            cap *= 2;
+        }
+        uint8_t *m = realloc(w->mem, cap);
+        if (!m)
+            return nac_error_set(err, NAC_ERR_NOMEM, "out of memory writing a .nac stream");
+        w->mem = m;
+        w->cap = cap;
+    }
+    memcpy(w->mem + w->size, p, n);
+    w->size += n;
+    return NAC_OK;
+}
+
+static int writer_open(nac_nacfile_writer **out, FILE *f, const nac_nacfile_info *info, nac_error *err)
+{
+    if (!out || !info)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_writer_create: NULL argument");
+    *out = NULL;
+    int rc = check_info(info, NAC_ERR_ARG, err);
+    if (rc < 0)
+        return rc;
+    nac_nacfile_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a .nac writer");
+    w->f = f;
+    uint8_t head[META_BUF];
+    size_t n = encode_head(head, info);
+    if ((rc = wput(w, head, n, err)) < 0) {
+        nac_nacfile_writer_destroy(w);
+        return rc;
+    }
+    *out = w;
+    return NAC_OK;
+}
+
+int nac_nacfile_writer_create(nac_nacfile_writer **out, FILE *f, const nac_nacfile_info *info, nac_error *err)
+{
+    if (!f)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_writer_create: f is NULL");
+    return writer_open(out, f, info, err);
+}
+
+int nac_nacfile_writer_create_mem(nac_nacfile_writer **out, const nac_nacfile_info *info, nac_error *err)
+{
+    return writer_open(out, NULL, info, err);
+}
+
+int nac_nacfile_writer_write(nac_nacfile_writer *w, uint32_t seq, const uint8_t *payload, size_t len,
+                             nac_error *err)
+{
+    if (!w || (!payload && len))
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_writer_write: NULL argument");
+    if (w->finished)
+        return nac_error_set(err, NAC_ERR_STATE, "packet written after finish");
+    if (len > NAC_NACFILE_MAX_PAYLOAD)
+        return nac_error_set(err, NAC_ERR_ARG, "packet payload of %zu bytes is more than %d", len,
+                             NAC_NACFILE_MAX_PAYLOAD);
+    uint8_t head[8], tail[4];
+    head[0] = NAC_NACFILE_SYNC0;
+    head[1] = NAC_NACFILE_SYNC1;
+    nac_put_be32(head + 2, seq);
+    nac_put_be16(head + 6, (uint16_t)len);
+    nac_put_be32(tail, nac_crc32(nac_crc32(0, head + 2, 6), payload, len));
+    int rc;
+    if ((rc = wput(w, head, 8, err)) < 0 || (rc = wput(w, payload, len, err)) < 0 || (rc = wput(w, tail, 4, err)) < 0)
+        return rc;
+    return NAC_OK;
+}
+
+int nac_nacfile_writer_finish(nac_nacfile_writer *w, nac_error *err)
+{
+    if (!w)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_writer_finish: w is NULL");
+    w->finished = 1;
+    if (w->f && (fflush(w->f) != 0 || ferror(w->f)))
+        return nac_error_set(err, NAC_ERR_IO, "cannot write the .nac stream: %s", strerror(errno));
+    return NAC_OK;
+}
+
+void nac_nacfile_writer_buffer(const nac_nacfile_writer *w, const uint8_t **data, size_t *size)
+{
+    *data = w && !w->f ? w->mem : NULL;
+    *size = w && !w->f ? w->size : 0;
+}
+
+void nac_nacfile_writer_destroy(nac_nacfile_writer *w)
+{
+    if (!w)
+        return;
+    free(w->mem);
+    free(w);
+}
+
+/* ---- reader ---------------------------------------------------------------------------- */
+
+struct nac_nacfile_reader {
+    FILE *f;              /* NULL for a memory reader */
+    uint8_t *buf;         /* a stream reader's sliding buffer */
+    size_t cap;
+    const uint8_t *base;  /* buf, or the caller's memory */
+    size_t pos, end;      /* unread bytes: base[pos..end) */
+    uint64_t base_offset; /* stream offset of base[0] */
+    int eof;              /* nothing more beyond end */
+    int io_error;
+    int done;
+    uint32_t expected;    /* sequence number of the next packet if none is lost */
+    nac_nacfile_info info;
+};
+
+/* Makes at least n unread bytes available if the input has them; returns how many there are. */
+static size_t fill(nac_nacfile_reader *r, size_t n)
+{
+    if (r->end - r->pos >= n || r->eof)
+        return r->end - r->pos;
+    if (n > r->cap - r->pos) {
+        memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+        r->base_offset += r->pos;
+        r->end -= r->pos;
+        r->pos = 0;
+        if (n > r->cap) {
+            uint8_t *b = realloc(r->buf, n);
+            if (!b) {
+                r->io_error = ENOMEM;
+                r->eof = 1;
+                return r->end - r->pos;
+            }
+            r->buf = b;
+            r->base = b;
+            r->cap = n;
+        }
+    }
+    while (r->end - r->pos < n) {
+        size_t want = n - (r->end - r->pos);
+        size_t got = fread(r->buf + r->end, 1, want, r->f);
+        r->end += got;
+        if (got < want) {
+            if (ferror(r->f))
+                r->io_error = errno ? errno : EIO;
+            r->eof = 1;
+            break;
+        }
+    }
+    return r->end - r->pos;
+}
+
+static int read_head(nac_nacfile_reader *r, nac_error *err)
+{
+    size_t avail = fill(r, NAC_NACFILE_HEADER_SIZE);
+    const uint8_t *h = r->base + r->pos;
+    if (memcmp(h, nac_magic, avail < 3 ? avail : 3) != 0)
+        return nac_error_set(err, NAC_ERR_FORMAT, "not a .nac stream (bad magic)");
+    if (avail >= 4 && h[3] == 0)
+        return nac_error_set(err, NAC_ERR_FORMAT, ".nac version 0 is invalid");
+    if (avail >= 4 && h[3] > NAC_NACFILE_VERSION)
+        return nac_error_set(err, NAC_ERR_UNSUPPORTED, ".nac version %u is newer than this reader (%d)", h[3],
+                             NAC_NACFILE_VERSION);
+    if (r->io_error)
+        return nac_error_set(err, NAC_ERR_IO, "cannot read the .nac stream: %s", strerror(r->io_error));
+    if (avail < NAC_NACFILE_HEADER_SIZE)
+        return nac_error_set(err, NAC_ERR_TRUNCATED, ".nac stream has %zu bytes, its header needs %d", avail,
+                             NAC_NACFILE_HEADER_SIZE);
+    uint32_t meta_len = nac_get_be32(h + 4);
+    if (meta_len < CRC_TLV || meta_len > MAX_META)
+        return nac_error_set(err, NAC_ERR_FORMAT, "metadata length %u is not in %d..%u", meta_len, CRC_TLV,
+                             MAX_META);
+    size_t total = NAC_NACFILE_HEADER_SIZE + (size_t)meta_len;
+    avail = fill(r, total);
+    if (r->io_error)
+        return nac_error_set(err, NAC_ERR_IO, "cannot read the .nac stream: %s", strerror(r->io_error));
+    if (avail < total)
+        return nac_error_set(err, NAC_ERR_TRUNCATED, "metadata ends at byte %zu, the stream at byte %zu", total,
+                             avail);
+    h = r->base + r->pos; /* fill may have moved the buffer */
+    int rc = parse_meta(h, h + NAC_NACFILE_HEADER_SIZE, meta_len, &r->info, err);
+    if (rc < 0)
+        return rc;
+    r->pos += total;
+    return NAC_OK;
+}
+
+static int reader_open(nac_nacfile_reader **out, FILE *f, const void *data, size_t size, nac_error *err)
+{
+    nac_nacfile_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a .nac reader");
+    if (f) {
+        r->f = f;
+        r->cap = 2 * MAX_PACKET;
+        r->buf = malloc(r->cap);
+        if (!r->buf) {
+            free(r);
+            return nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a .nac reader");
+        }
+        r->base = r->buf;
+    } else {
+        r->base = data ? data : (const uint8_t *)"";
+        r->end = size;
+        r->eof = 1;
+    }
+    int rc = read_head(r, err);
+    if (rc < 0) {
+        nac_nacfile_reader_destroy(r);
+        return rc;
+    }
+    *out = r;
+    return NAC_OK;
+}
+
+int nac_nacfile_reader_create(nac_nacfile_reader **out, FILE *f, nac_error *err)
+{
+    if (!out || !f)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_reader_create: NULL argument");
+    *out = NULL;
+    return reader_open(out, f, NULL, 0, err);
+}
+
+int nac_nacfile_reader_create_mem(nac_nacfile_reader **out, const void *data, size_t size, nac_error *err)
+{
+    if (!out || (!data && size))
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_reader_create_mem: NULL argument");
+    *out = NULL;
+    return reader_open(out, NULL, data, size, err);
+}
+
+const nac_nacfile_info *nac_nacfile_reader_info(const nac_nacfile_reader *r) { return r ? &r->info : NULL; }
+
+/* Is there a packet at the read position? 1: yes, *total bytes long; 0: no; -1: it could be one
+ * but the input ends before it does. */
+static int packet_at(nac_nacfile_reader *r, size_t *total)
+{
+    size_t avail = fill(r, 8);
+    const uint8_t *p = r->base + r->pos;
+    if (avail < 8) {
+        if ((avail >= 1 && p[0] != NAC_NACFILE_SYNC0) || (avail >= 2 && p[1] != NAC_NACFILE_SYNC1))
+            return 0;
+        return -1;
+    }
+    if (p[0] != NAC_NACFILE_SYNC0 || p[1] != NAC_NACFILE_SYNC1)
+        return 0;
+    size_t len = nac_get_be16(p + 6), n = NAC_NACFILE_PACKET_OVERHEAD + len;
+    if (fill(r, n) < n)
+        return -1;
+    p = r->base + r->pos;
+    if (nac_crc32(0, p + 2, 6 + len) != nac_get_be32(p + 8 + len))
+        return 0;
+    *total = n;
+    return 1;
+}
+
+int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_error *err)
+{
+    if (!r || !pkt)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_reader_next: NULL argument");
+    if (r->done)
+        return NAC_NACFILE_END;
+    size_t total;
+    int st = packet_at(r, &total);
+    if (st == 1) {
+        const uint8_t *p = r->base + r->pos;
+        pkt->seq = nac_get_be32(p + 2);
+        pkt->lost = pkt->seq >= r->expected ? pkt->seq - r->expected : 0;
+        pkt->data = p + 8;
+        pkt->size = total - NAC_NACFILE_PACKET_OVERHEAD;
+        pkt->offset = r->base_offset + r->pos;
+        r->expected = pkt->seq + 1;
+        r->pos += total;
+        return NAC_OK;
+    }
+    if (r->io_error) {
+        r->done = 1;
+        return nac_error_set(err, NAC_ERR_IO, "cannot read the .nac stream: %s", strerror(r->io_error));
+    }
+    uint64_t bad = r->base_offset + r->pos;
+    if (st == -1 && r->end == r->pos) {
+        r->done = 1;
+        return NAC_NACFILE_END;
+    }
+    /* Damage: scan forward for the next sync word that starts a packet whose CRC checks. */
+    for (r->pos++; fill(r, 2) >= 2; r->pos++) {
+        const uint8_t *p = r->base + r->pos;
+        if (p[0] == NAC_NACFILE_SYNC0 && p[1] == NAC_NACFILE_SYNC1 && packet_at(r, &total) == 1) {
+            uint64_t at = r->base_offset + r->pos;
+            return nac_error_set(err, NAC_ERR_CORRUPT,
+                                 "%llu bytes at byte %llu are not a valid packet; resynchronised at byte %llu",
+                                 (unsigned long long)(at - bad), (unsigned long long)bad, (unsigned long long)at);
+        }
+    }
+    uint64_t end = r->base_offset + r->end;
+    r->pos = r->end;
+    r->done = 1;
+    if (r->io_error)
+        return nac_error_set(err, NAC_ERR_IO, "cannot read the .nac stream: %s", strerror(r->io_error));
+    if (st == -1)
+        return nac_error_set(err, NAC_ERR_TRUNCATED, "the stream ends at byte %llu inside the packet at byte %llu",
+                             (unsigned long long)end, (unsigned long long)bad);
+    return nac_error_set(err, NAC_ERR_CORRUPT, "%llu bytes at byte %llu are not a valid packet; no packet follows",
+                         (unsigned long long)(end - bad), (unsigned long long)bad);
+}
+
+void nac_nacfile_reader_destroy(nac_nacfile_reader *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    free(r);
+}
