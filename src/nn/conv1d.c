@@ -1,0 +1,399 @@
+/* Causal 1-D convolution: im2col gathered straight into packed GEMM panels (gemm.c), with a direct
+ * AVX2 kernel for depthwise layers. Layouts x (B, IC, T), y (B, OC, T/s), w (OC, IC/groups, K). */
+#include "nn/conv1d.h"
+
+#include <string.h>
+
+#include "nn/gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define NN_X86 1
+#else
+#define NN_X86 0
+#endif
+
+int nn_conv1d_hist_len(const nn_conv1d *c)
+{
+    int h = (c->k - 1) * c->dil + 1 - c->stride;
+    return h > 0 ? h : 0;
+}
+
+int nn_conv1d_valid(const nn_conv1d *c)
+{
+    return c && c->ic > 0 && c->oc > 0 && c->k > 0 && c->stride > 0 && c->dil > 0 && c->groups > 0 &&
+           c->ic % c->groups == 0 && c->oc % c->groups == 0;
+}
+
+double nn_conv1d_macs(const nn_conv1d *c, int B, int T)
+{
+    return (double)B * c->oc * (T / c->stride) * (c->ic / c->groups) * c->k;
+}
+
+/* ---- operands ---- */
+
+typedef struct conv_ctx {
+    const nn_conv1d *c;
+    const float *x, *hist, *w, *dy;
+    int B, T, Tout, H, icg, ocg;
+    int phase;          /* dx: input phase r' */
+    int nj, j[256];     /* dx: taps contributing to that phase (k <= 256) */
+    int off[256];       /* dx: dy time offset of each tap */
+} conv_ctx;
+
+/* A = weights of group (bb % groups): rows o, depth (c, j). */
+static void pack_a_w(const void *ctx, int bb, int r0, int rn, int k0, int kc, float *dst)
+{
+    const conv_ctx *q = ctx;
+    int kk = q->icg * q->c->k;
+    nn_strided s = {q->w + (size_t)(bb % q->c->groups) * q->ocg * kk, 0, (size_t)kk, 1};
+    nn_pack_a_strided(&s, 0, r0, rn, k0, kc, dst);
+}
+
+/* Value of input channel ch of batch b at time pos (negative: history or zero). */
+static inline float x_at(const conv_ctx *q, int b, int ch, int pos)
+{
+    size_t row = (size_t)b * q->c->ic + ch;
+    if (pos >= 0)
+        return q->x[row * q->T + pos];
+    return q->hist ? q->hist[row * q->H + q->H + pos] : 0.0f;
+}
+
+/* B = im2col: depth (c, j), column t: x[b, g*icg + c, t*s + s-1 - (k-1-j)*dil]. */
+static void pack_b_im2col(const void *ctx, int bb, int r0, int rn, int k0, int kc, float *dst)
+{
+    const conv_ctx *q = ctx;
+    const nn_conv1d *c = q->c;
+    int b = bb / c->groups, g = bb % c->groups, s = c->stride;
+    for (int p = 0; p * NN_NR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_NR;
+        int t0 = r0 + p * NN_NR;
+        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
+        for (int kk = 0; kk < kc; kk++) {
+            int ci = (k0 + kk) / c->k, j = (k0 + kk) % c->k;
+            int ch = g * q->icg + ci;
+            int pos0 = t0 * s + s - 1 - (c->k - 1 - j) * c->dil;
+            float *o = d + kk * NN_NR;
+            if (s == 1 && pos0 >= 0 && cols == NN_NR) {
+                memcpy(o, q->x + ((size_t)b * c->ic + ch) * q->T + pos0, NN_NR * sizeof(float));
+            } else if (pos0 >= 0) {
+                const float *src = q->x + ((size_t)b * c->ic + ch) * q->T + pos0;
+                for (int jj = 0; jj < NN_NR; jj++)
+                    o[jj] = jj < cols ? src[(size_t)jj * s] : 0.0f;
+            } else {
+                for (int jj = 0; jj < NN_NR; jj++)
+                    o[jj] = jj < cols ? x_at(q, b, ch, pos0 + jj * s) : 0.0f;
+            }
+        }
+    }
+}
+
+/* ---- depthwise forward (icg == ocg == 1): y = bias, then + w[j]*x ascending j, as the GEMM chain ---- */
+
+static void dw_row_scalar(float *restrict y, const conv_ctx *q, int b, int ch, const float *restrict w, float bias)
+{
+    const nn_conv1d *c = q->c;
+    for (int t = 0; t < q->Tout; t++) {
+        float acc = bias;
+        int base = t * c->stride + c->stride - 1 - (c->k - 1) * c->dil;
+        for (int j = 0; j < c->k; j++)
+            acc += w[j] * x_at(q, b, ch, base + j * c->dil);
+        y[t] = acc;
+    }
+}
+
+#if NN_X86
+__attribute__((target("avx2,fma")))
+static void dw_row_avx2(float *restrict y, const conv_ctx *q, int b, int ch, const float *restrict w, float bias)
+{
+    const nn_conv1d *c = q->c;
+    int s = c->stride, span = (c->k - 1) * c->dil;
+    const float *x = q->x + ((size_t)b * c->ic + ch) * q->T;
+    int t = 0;
+    if (s == 1) {
+        for (; t < q->Tout && t < span; t++) {
+            float acc = bias;
+            for (int j = 0; j < c->k; j++)
+                acc = __builtin_fmaf(w[j], x_at(q, b, ch, t - span + j * c->dil), acc);
+            y[t] = acc;
+        }
+        for (; t + 8 <= q->Tout; t += 8) {
+            __m256 acc = _mm256_set1_ps(bias);
+            for (int j = 0; j < c->k; j++)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(x + t - span + j * c->dil), acc);
+            _mm256_storeu_ps(y + t, acc);
+        }
+    }
+    for (; t < q->Tout; t++) {
+        float acc = bias;
+        int base = t * s + s - 1 - span;
+        for (int j = 0; j < c->k; j++)
+            acc = __builtin_fmaf(w[j], x_at(q, b, ch, base + j * c->dil), acc);
+        y[t] = acc;
+    }
+}
+#endif
+
+/* ---- forward ---- */
+
+void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
+                       const nn_conv1d *c, int B, int T)
+{
+    conv_ctx q = {.c = c, .x = x, .hist = hist, .w = w, .B = B, .T = T, .Tout = T / c->stride,
+                  .H = nn_conv1d_hist_len(c), .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
+    int simd = nn_simd_enabled();
+    (void)simd;
+    if (q.icg == 1 && q.ocg == 1) {
+#pragma omp parallel for schedule(static)
+        for (long r = 0; r < (long)B * c->oc; r++) {
+            int bi = (int)(r / c->oc), o = (int)(r % c->oc);
+            float bias = b ? b[o] : 0.0f;
+#if NN_X86
+            if (simd) {
+                dw_row_avx2(y + (size_t)r * q.Tout, &q, bi, o, w + (size_t)o * c->k, bias);
+                continue;
+            }
+#endif
+            dw_row_scalar(y + (size_t)r * q.Tout, &q, bi, o, w + (size_t)o * c->k, bias);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < (long)B * c->oc; r++) {
+        float bias = b ? b[r % c->oc] : 0.0f;
+        float *yr = y + (size_t)r * q.Tout;
+        for (int t = 0; t < q.Tout; t++)
+            yr[t] = bias;
+    }
+    nn_gemm g = {.batch = B * c->groups, .M = q.ocg, .N = q.Tout, .K = q.icg * c->k,
+                 .pack_a = pack_a_w, .pack_b = pack_b_im2col, .actx = &q, .bctx = &q,
+                 .c = y, .c_batch = (size_t)q.ocg * q.Tout, .c_row = (size_t)q.Tout, .c_col = 1};
+    nn_gemm_run(&g);
+}
+
+void nn_conv1d_hist_update(float *hist, const float *x, const nn_conv1d *c, int B, int T)
+{
+    int H = nn_conv1d_hist_len(c);
+    if (H == 0)
+        return;
+    for (long r = 0; r < (long)B * c->ic; r++) {
+        float *h = hist + (size_t)r * H;
+        const float *xr = x + (size_t)r * T;
+        if (T >= H) {
+            memcpy(h, xr + T - H, (size_t)H * sizeof(float));
+        } else {
+            memmove(h, h + T, (size_t)(H - T) * sizeof(float));
+            memcpy(h + H - T, xr, (size_t)T * sizeof(float));
+        }
+    }
+}
+
+/* ---- backward: dw = dy . im2col(x)^T per group ---- */
+
+/* A = dy of group bb: rows o, depth (b, t). */
+static void pack_a_dy(const void *ctx, int g, int r0, int rn, int k0, int kc, float *dst)
+{
+    const conv_ctx *q = ctx;
+    const nn_conv1d *c = q->c;
+    for (int p = 0; p * NN_MR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_MR;
+        for (int i = 0; i < NN_MR; i++) {
+            int m = p * NN_MR + i;
+            if (m >= rn) {
+                for (int kk = 0; kk < kc; kk++)
+                    d[kk * NN_MR + i] = 0.0f;
+                continue;
+            }
+            int o = g * q->ocg + r0 + m;
+            int kk = 0;
+            while (kk < kc) {
+                int bt = k0 + kk, bi = bt / q->Tout, t = bt % q->Tout;
+                int n = q->Tout - t < kc - kk ? q->Tout - t : kc - kk;
+                const float *src = q->dy + ((size_t)bi * c->oc + o) * q->Tout + t;
+                for (int e = 0; e < n; e++)
+                    d[(kk + e) * NN_MR + i] = src[e];
+                kk += n;
+            }
+        }
+    }
+}
+
+/* B = im2col(x)^T: depth (b, t), columns (c, j). Zero history. */
+static void pack_b_col_t(const void *ctx, int g, int r0, int rn, int k0, int kc, float *dst)
+{
+    const conv_ctx *q = ctx;
+    const nn_conv1d *c = q->c;
+    int s = c->stride;
+    for (int p = 0; p * NN_NR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_NR;
+        for (int jj = 0; jj < NN_NR; jj++) {
+            int col = r0 + p * NN_NR + jj;
+            if (col >= r0 + rn) {
+                for (int kk = 0; kk < kc; kk++)
+                    d[kk * NN_NR + jj] = 0.0f;
+                continue;
+            }
+            int ci = col / c->k, j = col % c->k;
+            int off = s - 1 - (c->k - 1 - j) * c->dil;
+            int kk = 0;
+            while (kk < kc) {
+                int bt = k0 + kk, bi = bt / q->Tout, t = bt % q->Tout;
+                int n = q->Tout - t < kc - kk ? q->Tout - t : kc - kk;
+                const float *src = q->x + ((size_t)bi * c->ic + g * q->icg + ci) * q->T;
+                for (int e = 0; e < n; e++) {
+                    int pos = (t + e) * s + off;
+                    d[(kk + e) * NN_NR + jj] = pos >= 0 ? src[pos] : 0.0f;
+                }
+                kk += n;
+            }
+        }
+    }
+}
+
+/* ---- backward: dx phase r' = W^T (gathered taps) . dy ---- */
+
+static void pack_a_wt(const void *ctx, int bb, int r0, int rn, int k0, int kc, float *dst)
+{
+    const conv_ctx *q = ctx;
+    const nn_conv1d *c = q->c;
+    int g = bb % c->groups;
+    for (int p = 0; p * NN_MR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_MR;
+        for (int kk = 0; kk < kc; kk++) {
+            int o = (k0 + kk) / q->nj, jx = (k0 + kk) % q->nj;
+            const float *src = q->w + ((size_t)(g * q->ocg + o) * q->icg) * c->k + q->j[jx];
+            for (int i = 0; i < NN_MR; i++) {
+                int m = p * NN_MR + i;
+                d[kk * NN_MR + i] = m < rn ? src[(size_t)(r0 + m) * c->k] : 0.0f;
+            }
+        }
+    }
+}
+
+static void pack_b_dy_taps(const void *ctx, int bb, int r0, int rn, int k0, int kc, float *dst)
+{
+    const conv_ctx *q = ctx;
+    const nn_conv1d *c = q->c;
+    int b = bb / c->groups, g = bb % c->groups;
+    for (int p = 0; p * NN_NR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_NR;
+        int t0 = r0 + p * NN_NR;
+        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
+        for (int kk = 0; kk < kc; kk++) {
+            int o = (k0 + kk) / q->nj, jx = (k0 + kk) % q->nj;
+            const float *src = q->dy + ((size_t)b * c->oc + g * q->ocg + o) * q->Tout;
+            int t = t0 + q->off[jx];
+            float *out = d + kk * NN_NR;
+            if (cols == NN_NR && t + NN_NR <= q->Tout) {
+                memcpy(out, src + t, NN_NR * sizeof(float));
+            } else {
+                for (int e = 0; e < NN_NR; e++)
+                    out[e] = e < cols && t + e < q->Tout ? src[t + e] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Depthwise dx and dw, one channel row at a time. */
+static void dw_backward_row(float *dx, float *dw, const conv_ctx *q, int ch, const float *w)
+{
+    const nn_conv1d *c = q->c;
+    int s = c->stride, span = (c->k - 1) * c->dil;
+    for (int j = 0; j < c->k && dw; j++) {
+        double tot = 0.0;
+        int off = s - 1 - span + j * c->dil;
+        for (int bi = 0; bi < q->B; bi++) {
+            const float *x = q->x + ((size_t)bi * c->ic + ch) * q->T;
+            const float *dy = q->dy + ((size_t)bi * c->oc + ch) * q->Tout;
+            float acc[8] = {0};
+            int t = 0;
+            while (t < q->Tout && t * s + off < 0)
+                t++;
+            for (; t + 8 <= q->Tout; t += 8)
+                for (int e = 0; e < 8; e++)
+                    acc[e] += dy[t + e] * x[(t + e) * s + off];
+            for (; t < q->Tout; t++)
+                acc[t & 7] += dy[t] * x[t * s + off];
+            for (int e = 0; e < 8; e++)
+                tot += acc[e];
+        }
+        dw[j] += (float)tot;
+    }
+    if (!dx)
+        return;
+    for (int bi = 0; bi < q->B; bi++) {
+        float *dxr = dx + ((size_t)bi * c->ic + ch) * q->T;
+        const float *dy = q->dy + ((size_t)bi * c->oc + ch) * q->Tout;
+        if (s == 1) {
+            for (int u = 0; u < q->T; u++) {
+                float acc = 0.0f;
+                for (int j = 0; j < c->k; j++) {
+                    int t = u + span - j * c->dil;
+                    if (t < q->Tout)
+                        acc += w[j] * dy[t];
+                }
+                dxr[u] += acc;
+            }
+        } else {
+            for (int t = 0; t < q->Tout; t++)
+                for (int j = 0; j < c->k; j++) {
+                    int pos = t * s + s - 1 - span + j * c->dil;
+                    if (pos >= 0)
+                        dxr[pos] += w[j] * dy[t];
+                }
+        }
+    }
+}
+
+void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                        const nn_conv1d *c, int B, int T)
+{
+    conv_ctx q = {.c = c, .x = x, .hist = NULL, .w = w, .dy = dy, .B = B, .T = T, .Tout = T / c->stride,
+                  .H = nn_conv1d_hist_len(c), .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
+    if (db) {
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < c->oc; o++) {
+            double tot = 0.0;
+            for (int bi = 0; bi < B; bi++) {
+                const float *r = dy + ((size_t)bi * c->oc + o) * q.Tout;
+                for (int t = 0; t < q.Tout; t++)
+                    tot += r[t];
+            }
+            db[o] += (float)tot;
+        }
+    }
+    if (q.icg == 1 && q.ocg == 1) {
+#pragma omp parallel for schedule(static)
+        for (int ch = 0; ch < c->oc; ch++)
+            dw_backward_row(dx, dw ? dw + (size_t)ch * c->k : NULL, &q, ch, w + (size_t)ch * c->k);
+        return;
+    }
+    if (dw) {
+        nn_gemm g = {.batch = c->groups, .M = q.ocg, .N = q.icg * c->k, .K = B * q.Tout,
+                     .pack_a = pack_a_dy, .pack_b = pack_b_col_t, .actx = &q, .bctx = &q,
+                     .c = dw, .c_batch = (size_t)q.ocg * q.icg * c->k, .c_row = (size_t)q.icg * c->k, .c_col = 1};
+        nn_gemm_run(&g);
+    }
+    if (!dx)
+        return;
+    int s = c->stride;
+    for (int ph = 0; ph < s; ph++) {
+        conv_ctx qp = q;
+        qp.phase = ph;
+        qp.nj = 0;
+        for (int j = 0; j < c->k && qp.nj < 256; j++) {
+            int num = ph + 1 - s + (c->k - 1 - j) * c->dil;
+            if (num % s == 0) {
+                qp.j[qp.nj] = j;
+                qp.off[qp.nj] = num / s;
+                qp.nj++;
+            }
+        }
+        if (qp.nj == 0)
+            continue;
+        nn_gemm g = {.batch = B * c->groups, .M = q.icg, .N = q.Tout, .K = q.ocg * qp.nj,
+                     .pack_a = pack_a_wt, .pack_b = pack_b_dy_taps, .actx = &qp, .bctx = &qp,
+                     .c = dx + ph, .c_batch = (size_t)q.icg * T, .c_row = (size_t)T, .c_col = (size_t)s};
+        nn_gemm_run(&g);
+    }
+}

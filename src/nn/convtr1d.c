@@ -1,0 +1,226 @@
+/* Causal transposed convolution as s phase-wise GEMMs: output phase r of frame q gathers
+ * x[q - m] against tap r + m*s, oldest frame first, so carry-based streaming is bit-identical.
+ * Layouts x (B, IC, T), y (B, OC, T*s), w (IC, OC, K). */
+#include "nn/convtr1d.h"
+
+#include <string.h>
+
+#include "nn/gemm.h"
+
+int nn_convtr1d_carry_len(const nn_convtr1d *c) { return c->k - c->stride; }
+
+int nn_convtr1d_valid(const nn_convtr1d *c)
+{
+    return c && c->ic > 0 && c->oc > 0 && c->stride > 0 && c->k >= c->stride;
+}
+
+double nn_convtr1d_macs(const nn_convtr1d *c, int B, int T) { return (double)B * T * c->ic * c->oc * c->k; }
+
+typedef struct tr_ctx {
+    const nn_convtr1d *c;
+    const float *x, *w, *dy;
+    int B, T;
+    int r, mr, q0; /* forward: phase, taps in the phase, first output frame */
+} tr_ctx;
+
+/* Forward A: rows o, depth (m', i) with m' = 0 the oldest frame: w[i, o, r + (mr-1-m')*s]. */
+static void pack_a_fwd(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst)
+{
+    const tr_ctx *q = ctx;
+    const nn_convtr1d *c = q->c;
+    (void)b;
+    for (int p = 0; p * NN_MR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_MR;
+        for (int kk = 0; kk < kc; kk++) {
+            int mp = (k0 + kk) / c->ic, i = (k0 + kk) % c->ic;
+            const float *src = q->w + ((size_t)i * c->oc) * c->k + q->r + (q->mr - 1 - mp) * c->stride;
+            for (int e = 0; e < NN_MR; e++) {
+                int m = p * NN_MR + e;
+                d[kk * NN_MR + e] = m < rn ? src[(size_t)(r0 + m) * c->k] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Forward B: depth (m', i), column n: x[b, i, q0 + n - (mr-1-m')], zero outside [0, T). */
+static void pack_b_fwd(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst)
+{
+    const tr_ctx *q = ctx;
+    const nn_convtr1d *c = q->c;
+    for (int p = 0; p * NN_NR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_NR;
+        int n0 = r0 + p * NN_NR;
+        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
+        for (int kk = 0; kk < kc; kk++) {
+            int mp = (k0 + kk) / c->ic, i = (k0 + kk) % c->ic;
+            const float *src = q->x + ((size_t)b * c->ic + i) * q->T;
+            int t = q->q0 + n0 - (q->mr - 1 - mp);
+            float *o = d + kk * NN_NR;
+            if (cols == NN_NR && t >= 0 && t + NN_NR <= q->T) {
+                memcpy(o, src + t, NN_NR * sizeof(float));
+            } else {
+                for (int e = 0; e < NN_NR; e++)
+                    o[e] = e < cols && t + e >= 0 && t + e < q->T ? src[t + e] : 0.0f;
+            }
+        }
+    }
+}
+
+void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w, const float *b,
+                         const nn_convtr1d *c, int B, int T)
+{
+    int s = c->stride, L = c->k - s;
+    size_t Ty = (size_t)T * s;
+#pragma omp parallel for schedule(static)
+    for (long row = 0; row < (long)B * c->oc; row++) {
+        float *yr = y + (size_t)row * Ty;
+        memset(yr, 0, Ty * sizeof(float));
+        if (carry && L > 0) {
+            float *cr = carry + (size_t)row * L;
+            size_t n = (size_t)L < Ty ? (size_t)L : Ty;
+            memcpy(yr, cr, n * sizeof(float));
+            /* The carry now restarts at frame T: what lay beyond T*s moves to the front. */
+            if (Ty < (size_t)L) {
+                memmove(cr, cr + Ty, ((size_t)L - Ty) * sizeof(float));
+                memset(cr + L - Ty, 0, Ty * sizeof(float));
+            } else {
+                memset(cr, 0, (size_t)L * sizeof(float));
+            }
+        }
+    }
+    for (int r = 0; r < s; r++) {
+        tr_ctx q = {.c = c, .x = x, .w = w, .B = B, .T = T, .r = r, .mr = (c->k - r + s - 1) / s, .q0 = 0};
+        nn_gemm g = {.batch = B, .M = c->oc, .N = T, .K = q.mr * c->ic, .pack_a = pack_a_fwd,
+                     .pack_b = pack_b_fwd, .actx = &q, .bctx = &q, .c = y + r,
+                     .c_batch = (size_t)c->oc * Ty, .c_row = Ty, .c_col = (size_t)s};
+        nn_gemm_run(&g);
+        if (carry && q.mr > 1) {
+            tr_ctx qc = q;
+            qc.q0 = T;
+            nn_gemm gc = {.batch = B, .M = c->oc, .N = q.mr - 1, .K = q.mr * c->ic, .pack_a = pack_a_fwd,
+                          .pack_b = pack_b_fwd, .actx = &qc, .bctx = &qc, .c = carry + r,
+                          .c_batch = (size_t)c->oc * L, .c_row = (size_t)L, .c_col = (size_t)s};
+            nn_gemm_run(&gc);
+        }
+    }
+    if (b) {
+#pragma omp parallel for schedule(static)
+        for (long row = 0; row < (long)B * c->oc; row++) {
+            float *yr = y + (size_t)row * Ty, bias = b[row % c->oc];
+            for (size_t u = 0; u < Ty; u++)
+                yr[u] += bias;
+        }
+    }
+}
+
+/* Backward B for dx: depth (o, j), column t: dy[b, o, t*s + j], zero past T*s. */
+static void pack_b_dy(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst)
+{
+    const tr_ctx *q = ctx;
+    const nn_convtr1d *c = q->c;
+    int s = c->stride, Ty = q->T * s;
+    for (int p = 0; p * NN_NR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_NR;
+        int t0 = r0 + p * NN_NR;
+        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
+        for (int kk = 0; kk < kc; kk++) {
+            int o = (k0 + kk) / c->k, j = (k0 + kk) % c->k;
+            const float *src = q->dy + ((size_t)b * c->oc + o) * Ty;
+            float *out = d + kk * NN_NR;
+            for (int e = 0; e < NN_NR; e++) {
+                int u = (t0 + e) * s + j;
+                out[e] = e < cols && u < Ty ? src[u] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Backward A for dw: rows i, depth (b, t): x[b, i, t]. */
+static void pack_a_x(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst)
+{
+    const tr_ctx *q = ctx;
+    const nn_convtr1d *c = q->c;
+    (void)b;
+    for (int p = 0; p * NN_MR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_MR;
+        for (int e = 0; e < NN_MR; e++) {
+            int m = p * NN_MR + e;
+            if (m >= rn) {
+                for (int kk = 0; kk < kc; kk++)
+                    d[kk * NN_MR + e] = 0.0f;
+                continue;
+            }
+            for (int kk = 0; kk < kc;) {
+                int bi = (k0 + kk) / q->T, t = (k0 + kk) % q->T;
+                int n = q->T - t < kc - kk ? q->T - t : kc - kk;
+                const float *src = q->x + ((size_t)bi * c->ic + r0 + m) * q->T + t;
+                for (int z = 0; z < n; z++)
+                    d[(kk + z) * NN_MR + e] = src[z];
+                kk += n;
+            }
+        }
+    }
+}
+
+/* Backward B for dw: depth (b, t), columns (o, j): dy[b, o, t*s + j], zero past T*s. */
+static void pack_b_dyt(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst)
+{
+    const tr_ctx *q = ctx;
+    const nn_convtr1d *c = q->c;
+    int s = c->stride, Ty = q->T * s;
+    (void)b;
+    for (int p = 0; p * NN_NR < rn; p++) {
+        float *d = dst + (size_t)p * kc * NN_NR;
+        for (int e = 0; e < NN_NR; e++) {
+            int col = r0 + p * NN_NR + e;
+            if (col >= r0 + rn) {
+                for (int kk = 0; kk < kc; kk++)
+                    d[kk * NN_NR + e] = 0.0f;
+                continue;
+            }
+            int o = col / c->k, j = col % c->k;
+            for (int kk = 0; kk < kc;) {
+                int bi = (k0 + kk) / q->T, t = (k0 + kk) % q->T;
+                int n = q->T - t < kc - kk ? q->T - t : kc - kk;
+                const float *src = q->dy + ((size_t)bi * c->oc + o) * Ty;
+                for (int z = 0; z < n; z++) {
+                    int u = (t + z) * s + j;
+                    d[(kk + z) * NN_NR + e] = u < Ty ? src[u] : 0.0f;
+                }
+                kk += n;
+            }
+        }
+    }
+}
+
+void nn_convtr1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                          const nn_convtr1d *c, int B, int T)
+{
+    size_t Ty = (size_t)T * c->stride;
+    tr_ctx q = {.c = c, .x = x, .w = w, .dy = dy, .B = B, .T = T};
+    if (db) {
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < c->oc; o++) {
+            double tot = 0.0;
+            for (int bi = 0; bi < B; bi++) {
+                const float *r = dy + ((size_t)bi * c->oc + o) * Ty;
+                for (size_t u = 0; u < Ty; u++)
+                    tot += r[u];
+            }
+            db[o] += (float)tot;
+        }
+    }
+    if (dx) {
+        nn_strided wa = {w, 0, (size_t)c->oc * c->k, 1};
+        nn_gemm g = {.batch = B, .M = c->ic, .N = T, .K = c->oc * c->k, .pack_a = nn_pack_a_strided,
+                     .pack_b = pack_b_dy, .actx = &wa, .bctx = &q, .c = dx,
+                     .c_batch = (size_t)c->ic * T, .c_row = (size_t)T, .c_col = 1};
+        nn_gemm_run(&g);
+    }
+    if (dw) {
+        nn_gemm g = {.batch = 1, .M = c->ic, .N = c->oc * c->k, .K = B * T, .pack_a = pack_a_x,
+                     .pack_b = pack_b_dyt, .actx = &q, .bctx = &q, .c = dw,
+                     .c_batch = 0, .c_row = (size_t)c->oc * c->k, .c_col = 1};
+        nn_gemm_run(&g);
+    }
+}

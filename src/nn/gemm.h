@@ -1,0 +1,45 @@
+/* Internal: blocked matrix product C(b) += A(b) B(b) with packing callbacks, so convolutions can gather
+ * their operands (im2col, phases, history) straight into the packed panels. Every element of C is one
+ * fixed-order chain: its initial value, then + A[m,k]*B[k,n] for k = 0..K-1 ascending (fused on the
+ * AVX2+FMA path, unfused on the portable one), whatever the tiling, N, batch or thread count. */
+#ifndef NAC_NN_GEMM_H
+#define NAC_NN_GEMM_H
+
+#include <stddef.h>
+
+#define NN_MR 6    /* rows of a micro-tile (A panel width) */
+#define NN_NR 16   /* columns of a micro-tile (B panel width) */
+#define NN_MC 96   /* rows of C per task */
+#define NN_NC 128  /* columns of C per task */
+#define NN_KC 256  /* depth of one packed block */
+
+/* Packs rows/columns [r0, r0+rn) (rn <= NN_MC for A, NN_NC for B) and depths [k0, k0+kc) of batch b.
+ * A: dst[(p*kc + kk)*NN_MR + i] = A(b, r0 + p*NN_MR + i, k0 + kk); rows past rn are zero.
+ * B: dst[(p*kc + kk)*NN_NR + j] = B(b, k0 + kk, r0 + p*NN_NR + j); columns past rn are zero. */
+typedef void (*nn_pack_fn)(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst);
+
+typedef struct nn_gemm {
+    int batch, M, N, K;
+    nn_pack_fn pack_a, pack_b;
+    const void *actx, *bctx;
+    float *c;                       /* C(b, m, n) = c[b*c_batch + m*c_row + n*c_col] */
+    size_t c_batch, c_row, c_col;
+} nn_gemm;
+
+/* Runs C += A B over all batches, OpenMP over (batch, row block, column block). */
+void nn_gemm_run(const nn_gemm *g);
+
+/* Strided operands: A(b, m, k) = p[b*sb + m*sr + k*sk]; B(b, k, n) = p[b*sb + k*sk + n*sr]. */
+typedef struct nn_strided {
+    const float *p;
+    size_t sb, sr, sk;
+} nn_strided;
+void nn_pack_a_strided(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst);
+void nn_pack_b_strided(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst);
+
+/* 1 when the AVX2+FMA kernels are in use (CPU support, not disabled). */
+int nn_simd_enabled(void);
+/* Test hook: 0 forces the portable kernels, 1 restores detection. Call outside parallel regions. */
+void nn_simd_set(int enable);
+
+#endif

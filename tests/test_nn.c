@@ -1,0 +1,353 @@
+/* Tests of src/nn layers: forwards pinned to PyTorch fixtures (tests/fixtures/gen_nn.py), central
+ * finite-difference gradient checks, accumulation, streaming bit-exactness, thread independence,
+ * SIMD against portable kernels, and a tiny autoencoder that must learn. */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/rng.h"
+#include "nn/activation.h"
+#include "nn/conv1d.h"
+#include "nn/convtr1d.h"
+#include "nn/gemm.h"
+#include "nn/linear.h"
+#include "nn/norm.h"
+#include "nn/optim.h"
+#include "nn/params.h"
+#include "nn/pixshuf1d.h"
+#include "nn/residual.h"
+#include "nn/snake.h"
+#include "nn/weightnorm.h"
+
+/* ---- helpers ---- */
+
+static float *load_f32(const char *name, size_t *n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", nac_test_fixture_dir(), name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    float *p = malloc((size_t)len + 4);
+    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    *n = (size_t)len / 4;
+    return p; /* the test machine is little-endian, as the fixtures */
+}
+
+static float *randn(size_t n, nac_rng *r, float scale)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(scale * nac_rng_normal(r));
+    return p;
+}
+
+static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+/* Largest |a-b| / (atol + rtol*max(|a|,|b|)): <= 1 means within tolerance. */
+static double worst_rel(const float *a, const float *b, size_t n, double atol, double rtol, size_t *at)
+{
+    double w = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        double m = fabs(a[i]) > fabs(b[i]) ? fabs(a[i]) : fabs(b[i]);
+        double e = d / (atol + rtol * m);
+        if (!(e <= w)) {
+            w = e;
+            if (at)
+                *at = i;
+        }
+    }
+    return w;
+}
+
+static void set_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+/* Central finite differences of loss() with respect to param[i] against grad[i] (at most max_checks
+ * elements, evenly spread). Returns the worst |a-n| / (1e-4 + 1e-2 max(|a|,|n|)) and where. */
+typedef double (*loss_fn)(void *ctx);
+typedef struct gc_worst {
+    double ratio, a, n;
+    size_t idx;
+} gc_worst;
+
+static gc_worst gradcheck(loss_fn f, void *ctx, float *param, const float *grad, size_t n, float h,
+                          size_t max_checks)
+{
+    gc_worst w = {0, 0, 0, 0};
+    size_t step = n > max_checks ? n / max_checks : 1;
+    for (size_t i = 0; i < n; i += step) {
+        float keep = param[i];
+        param[i] = keep + h;
+        double lp = f(ctx);
+        param[i] = keep - h;
+        double lm = f(ctx);
+        param[i] = keep;
+        double num = (lp - lm) / (2.0 * h), an = grad[i];
+        double m = fabs(num) > fabs(an) ? fabs(num) : fabs(an);
+        double r = fabs(an - num) / (1e-4 + 1e-2 * m);
+        if (!(r <= w.ratio)) {
+            w.ratio = r;
+            w.a = an;
+            w.n = num;
+            w.idx = i;
+        }
+    }
+    return w;
+}
+
+#define NOTE(...) snprintf(t_->why, sizeof t_->why, __VA_ARGS__)
+#define CHECK_GC(w, what)                                                                          \
+    CHECKF((w).ratio <= 1.0, "%s: worst ratio %.3g at %zu (analytic %.7g, numeric %.7g)", what,   \
+           (w).ratio, (w).idx, (w).a, (w).n)
+
+/* ---- conv1d ---- */
+
+static const int conv_fix[][8] = {{5, 7, 3, 1, 2, 1, 2, 13}, {6, 4, 4, 2, 1, 2, 2, 14}, {6, 6, 7, 1, 1, 6, 2, 11},
+                                  {8, 5, 1, 1, 1, 1, 3, 9},  {3, 4, 6, 3, 1, 1, 2, 12}, {4, 3, 4, 4, 1, 1, 1, 16},
+                                  {5, 5, 3, 1, 3, 5, 2, 17}, {4, 8, 5, 1, 1, 4, 1, 10}};
+
+TEST(nn_conv1d_matches_torch)
+{
+    double worst = 0;
+    for (int simd = 1; simd >= 0; simd--) {
+        nn_simd_set(simd);
+        for (size_t ci = 0; ci < sizeof conv_fix / sizeof conv_fix[0]; ci++) {
+            const int *f = conv_fix[ci];
+            nn_conv1d c = {f[0], f[1], f[2], f[3], f[4], f[5]};
+            int B = f[6], T = f[7], To = T / c.stride;
+            char name[128];
+            snprintf(name, sizeof name, "nn_conv1d_%d_%d_%d_%d_%d_%d_%d_%d.f32", f[0], f[1], f[2], f[3], f[4], f[5],
+                     B, T);
+            size_t n, nx = (size_t)B * c.ic * T, nw = (size_t)c.oc * (c.ic / c.groups) * c.k, ny = (size_t)B * c.oc * To;
+            float *d = load_f32(name, &n);
+            CHECKF(d && n == nx + nw + c.oc + ny, "fixture %s missing or wrong size", name);
+            float *y = zeros(ny);
+            nn_conv1d_forward(y, d, NULL, d + nx, d + nx + nw, &c, B, T);
+            size_t at = 0;
+            double w = worst_rel(y, d + nx + nw + c.oc, ny, 1e-5, 1e-5, &at);
+            float got = y[at], want = d[nx + nw + c.oc + at];
+            free(y);
+            free(d);
+            CHECKF(w <= 1.0, "%s simd=%d: element %zu = %g, torch %g", name, simd, at, got, want);
+            if (w > worst)
+                worst = w;
+        }
+    }
+    nn_simd_set(1);
+    NOTE("worst err/tol %.3g", worst);
+}
+
+typedef struct conv_gc {
+    nn_conv1d c;
+    int B, T;
+    float *x, *w, *b, *y, *g;
+} conv_gc;
+
+static double conv_loss(void *ctx)
+{
+    conv_gc *q = ctx;
+    nn_conv1d_forward(q->y, q->x, NULL, q->w, q->b, &q->c, q->B, q->T);
+    return dot(q->y, q->g, (size_t)q->B * q->c.oc * (q->T / q->c.stride));
+}
+
+static const int conv_cases[][8] = {
+    /* ic, oc, k, stride, dil, groups, B, T */
+    {3, 5, 3, 1, 1, 1, 2, 9},  {4, 6, 4, 2, 1, 2, 2, 10}, {5, 5, 7, 1, 2, 5, 2, 13}, {7, 3, 1, 1, 1, 1, 3, 5},
+    {3, 4, 6, 3, 1, 1, 1, 12}, {6, 9, 3, 1, 3, 3, 1, 11}, {5, 5, 3, 2, 1, 5, 2, 8},  {2, 3, 5, 1, 1, 1, 1, 3},
+};
+
+TEST(nn_conv1d_gradcheck)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 11);
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof conv_cases / sizeof conv_cases[0]; ci++) {
+        const int *f = conv_cases[ci];
+        conv_gc q = {{f[0], f[1], f[2], f[3], f[4], f[5]}, f[6], f[7], 0, 0, 0, 0, 0};
+        int To = q.T / q.c.stride;
+        size_t nx = (size_t)q.B * q.c.ic * q.T, nw = (size_t)q.c.oc * (q.c.ic / q.c.groups) * q.c.k,
+               ny = (size_t)q.B * q.c.oc * To;
+        q.x = randn(nx, &r, 1);
+        q.w = randn(nw, &r, 0.5f);
+        q.b = randn(q.c.oc, &r, 1);
+        q.y = zeros(ny);
+        q.g = randn(ny, &r, 1);
+        float *dx = zeros(nx), *dw = zeros(nw), *db = zeros(q.c.oc);
+        nn_conv1d_backward(dx, dw, db, q.g, q.x, q.w, &q.c, q.B, q.T);
+        gc_worst wx = gradcheck(conv_loss, &q, q.x, dx, nx, 1e-2f, 400);
+        gc_worst ww = gradcheck(conv_loss, &q, q.w, dw, nw, 1e-2f, 400);
+        gc_worst wb = gradcheck(conv_loss, &q, q.b, db, q.c.oc, 1e-2f, 400);
+        /* Twice accumulates. */
+        float *dx2 = malloc(nx * 4), *dw2 = malloc(nw * 4);
+        memcpy(dx2, dx, nx * 4);
+        memcpy(dw2, dw, nw * 4);
+        nn_conv1d_backward(dx2, dw2, NULL, q.g, q.x, q.w, &q.c, q.B, q.T);
+        for (size_t i = 0; i < nx; i++)
+            dx[i] *= 2;
+        for (size_t i = 0; i < nw; i++)
+            dw[i] *= 2;
+        double acc = worst_rel(dx2, dx, nx, 1e-5, 1e-5, NULL) + worst_rel(dw2, dw, nw, 1e-5, 1e-5, NULL);
+        free(q.x), free(q.w), free(q.b), free(q.y), free(q.g), free(dx), free(dw), free(db), free(dx2), free(dw2);
+        char what[96];
+        snprintf(what, sizeof what, "case %zu dx", ci);
+        CHECK_GC(wx, what);
+        snprintf(what, sizeof what, "case %zu dw", ci);
+        CHECK_GC(ww, what);
+        snprintf(what, sizeof what, "case %zu db", ci);
+        CHECK_GC(wb, what);
+        CHECKF(acc <= 2.0, "case %zu: second backward did not double the gradients", ci);
+        worst = fmax(worst, fmax(wx.ratio, fmax(ww.ratio, wb.ratio)));
+    }
+    NOTE("worst err/tol %.3g", worst);
+}
+
+/* Streaming in random chunks (multiples of the stride, single steps included) with hist_update must
+ * equal one offline pass bit for bit; so must each batch element computed alone. */
+static int conv_stream_case(const nn_conv1d *c, int B, int T, nac_rng *r)
+{
+    int s = c->stride, To = T / s, H = nn_conv1d_hist_len(c);
+    size_t nx = (size_t)B * c->ic * T, nw = (size_t)c->oc * (c->ic / c->groups) * c->k, ny = (size_t)B * c->oc * To;
+    float *x = randn(nx, r, 1), *w = randn(nw, r, 0.3f), *b = randn(c->oc, r, 1);
+    float *y1 = zeros(ny), *y2 = zeros(ny), *hist = zeros((size_t)B * c->ic * H + 1);
+    float *xc = zeros(nx), *yc = zeros(ny);
+    nn_conv1d_forward(y1, x, NULL, w, b, c, B, T);
+    int ok = 1;
+    for (int t0 = 0; t0 < T;) {
+        int steps = (int)nac_rng_below(r, 4) == 0 ? 1 : 1 + (int)nac_rng_below(r, (uint64_t)(To / 2 + 1));
+        int Tc = steps * s;
+        if (t0 + Tc > T)
+            Tc = T - t0;
+        for (int bc = 0; bc < B * c->ic; bc++)
+            memcpy(xc + (size_t)bc * Tc, x + (size_t)bc * T + t0, (size_t)Tc * 4);
+        nn_conv1d_forward(yc, xc, hist, w, b, c, B, Tc);
+        nn_conv1d_hist_update(hist, xc, c, B, Tc);
+        for (int bo = 0; bo < B * c->oc; bo++)
+            memcpy(y2 + (size_t)bo * To + t0 / s, yc + (size_t)bo * (Tc / s), (size_t)(Tc / s) * 4);
+        t0 += Tc;
+    }
+    if (memcmp(y1, y2, ny * 4) != 0)
+        ok = 0;
+    /* Batch element B-1 alone. */
+    nn_conv1d_forward(yc, x + (size_t)(B - 1) * c->ic * T, NULL, w, b, c, 1, T);
+    if (memcmp(yc, y1 + (size_t)(B - 1) * c->oc * To, (size_t)c->oc * To * 4) != 0)
+        ok = 0;
+    free(x), free(w), free(b), free(y1), free(y2), free(hist), free(xc), free(yc);
+    return ok;
+}
+
+static const int stream_cases[][6] = {
+    /* ic, oc, k, stride, dil, groups */
+    {3, 5, 3, 1, 1, 1},   {4, 6, 4, 2, 1, 2},    {16, 16, 7, 1, 1, 16}, {16, 16, 7, 1, 3, 16}, {40, 100, 7, 1, 1, 1},
+    {8, 8, 5, 1, 9, 1},   {12, 24, 8, 4, 1, 1},  {20, 40, 1, 1, 1, 1},  {6, 6, 4, 2, 1, 6},   {300, 20, 1, 1, 1, 1},
+    {8, 12, 3, 3, 1, 2},
+};
+
+TEST(nn_conv1d_streaming_bitexact)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 5);
+    for (int simd = 1; simd >= 0; simd--) {
+        nn_simd_set(simd);
+        for (size_t ci = 0; ci < sizeof stream_cases / sizeof stream_cases[0]; ci++) {
+            const int *f = stream_cases[ci];
+            nn_conv1d c = {f[0], f[1], f[2], f[3], f[4], f[5]};
+            int T = c.stride * (int)(40 + nac_rng_below(&r, 120));
+            int ok = conv_stream_case(&c, 2, T, &r);
+            if (!ok)
+                nn_simd_set(1);
+            CHECKF(ok, "case %zu (simd %d, T %d): streaming or single-batch output differs", ci, simd, T);
+        }
+    }
+    nn_simd_set(1);
+}
+
+/* Forward and backward at 1 and 2 threads, bit for bit. */
+TEST(nn_conv1d_threads_identical)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 9);
+    for (size_t ci = 0; ci < sizeof stream_cases / sizeof stream_cases[0]; ci++) {
+        const int *f = stream_cases[ci];
+        nn_conv1d c = {f[0], f[1], f[2], f[3], f[4], f[5]};
+        int B = 3, T = c.stride * 150, To = T / c.stride;
+        size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.oc * (c.ic / c.groups) * c.k, ny = (size_t)B * c.oc * To;
+        float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *b = randn(c.oc, &r, 1), *dy = randn(ny, &r, 1);
+        float *out[2][4];
+        for (int th = 0; th < 2; th++) {
+            set_threads(th + 1);
+            out[th][0] = zeros(ny), out[th][1] = zeros(nx), out[th][2] = zeros(nw), out[th][3] = zeros(c.oc);
+            nn_conv1d_forward(out[th][0], x, NULL, w, b, &c, B, T);
+            nn_conv1d_backward(out[th][1], out[th][2], out[th][3], dy, x, w, &c, B, T);
+        }
+        set_threads(2);
+        int same = !memcmp(out[0][0], out[1][0], ny * 4) && !memcmp(out[0][1], out[1][1], nx * 4) &&
+                   !memcmp(out[0][2], out[1][2], nw * 4) && !memcmp(out[0][3], out[1][3], c.oc * 4);
+        for (int th = 0; th < 2; th++)
+            for (int k = 0; k < 4; k++)
+                free(out[th][k]);
+        free(x), free(w), free(b), free(dy);
+        CHECKF(same, "case %zu differs between 1 and 2 threads", ci);
+    }
+}
+
+/* The AVX2 kernels against the portable ones, forward and backward. */
+TEST(nn_conv1d_simd_matches_scalar)
+{
+    if (!nn_simd_enabled())
+        SKIP("no AVX2+FMA on this CPU");
+    nac_rng r;
+    nac_rng_seed(&r, 21);
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof stream_cases / sizeof stream_cases[0]; ci++) {
+        const int *f = stream_cases[ci];
+        nn_conv1d c = {f[0], f[1], f[2], f[3], f[4], f[5]};
+        int B = 2, T = c.stride * 97, To = T / c.stride;
+        size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.oc * (c.ic / c.groups) * c.k, ny = (size_t)B * c.oc * To;
+        float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *b = randn(c.oc, &r, 1), *dy = randn(ny, &r, 1);
+        float *o[2][3];
+        for (int simd = 0; simd < 2; simd++) {
+            nn_simd_set(simd);
+            o[simd][0] = zeros(ny), o[simd][1] = zeros(nx), o[simd][2] = zeros(nw);
+            nn_conv1d_forward(o[simd][0], x, NULL, w, b, &c, B, T);
+            nn_conv1d_backward(o[simd][1], o[simd][2], NULL, dy, x, w, &c, B, T);
+        }
+        nn_simd_set(1);
+        double e = fmax(worst_rel(o[0][0], o[1][0], ny, 1e-4, 1e-4, NULL),
+                        fmax(worst_rel(o[0][1], o[1][1], nx, 1e-4, 1e-4, NULL),
+                             worst_rel(o[0][2], o[1][2], nw, 1e-3, 1e-4, NULL)));
+        for (int s = 0; s < 2; s++)
+            for (int k = 0; k < 3; k++)
+                free(o[s][k]);
+        free(x), free(w), free(b), free(dy);
+        CHECKF(e <= 1.0, "case %zu: SIMD and portable kernels differ (err/tol %.3g)", ci, e);
+        worst = fmax(worst, e);
+    }
+    NOTE("worst err/tol %.3g", worst);
+}
