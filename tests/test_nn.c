@@ -296,7 +296,7 @@ TEST(nn_conv1d_threads_identical)
     for (size_t ci = 0; ci < sizeof stream_cases / sizeof stream_cases[0]; ci++) {
         const int *f = stream_cases[ci];
         nn_conv1d c = {f[0], f[1], f[2], f[3], f[4], f[5]};
-        int B = 3, T = c.stride * 150, To = T / c.stride;
+        int B = 3, T = c.stride * 600, To = T / c.stride;
         size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.oc * (c.ic / c.groups) * c.k, ny = (size_t)B * c.oc * To;
         float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *b = randn(c.oc, &r, 1), *dy = randn(ny, &r, 1);
         float *out[2][4];
@@ -350,4 +350,175 @@ TEST(nn_conv1d_simd_matches_scalar)
         worst = fmax(worst, e);
     }
     NOTE("worst err/tol %.3g", worst);
+}
+
+/* ---- convtr1d ---- */
+
+static const int convtr_fix[][6] = {{4, 3, 4, 2, 2, 7}, {3, 5, 6, 3, 1, 5}, {5, 2, 3, 2, 2, 6}, {2, 3, 1, 1, 1, 8},
+                                    {3, 4, 8, 2, 2, 5}};
+
+TEST(nn_convtr1d_matches_torch)
+{
+    double worst = 0;
+    for (int simd = 1; simd >= 0; simd--) {
+        nn_simd_set(simd);
+        for (size_t ci = 0; ci < sizeof convtr_fix / sizeof convtr_fix[0]; ci++) {
+            const int *f = convtr_fix[ci];
+            nn_convtr1d c = {f[0], f[1], f[2], f[3]};
+            int B = f[4], T = f[5];
+            char name[128];
+            snprintf(name, sizeof name, "nn_convtr1d_%d_%d_%d_%d_%d_%d.f32", f[0], f[1], f[2], f[3], B, T);
+            size_t n, nx = (size_t)B * c.ic * T, nw = (size_t)c.ic * c.oc * c.k, ny = (size_t)B * c.oc * T * c.stride;
+            float *d = load_f32(name, &n);
+            CHECKF(d && n == nx + nw + c.oc + ny, "fixture %s missing or wrong size", name);
+            float *y = zeros(ny);
+            nn_convtr1d_forward(y, d, NULL, d + nx, d + nx + nw, &c, B, T);
+            size_t at = 0;
+            double w = worst_rel(y, d + nx + nw + c.oc, ny, 1e-5, 1e-5, &at);
+            float got = y[at], want = d[nx + nw + c.oc + at];
+            free(y);
+            free(d);
+            CHECKF(w <= 1.0, "%s simd=%d: element %zu = %g, torch %g", name, simd, at, got, want);
+            worst = fmax(worst, w);
+        }
+    }
+    nn_simd_set(1);
+    NOTE("worst err/tol %.3g", worst);
+}
+
+typedef struct convtr_gc {
+    nn_convtr1d c;
+    int B, T;
+    float *x, *w, *b, *y, *g;
+} convtr_gc;
+
+static double convtr_loss(void *ctx)
+{
+    convtr_gc *q = ctx;
+    nn_convtr1d_forward(q->y, q->x, NULL, q->w, q->b, &q->c, q->B, q->T);
+    return dot(q->y, q->g, (size_t)q->B * q->c.oc * q->T * q->c.stride);
+}
+
+static const int convtr_cases[][4] = {{3, 4, 4, 2}, {2, 3, 5, 3}, {4, 2, 3, 2}, {3, 3, 1, 1}, {2, 5, 8, 4}, {5, 3, 2, 2}};
+
+TEST(nn_convtr1d_gradcheck)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 12);
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof convtr_cases / sizeof convtr_cases[0]; ci++) {
+        const int *f = convtr_cases[ci];
+        convtr_gc q = {{f[0], f[1], f[2], f[3]}, 2, 7, 0, 0, 0, 0, 0};
+        size_t nx = (size_t)q.B * q.c.ic * q.T, nw = (size_t)q.c.ic * q.c.oc * q.c.k,
+               ny = (size_t)q.B * q.c.oc * q.T * q.c.stride;
+        q.x = randn(nx, &r, 1);
+        q.w = randn(nw, &r, 0.5f);
+        q.b = randn(q.c.oc, &r, 1);
+        q.y = zeros(ny);
+        q.g = randn(ny, &r, 1);
+        float *dx = zeros(nx), *dw = zeros(nw), *db = zeros(q.c.oc);
+        nn_convtr1d_backward(dx, dw, db, q.g, q.x, q.w, &q.c, q.B, q.T);
+        gc_worst wx = gradcheck(convtr_loss, &q, q.x, dx, nx, 1e-2f, 200);
+        gc_worst ww = gradcheck(convtr_loss, &q, q.w, dw, nw, 1e-2f, 200);
+        gc_worst wb = gradcheck(convtr_loss, &q, q.b, db, q.c.oc, 1e-2f, 200);
+        float *dx2 = malloc(nx * 4), *dw2 = malloc(nw * 4);
+        memcpy(dx2, dx, nx * 4);
+        memcpy(dw2, dw, nw * 4);
+        nn_convtr1d_backward(dx2, dw2, NULL, q.g, q.x, q.w, &q.c, q.B, q.T);
+        for (size_t i = 0; i < nx; i++)
+            dx[i] *= 2;
+        for (size_t i = 0; i < nw; i++)
+            dw[i] *= 2;
+        double acc = worst_rel(dx2, dx, nx, 1e-5, 1e-5, NULL) + worst_rel(dw2, dw, nw, 1e-5, 1e-5, NULL);
+        free(q.x), free(q.w), free(q.b), free(q.y), free(q.g), free(dx), free(dw), free(db), free(dx2), free(dw2);
+        char what[96];
+        snprintf(what, sizeof what, "case %zu dx", ci);
+        CHECK_GC(wx, what);
+        snprintf(what, sizeof what, "case %zu dw", ci);
+        CHECK_GC(ww, what);
+        snprintf(what, sizeof what, "case %zu db", ci);
+        CHECK_GC(wb, what);
+        CHECKF(acc <= 2.0, "case %zu: second backward did not double the gradients", ci);
+        worst = fmax(worst, fmax(wx.ratio, fmax(ww.ratio, wb.ratio)));
+    }
+    NOTE("worst err/tol %.3g", worst);
+}
+
+static const int convtr_big[][4] = {{4, 3, 4, 2},  {3, 5, 6, 3},    {16, 8, 16, 8}, {64, 32, 10, 5},
+                                    {20, 7, 3, 2}, {130, 100, 4, 2}, {8, 8, 1, 1},   {300, 10, 2, 1}};
+
+/* Random chunks of input frames (single frames included) with a carry equal one offline pass bit for bit. */
+TEST(nn_convtr1d_streaming_bitexact)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 6);
+    for (int simd = 1; simd >= 0; simd--) {
+        nn_simd_set(simd);
+        for (size_t ci = 0; ci < sizeof convtr_big / sizeof convtr_big[0]; ci++) {
+            const int *f = convtr_big[ci];
+            nn_convtr1d c = {f[0], f[1], f[2], f[3]};
+            int B = 2, T = 30 + (int)nac_rng_below(&r, 150), s = c.stride, L = c.k - s;
+            size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.ic * c.oc * c.k, ny = (size_t)B * c.oc * T * s;
+            float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *b = randn(c.oc, &r, 1);
+            float *y1 = zeros(ny), *y2 = zeros(ny), *carry = zeros((size_t)B * c.oc * L + 1), *xc = zeros(nx),
+                  *yc = zeros(ny);
+            nn_convtr1d_forward(y1, x, NULL, w, b, &c, B, T);
+            for (int t0 = 0; t0 < T;) {
+                int Tc = nac_rng_below(&r, 3) == 0 ? 1 : 1 + (int)nac_rng_below(&r, (uint64_t)(T / 3));
+                if (t0 + Tc > T)
+                    Tc = T - t0;
+                for (int bc = 0; bc < B * c.ic; bc++)
+                    memcpy(xc + (size_t)bc * Tc, x + (size_t)bc * T + t0, (size_t)Tc * 4);
+                nn_convtr1d_forward(yc, xc, carry, w, b, &c, B, Tc);
+                for (int bo = 0; bo < B * c.oc; bo++)
+                    memcpy(y2 + (size_t)bo * T * s + (size_t)t0 * s, yc + (size_t)bo * Tc * s, (size_t)Tc * s * 4);
+                t0 += Tc;
+            }
+            int ok = !memcmp(y1, y2, ny * 4);
+            nn_convtr1d_forward(yc, x + (size_t)c.ic * T, NULL, w, b, &c, 1, T);
+            ok = ok && !memcmp(yc, y1 + (size_t)c.oc * T * s, (size_t)c.oc * T * s * 4);
+            free(x), free(w), free(b), free(y1), free(y2), free(carry), free(xc), free(yc);
+            if (!ok)
+                nn_simd_set(1);
+            CHECKF(ok, "case %zu (simd %d, T %d): streaming or single-batch output differs", ci, simd, T);
+        }
+    }
+    nn_simd_set(1);
+}
+
+TEST(nn_convtr1d_threads_and_simd)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 8);
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof convtr_big / sizeof convtr_big[0]; ci++) {
+        const int *f = convtr_big[ci];
+        nn_convtr1d c = {f[0], f[1], f[2], f[3]};
+        int B = 3, T = 77;
+        size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.ic * c.oc * c.k, ny = (size_t)B * c.oc * T * c.stride;
+        float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *b = randn(c.oc, &r, 1), *dy = randn(ny, &r, 1);
+        float *o[3][4];
+        for (int run = 0; run < 3; run++) { /* 1 thread, 2 threads, portable */
+            set_threads(run == 0 ? 1 : 2);
+            nn_simd_set(run < 2);
+            o[run][0] = zeros(ny), o[run][1] = zeros(nx), o[run][2] = zeros(nw), o[run][3] = zeros(c.oc);
+            nn_convtr1d_forward(o[run][0], x, NULL, w, b, &c, B, T);
+            nn_convtr1d_backward(o[run][1], o[run][2], o[run][3], dy, x, w, &c, B, T);
+        }
+        nn_simd_set(1);
+        set_threads(2);
+        int same = !memcmp(o[0][0], o[1][0], ny * 4) && !memcmp(o[0][1], o[1][1], nx * 4) &&
+                   !memcmp(o[0][2], o[1][2], nw * 4) && !memcmp(o[0][3], o[1][3], c.oc * 4);
+        double e = fmax(worst_rel(o[2][0], o[1][0], ny, 1e-4, 1e-4, NULL),
+                        fmax(worst_rel(o[2][1], o[1][1], nx, 1e-4, 1e-4, NULL),
+                             worst_rel(o[2][2], o[1][2], nw, 1e-3, 1e-4, NULL)));
+        for (int run = 0; run < 3; run++)
+            for (int k = 0; k < 4; k++)
+                free(o[run][k]);
+        free(x), free(w), free(b), free(dy);
+        CHECKF(same, "case %zu differs between 1 and 2 threads", ci);
+        CHECKF(e <= 1.0, "case %zu: SIMD and portable kernels differ (err/tol %.3g)", ci, e);
+        worst = fmax(worst, e);
+    }
+    NOTE("SIMD vs portable worst err/tol %.3g", worst);
 }

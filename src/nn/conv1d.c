@@ -143,8 +143,9 @@ void nn_conv1d_forward(float *y, const float *x, const float *hist, const float 
                   .H = nn_conv1d_hist_len(c), .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
     int simd = nn_simd_enabled();
     (void)simd;
+    int par = (double)B * c->oc * q.Tout * c->k > 100000.0;
     if (q.icg == 1 && q.ocg == 1) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (long r = 0; r < (long)B * c->oc; r++) {
             int bi = (int)(r / c->oc), o = (int)(r % c->oc);
             float bias = b ? b[o] : 0.0f;
@@ -158,7 +159,7 @@ void nn_conv1d_forward(float *y, const float *x, const float *hist, const float 
         }
         return;
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (long r = 0; r < (long)B * c->oc; r++) {
         float bias = b ? b[r % c->oc] : 0.0f;
         float *yr = y + (size_t)r * q.Tout;
@@ -350,8 +351,9 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
 {
     conv_ctx q = {.c = c, .x = x, .hist = NULL, .w = w, .dy = dy, .B = B, .T = T, .Tout = T / c->stride,
                   .H = nn_conv1d_hist_len(c), .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
+    int par = (double)B * c->oc * q.Tout * c->k > 100000.0;
     if (db) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (int o = 0; o < c->oc; o++) {
             double tot = 0.0;
             for (int bi = 0; bi < B; bi++) {
@@ -363,7 +365,7 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
         }
     }
     if (q.icg == 1 && q.ocg == 1) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (int ch = 0; ch < c->oc; ch++)
             dw_backward_row(dx, dw ? dw + (size_t)ch * c->k : NULL, &q, ch, w + (size_t)ch * c->k);
         return;

@@ -71,7 +71,8 @@ void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w,
 {
     int s = c->stride, L = c->k - s;
     size_t Ty = (size_t)T * s;
-#pragma omp parallel for schedule(static)
+    int par = (double)B * c->oc * Ty > 100000.0;
+#pragma omp parallel for schedule(static) if (par)
     for (long row = 0; row < (long)B * c->oc; row++) {
         float *yr = y + (size_t)row * Ty;
         memset(yr, 0, Ty * sizeof(float));
@@ -104,7 +105,7 @@ void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w,
         }
     }
     if (b) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (long row = 0; row < (long)B * c->oc; row++) {
             float *yr = y + (size_t)row * Ty, bias = b[row % c->oc];
             for (size_t u = 0; u < Ty; u++)
@@ -198,8 +199,9 @@ void nn_convtr1d_backward(float *dx, float *dw, float *db, const float *dy, cons
 {
     size_t Ty = (size_t)T * c->stride;
     tr_ctx q = {.c = c, .x = x, .w = w, .dy = dy, .B = B, .T = T};
+    int par = (double)B * c->oc * Ty > 100000.0;
     if (db) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (int o = 0; o < c->oc; o++) {
             double tot = 0.0;
             for (int bi = 0; bi < B; bi++) {

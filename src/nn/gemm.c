@@ -145,7 +145,8 @@ void nn_gemm_run(const nn_gemm *g)
 #endif
     int mt = (g->M + NN_MC - 1) / NN_MC, nt = (g->N + NN_NC - 1) / NN_NC;
     long ntask = (long)g->batch * mt * nt;
-#pragma omp parallel
+    double work = (double)g->batch * g->M * g->N * g->K;
+#pragma omp parallel if (ntask > 1 && work > 200000.0)
     {
         float abuf[NN_MC * NN_KC] __attribute__((aligned(64)));
         float bbuf[NN_NC * NN_KC] __attribute__((aligned(64)));
