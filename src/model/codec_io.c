@@ -1,0 +1,142 @@
+/* Codec network <-> weight file. */
+#include "model/codec_io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    nac_weights_writer *w;
+    nac_error *err;
+} cfg_ctx;
+
+static int put_cfg(void *ctx, const char *key, const char *value)
+{
+    cfg_ctx *c = ctx;
+    char full[96];
+    snprintf(full, sizeof full, "codec.%s", key);
+    return nac_weights_writer_set(c->w, full, value, c->err);
+}
+
+static void tensor_shape(size_t *shape, const nn_tensor *t)
+{
+    for (int d = 0; d < t->ndim; d++)
+        shape[d] = (size_t)t->shape[d];
+}
+
+int nac_codec_net_save(const nac_codec_net *n, const char *path, const nac_codec_save_opts *opts, nac_error *err)
+{
+    nac_weights_writer *w = NULL;
+    char (*names)[80] = NULL;
+    int st = nac_weights_writer_create(&w, err);
+    if (st)
+        return st;
+    cfg_ctx ctx = {w, err};
+    if ((st = nac_weights_writer_set(w, "format", "nac-codec", err)) ||
+        (st = nac_codec_config_each(&n->cfg, put_cfg, &ctx)))
+        goto done;
+    for (const char *const *e = opts && opts->extra ? opts->extra : NULL; e && e[0]; e += 2)
+        if ((st = nac_weights_writer_set(w, e[0], e[1], err)))
+            goto done;
+    int with_opt = opts && opts->with_optimizer && n->p.m && n->p.v;
+    nac_dtype pdt = opts ? opts->params_dtype : NAC_DTYPE_F32;
+    nac_dtype mdt = opts ? opts->moments_dtype : NAC_DTYPE_F32;
+    names = calloc((size_t)n->p.n * 2 + 1, sizeof *names);
+    if (!names) {
+        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n->p.n; i++) {
+        const nn_tensor *t = &n->p.t[i];
+        size_t shape[4];
+        tensor_shape(shape, t);
+        if ((st = nac_weights_writer_add(w, t->name, pdt, t->ndim, shape, n->p.data + t->offset, err)))
+            goto done;
+        if (!with_opt)
+            continue;
+        snprintf(names[2 * i], sizeof names[0], "adam.m.%s", t->name);
+        snprintf(names[2 * i + 1], sizeof names[0], "adam.v.%s", t->name);
+        if ((st = nac_weights_writer_add(w, names[2 * i], mdt, t->ndim, shape, n->p.m + t->offset, err)) ||
+            (st = nac_weights_writer_add(w, names[2 * i + 1], mdt, t->ndim, shape, n->p.v + t->offset, err)))
+            goto done;
+    }
+    if (n->rvq.state_floats) {
+        size_t shape[1] = {n->rvq.state_floats};
+        if ((st = nac_weights_writer_add(w, "rvq.state", NAC_DTYPE_F32, 1, shape, n->rvq_state, err)))
+            goto done;
+    }
+    st = nac_weights_writer_save(w, path, err);
+done:
+    free(names);
+    nac_weights_writer_destroy(w);
+    return st;
+}
+
+int nac_codec_config_from_weights(nac_codec_config *cfg, const nac_weights *w, nac_error *err)
+{
+    const char *fmt = nac_weights_config(w, "format");
+    nac_codec_config_default(cfg);
+    if (!fmt || strcmp(fmt, "nac-codec"))
+        return nac_error_set(err, NAC_ERR_MODEL, "not a nac codec model (format '%s')", fmt ? fmt : "missing");
+    for (size_t i = 0; i < nac_weights_config_count(w); i++) {
+        const char *key = nac_weights_config_key(w, i);
+        if (strncmp(key, "codec.", 6))
+            continue;
+        nac_error e2;
+        int st = nac_codec_config_set(cfg, key + 6, nac_weights_config_value(w, i), &e2);
+        if (st)
+            return nac_error_set(err, NAC_ERR_MODEL, "model config: %s", e2.msg);
+    }
+    int st = nac_codec_config_check(cfg, err);
+    return st ? NAC_ERR_MODEL : NAC_OK;
+}
+
+int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int with_optimizer, int *had_moments,
+                               nac_error *err)
+{
+    nac_codec_config cfg;
+    nac_codec_net *n = NULL;
+    int st = nac_codec_config_from_weights(&cfg, w, err);
+    if (had_moments)
+        *had_moments = 0;
+    if (st || (st = nac_codec_net_create(&n, &cfg, with_optimizer, err)))
+        return st;
+    int moments = with_optimizer && n->p.n > 0 && nac_weights_find(w, "adam.m.enc.in.w");
+    for (int i = 0; i < n->p.n; i++) {
+        const nn_tensor *t = &n->p.t[i];
+        size_t shape[4];
+        char name[80];
+        tensor_shape(shape, t);
+        if ((st = nac_weights_read_f32(w, t->name, n->p.data + t->offset, t->ndim, shape, err)))
+            goto fail;
+        if (!moments)
+            continue;
+        snprintf(name, sizeof name, "adam.m.%s", t->name);
+        if ((st = nac_weights_read_f32(w, name, n->p.m + t->offset, t->ndim, shape, err)))
+            goto fail;
+        snprintf(name, sizeof name, "adam.v.%s", t->name);
+        if ((st = nac_weights_read_f32(w, name, n->p.v + t->offset, t->ndim, shape, err)))
+            goto fail;
+    }
+    if (n->rvq.state_floats) {
+        size_t shape[1] = {n->rvq.state_floats};
+        if (nac_weights_find(w, "rvq.state")) {
+            if ((st = nac_weights_read_f32(w, "rvq.state", n->rvq_state, 1, shape, err)))
+                goto fail;
+        } else {
+            nac_rvq_state_init(n->rvq_state, n->p.data, &n->rvq);
+        }
+    }
+    if (had_moments)
+        *had_moments = moments;
+    *out = n;
+    return NAC_OK;
+fail:
+    nac_codec_net_destroy(n);
+    if (st != NAC_ERR_NOMEM && err) {
+        char detail[sizeof err->msg];
+        memcpy(detail, err->msg, sizeof detail);
+        return nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: %s", detail);
+    }
+    return st == NAC_ERR_NOMEM ? st : NAC_ERR_MODEL;
+}

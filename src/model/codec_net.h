@@ -1,0 +1,76 @@
+/* The codec network: parameters (one tensor table) and the training forward/backward over a batch.
+ * Signal path (layouts (B, C, T); Tf = T / hop frames, Tl = Tf / down latent frames):
+ *   x (B, T) -> causal STFT -> features (B, 3F, Tf): log|X|, and X/|X|^0.7 (real, imaginary)
+ *   -> in conv (C, 3F, 1) -> enc_hi ConvNeXt blocks -> down conv (C, C, 2*down) stride down
+ *   -> enc_lo blocks -> layernorm -> lat conv (D, C, 1) -> z (B, D, Tl)
+ *   -> residual VQ (rows (B*Tl, D)) -> zq
+ *   -> din conv (C, D, 3) -> dec_lo blocks -> up conv (C*down, C, 3) -> sub-pixel (B, C, Tf)
+ *   -> dec_hi blocks -> layernorm -> head conv (2F, C, 1): log-magnitude m, phase p
+ *   -> X = exp(min(m, MAX)) e^{ip} -> inverse STFT -> y (B, T), y[n] ~ x[n - (n_fft - hop)]. */
+#ifndef NAC_MODEL_CODEC_NET_H
+#define NAC_MODEL_CODEC_NET_H
+
+#include <stdint.h>
+
+#include "dsp/stft.h"
+#include "model/codec_config.h"
+#include "model/convnext.h"
+#include "nn/params.h"
+#include "vq/rvq.h"
+
+#define NAC_CODEC_LOGMAG_MAX 8.0f
+
+typedef struct nac_codec_net {
+    nac_codec_config cfg;
+    nn_params p;
+    nac_stft *stft;            /* analysis and synthesis: sqrt-Hann n_fft, hop */
+    int n_blocks;              /* enc_hi + enc_lo + dec_lo + dec_hi, in that order in blocks[] */
+    nac_convnext *blocks;
+    int in_w, in_b, down_w, down_b, eln_g, eln_b, lat_w, lat_b;
+    int din_w, din_b, up_w, up_b, oln_g, oln_b, head_w, head_b;
+    int rvq_idx[NAC_RVQ_N_PARAMS];
+    nac_rvq_layout rvq;        /* offsets into p.data / p.grad */
+    float *rvq_state;          /* (rvq.state_floats), owned */
+} nac_codec_net;
+
+/* Builds the tensor table for cfg and allocates (with AdamW moments when with_optimizer).
+ * Parameters are zero until nac_codec_net_init or a load. */
+int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int with_optimizer, nac_error *err);
+void nac_codec_net_destroy(nac_codec_net *n);
+/* Random initialisation from seed (parameters and VQ state). */
+void nac_codec_net_init(nac_codec_net *n, uint64_t seed);
+
+/* Accessors used by the layers' wiring. */
+static inline nac_convnext *nac_codec_enc_hi(nac_codec_net *n) { return n->blocks; }
+static inline nac_convnext *nac_codec_enc_lo(nac_codec_net *n) { return n->blocks + n->cfg.enc_hi; }
+static inline nac_convnext *nac_codec_dec_lo(nac_codec_net *n) { return n->blocks + n->cfg.enc_hi + n->cfg.enc_lo; }
+static inline nac_convnext *nac_codec_dec_hi(nac_codec_net *n)
+{
+    return n->blocks + n->cfg.enc_hi + n->cfg.enc_lo + n->cfg.dec_lo;
+}
+
+/* Spectral features of the encoder input: feat (B, 3F, Tf) from re, im (B, F, Tf). */
+void nac_codec_features(float *feat, const float *re, const float *im, int B, int F, int Tf);
+/* Output spectrum from the head: re, im (B, F, Tf) from head (B, 2F, Tf). */
+void nac_codec_polar(float *re, float *im, const float *head, int B, int F, int Tf);
+
+/* Training workspace for batches up to max_B x max_T samples. */
+typedef struct nac_codec_train nac_codec_train;
+
+int nac_codec_train_create(nac_codec_train **out, nac_codec_net *n, int max_B, int max_T, nac_error *err);
+void nac_codec_train_destroy(nac_codec_train *w);
+
+/* Forward over x (B, T) (T a multiple of the latent frame size) with n_active (B) VQ stages per
+ * example. Returns y (B, T) (owned by w) and fills the VQ losses and codes (B*Tl, S) (owned). */
+int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_active, int B, int T,
+                            const float **y, nac_rvq_losses *vq, nac_error *err);
+const int32_t *nac_codec_train_codes(const nac_codec_train *w);
+/* Backward of the last forward given dy (B, T); parameter gradients accumulate in n->p.grad
+ * (zero them first), including the VQ losses' own gradients. */
+int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err);
+/* After the optimiser step: VQ codebook maintenance (dead-code restart, EMA) on the last forward. */
+int nac_codec_train_update_vq(nac_codec_train *w, uint64_t seed, nac_error *err);
+/* Latents z (B*Tl, D) of the last forward (for k-means initialisation of the codebooks). */
+const float *nac_codec_train_latents(const nac_codec_train *w, int *N);
+
+#endif
