@@ -108,8 +108,9 @@ static int make_weights(uint8_t **buf, size_t *size, nac_error *err)
         w_bf16[i] = (float)(nac_rng_normal(&rng) * 1e-3);
     w_scalar[0] = 0.125f;
     for (int i = 0; i < 7; i++)
-        w_i32[i] = (int32_t)(nac_rng_u32(&rng)) - (i == 0 ? 0 : 0x40000000);
+        w_i32[i] = (int32_t)(nac_rng_u32(&rng) >> 1) - 0x40000000;
     w_i32[0] = INT32_MIN;
+    w_i32[1] = INT32_MAX;
     for (int i = 0; i < 5; i++)
         w_u8[i] = (uint8_t)(250 + i);
     nac_weights_writer *w;
@@ -909,4 +910,126 @@ TEST(format_nac_worked_example)
     int same = strcmp(hex, expect) == 0;
     nac_nacfile_writer_destroy(w);
     CHECKF(same, "%s", hex);
+}
+
+TEST(format_weights_large_tensors)
+{
+    /* Tensors longer than the writer's conversion chunk, through a file. */
+    enum { N = 10007 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    CHECK(x && y);
+    nac_rng rng;
+    nac_rng_seed(&rng, 5);
+    for (int i = 0; i < N; i++)
+        x[i] = (float)nac_rng_normal(&rng);
+    nac_error err = {0};
+    nac_weights_writer *w = NULL;
+    size_t shape[] = {N};
+    int rc = nac_weights_writer_create(&w, &err);
+    rc = rc ? rc : nac_weights_writer_add(w, "a", NAC_DTYPE_F32, 1, shape, x, &err);
+    rc = rc ? rc : nac_weights_writer_add(w, "b", NAC_DTYPE_F16, 1, shape, x, &err);
+    rc = rc ? rc : nac_weights_writer_add(w, "c", NAC_DTYPE_BF16, 1, shape, x, &err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/large.nacw", nac_test_tmp_dir());
+    rc = rc ? rc : nac_weights_writer_save(w, path, &err);
+    nac_weights_writer_destroy(w);
+    nac_weights *r = NULL;
+    rc = rc ? rc : nac_weights_load(&r, path, &err);
+    double worst[3] = {0, 0, 0};
+    int read_ok = 1;
+    for (int k = 0; rc == NAC_OK && k < 3; k++) {
+        read_ok = read_ok && nac_weights_read_f32(r, (const char[][2]){"a", "b", "c"}[k], y, 1, shape, &err) == NAC_OK;
+        for (int i = 0; i < N; i++)
+            worst[k] = fmax(worst[k], fabs((double)y[i] - x[i]) / fmax(fabs(x[i]), 1e-30));
+    }
+    nac_weights_destroy(r);
+    free(x);
+    free(y);
+    CHECKF(rc == NAC_OK, "%s", nac_error_message(&err));
+    CHECK(read_ok);
+    CHECK(worst[0] == 0.0);
+    CHECKF(worst[1] <= 0x1p-11, "f16 relative error %g", worst[1]);
+    CHECKF(worst[2] <= 0x1p-8, "bf16 relative error %g", worst[2]);
+}
+
+TEST(format_nac_large_stream_via_file)
+{
+    /* Big packets (past the reader's buffer), damage in some of them, and 240 KB of metadata
+     * from unknown tags, all through a FILE. */
+    enum { NP = 24 };
+    nac_nacfile_info info;
+    example_info(&info);
+    nac_error err = {0};
+    nac_nacfile_writer *w = NULL;
+    int rc = nac_nacfile_writer_create_mem(&w, &info, &err);
+    CHECKF(rc == NAC_OK, "%s", nac_error_message(&err));
+    uint8_t *p = malloc(NAC_NACFILE_MAX_PAYLOAD);
+    CHECK(p != NULL);
+    size_t len[NP], start[NP + 1];
+    nac_rng rng;
+    nac_rng_seed(&rng, 3);
+    for (int k = 0; k < NP && rc == NAC_OK; k++) {
+        len[k] = k % 3 == 0 ? (size_t)(NAC_NACFILE_MAX_PAYLOAD - k) : (size_t)nac_rng_below(&rng, 5000);
+        for (size_t i = 0; i < len[k]; i++)
+            p[i] = (uint8_t)(i % 97 == 0 ? 0xA5 : i % 97 == 1 ? 0x5A : k + i); /* false sync words */
+        const uint8_t *d;
+        nac_nacfile_writer_buffer(w, &d, &start[k]);
+        rc = nac_nacfile_writer_write(w, (uint32_t)k, p, len[k], &err);
+    }
+    const uint8_t *d;
+    size_t n;
+    nac_nacfile_writer_buffer(w, &d, &n);
+    start[NP] = n;
+    /* 4 unknown tags of 60000 bytes before the CRC tag. */
+    size_t extra_n = 4 * 60003;
+    uint8_t *extra = calloc(extra_n, 1);
+    CHECK(extra != NULL);
+    for (int t = 0; t < 4; t++) {
+        extra[t * 60003] = 0x60;
+        nac_put_be16(extra + t * 60003 + 1, 60000);
+    }
+    size_t size;
+    uint8_t *buf = with_extra_tlv(d, n, start[0], extra, extra_n, &size);
+    nac_nacfile_writer_destroy(w);
+    free(extra);
+    CHECK(buf != NULL);
+    static const int damaged[] = {3, 4, 9, 23};
+    for (int j = 0; j < 4; j++)
+        buf[start[damaged[j]] + extra_n + 20] ^= 0x10;
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    int wrote = fwrite(buf, 1, size, f) == size;
+    rewind(f);
+    nac_nacfile_reader *r = NULL;
+    rc = nac_nacfile_reader_create(&r, f, &err);
+    int log[64], m = 0, payload_ok = 1;
+    uint32_t lost[64];
+    for (int guard = 0; rc == NAC_OK && guard < 64; guard++) {
+        nac_nacfile_packet pk;
+        int s = nac_nacfile_reader_next(r, &pk, &err);
+        if (s == NAC_NACFILE_END)
+            break;
+        log[m] = s == NAC_OK ? (int)pk.seq : s;
+        lost[m++] = s == NAC_OK ? pk.lost : 0;
+        if (s == NAC_OK) {
+            payload_ok = payload_ok && pk.size == len[pk.seq] && pk.offset == start[pk.seq] + extra_n;
+            for (size_t i = 0; payload_ok && i < pk.size; i++)
+                payload_ok = pk.data[i] == (uint8_t)(i % 97 == 0 ? 0xA5 : i % 97 == 1 ? 0x5A : pk.seq + i);
+        }
+    }
+    nac_nacfile_reader_destroy(r);
+    fclose(f);
+    free(buf);
+    free(p);
+    CHECK(wrote);
+    CHECKF(rc == NAC_OK, "%s", nac_error_message(&err));
+    CHECK(payload_ok);
+    /* 3 and 4 are adjacent: one damaged region, then 5 arrives with 2 lost. */
+    int want[] = {0, 1, 2, NAC_ERR_CORRUPT, 5, 6, 7, 8, NAC_ERR_CORRUPT, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                  21, 22, NAC_ERR_CORRUPT};
+    int nw = (int)(sizeof want / sizeof want[0]);
+    CHECKF(m == nw, "%d entries", m);
+    for (int k = 0; k < nw; k++)
+        CHECKF(log[k] == want[k], "entry %d: %d, expected %d", k, log[k], want[k]);
+    CHECK(lost[4] == 2 && lost[9] == 1 && lost[5] == 0);
 }
