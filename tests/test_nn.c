@@ -522,3 +522,218 @@ TEST(nn_convtr1d_threads_and_simd)
     }
     NOTE("SIMD vs portable worst err/tol %.3g", worst);
 }
+
+/* ---- linear ---- */
+
+typedef struct lin_gc {
+    int N, IN, OUT;
+    float *x, *w, *b, *y, *g;
+} lin_gc;
+
+static double lin_loss(void *ctx)
+{
+    lin_gc *q = ctx;
+    nn_linear_forward(q->y, q->x, q->w, q->b, q->N, q->IN, q->OUT);
+    return dot(q->y, q->g, (size_t)q->N * q->OUT);
+}
+
+TEST(nn_linear_gradcheck_and_reference)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 13);
+    static const int sz[][3] = {{3, 5, 7}, {1, 1, 1}, {17, 9, 4}, {7, 300, 20}};
+    double worst = 0;
+    for (size_t ci = 0; ci < 4; ci++) {
+        lin_gc q = {sz[ci][0], sz[ci][1], sz[ci][2], 0, 0, 0, 0, 0};
+        size_t nx = (size_t)q.N * q.IN, nw = (size_t)q.OUT * q.IN, ny = (size_t)q.N * q.OUT;
+        q.x = randn(nx, &r, 1), q.w = randn(nw, &r, 0.5f), q.b = randn(q.OUT, &r, 1);
+        q.y = zeros(ny), q.g = randn(ny, &r, 1);
+        /* Reference forward in double. */
+        nn_linear_forward(q.y, q.x, q.w, q.b, q.N, q.IN, q.OUT);
+        double ref_err = 0;
+        for (int n = 0; n < q.N; n++)
+            for (int o = 0; o < q.OUT; o++) {
+                double s = q.b[o];
+                for (int i = 0; i < q.IN; i++)
+                    s += (double)q.x[n * q.IN + i] * q.w[o * q.IN + i];
+                ref_err = fmax(ref_err, fabs(s - q.y[n * q.OUT + o]) / (1e-5 + 1e-5 * fabs(s)));
+            }
+        float *dx = zeros(nx), *dw = zeros(nw), *db = zeros(q.OUT);
+        nn_linear_backward(dx, dw, db, q.g, q.x, q.w, q.N, q.IN, q.OUT);
+        gc_worst wx = gradcheck(lin_loss, &q, q.x, dx, nx, 1e-2f, 200);
+        gc_worst ww = gradcheck(lin_loss, &q, q.w, dw, nw, 1e-2f, 200);
+        gc_worst wb = gradcheck(lin_loss, &q, q.b, db, q.OUT, 1e-2f, 200);
+        free(q.x), free(q.w), free(q.b), free(q.y), free(q.g), free(dx), free(dw), free(db);
+        CHECKF(ref_err <= 1.0, "case %zu: forward differs from the double reference (err/tol %.3g)", ci, ref_err);
+        CHECK_GC(wx, "dx");
+        CHECK_GC(ww, "dw");
+        CHECK_GC(wb, "db");
+        worst = fmax(worst, fmax(wx.ratio, fmax(ww.ratio, wb.ratio)));
+    }
+    NOTE("worst err/tol %.3g", worst);
+}
+
+/* ---- elementwise layers ---- */
+
+typedef struct act_gc {
+    int kind; /* 0 elu, 1 lrelu, 2 tanh, 3 gelu, 4 snake, 5 layernorm, 6 rmsnorm, 7 weightnorm, 8 pixshuf, 9 add */
+    int B, C, T;
+    size_t n;
+    float *x, *p1, *p2, *y, *g, *stats;
+} act_gc;
+
+static void act_forward(act_gc *q)
+{
+    switch (q->kind) {
+    case 0: nn_elu_forward(q->y, q->x, 0.7f, q->n); break;
+    case 1: nn_lrelu_forward(q->y, q->x, 0.1f, q->n); break;
+    case 2: nn_tanh_forward(q->y, q->x, q->n); break;
+    case 3: nn_gelu_forward(q->y, q->x, q->n); break;
+    case 4: nn_snake_forward(q->y, q->x, q->p1, q->B, q->C, q->T); break;
+    case 5: nn_layernorm_forward(q->y, q->stats, q->x, q->p1, q->p2, q->B, q->C, q->T, 1e-5f); break;
+    case 6: nn_rmsnorm_forward(q->y, q->stats, q->x, q->p1, q->B, q->C, q->T, 1e-6f); break;
+    case 7: nn_weightnorm_forward(q->y, q->x, q->p1, q->C, q->T); break;
+    case 8: nn_pixshuf1d_forward(q->y, q->x, q->B, q->C, q->T / 3, 3); break;
+    case 9: nn_add_forward(q->y, q->x, q->p1, q->n); break;
+    }
+}
+
+static double act_loss(void *ctx)
+{
+    act_gc *q = ctx;
+    act_forward(q);
+    return dot(q->y, q->g, q->n);
+}
+
+/* Backward into dx, dp1, dp2 (accumulating). */
+static void act_backward(act_gc *q, float *dx, float *dp1, float *dp2)
+{
+    switch (q->kind) {
+    case 0: nn_elu_backward(dx, q->g, q->x, 0.7f, q->n); break;
+    case 1: nn_lrelu_backward(dx, q->g, q->x, 0.1f, q->n); break;
+    case 2: nn_tanh_forward(q->y, q->x, q->n), nn_tanh_backward(dx, q->g, q->y, q->n); break;
+    case 3: nn_gelu_backward(dx, q->g, q->x, q->n); break;
+    case 4: nn_snake_backward(dx, dp1, q->g, q->x, q->p1, q->B, q->C, q->T); break;
+    case 5:
+        act_forward(q);
+        nn_layernorm_backward(dx, dp1, dp2, q->g, q->x, q->stats, q->p1, q->B, q->C, q->T);
+        break;
+    case 6:
+        act_forward(q);
+        nn_rmsnorm_backward(dx, dp1, q->g, q->x, q->stats, q->p1, q->B, q->C, q->T);
+        break;
+    case 7: nn_weightnorm_backward(dx, dp1, q->g, q->x, q->p1, q->C, q->T); break;
+    case 8: nn_pixshuf1d_backward(dx, q->g, q->B, q->C, q->T / 3, 3); break;
+    case 9: nn_add_backward(dx, dp1, q->g, q->n); break;
+    }
+}
+
+TEST(nn_elementwise_gradcheck)
+{
+    static const char *names[] = {"elu", "lrelu", "tanh", "gelu", "snake", "layernorm", "rmsnorm", "weightnorm",
+                                  "pixshuf", "add"};
+    nac_rng r;
+    nac_rng_seed(&r, 14);
+    double worst = 0;
+    for (int kind = 0; kind < 10; kind++) {
+        act_gc q = {kind, 2, 5, 9, 0, 0, 0, 0, 0, 0, 0};
+        q.n = (size_t)q.B * q.C * q.T;
+        if (kind == 7)
+            q.n = (size_t)q.C * q.T;
+        q.x = randn(q.n, &r, 1.5f);
+        /* Keep inputs away from the kinks of ELU / leaky ReLU, where differences are not derivatives. */
+        for (size_t i = 0; i < q.n; i++)
+            if (fabsf(q.x[i]) < 0.05f)
+                q.x[i] = 0.3f;
+        q.p1 = randn(q.n, &r, 1);
+        if (kind == 4)
+            for (int c = 0; c < q.C; c++)
+                q.p1[c] = 0.5f + 0.2f * c;
+        q.p2 = randn(q.C, &r, 1);
+        q.y = zeros(q.n);
+        q.g = randn(q.n, &r, 1);
+        q.stats = zeros((size_t)q.B * q.T * 2);
+        size_t np1 = kind == 9 ? q.n : (size_t)q.C;
+        float *dx = zeros(q.n), *dp1 = zeros(np1), *dp2 = zeros(q.C);
+        act_backward(&q, dx, dp1, dp2);
+        float h = kind <= 7 ? 1e-3f : 1e-2f;
+        gc_worst wx = gradcheck(act_loss, &q, q.x, dx, q.n, h, 200);
+        gc_worst w1 = {0, 0, 0, 0}, w2 = {0, 0, 0, 0};
+        if (kind >= 4 && kind != 8)
+            w1 = gradcheck(act_loss, &q, q.p1, dp1, np1, h, 200);
+        if (kind == 5)
+            w2 = gradcheck(act_loss, &q, q.p2, dp2, q.C, h, 200);
+        /* A second backward doubles. */
+        float *dx2 = malloc(q.n * 4);
+        memcpy(dx2, dx, q.n * 4);
+        act_backward(&q, dx2, dp1, dp2);
+        for (size_t i = 0; i < q.n; i++)
+            dx[i] *= 2;
+        double acc = worst_rel(dx2, dx, q.n, 1e-6, 1e-5, NULL);
+        free(q.x), free(q.p1), free(q.p2), free(q.y), free(q.g), free(q.stats), free(dx), free(dp1), free(dp2),
+            free(dx2);
+        char what[64];
+        snprintf(what, sizeof what, "%s dx", names[kind]);
+        CHECK_GC(wx, what);
+        snprintf(what, sizeof what, "%s param 1", names[kind]);
+        CHECK_GC(w1, what);
+        snprintf(what, sizeof what, "%s param 2", names[kind]);
+        CHECK_GC(w2, what);
+        CHECKF(acc <= 1.0, "%s: second backward did not double dx", names[kind]);
+        worst = fmax(worst, fmax(wx.ratio, fmax(w1.ratio, w2.ratio)));
+    }
+    NOTE("worst err/tol %.3g", worst);
+}
+
+TEST(nn_elementwise_match_torch)
+{
+    size_t n;
+    float *d = load_f32("nn_act.f32", &n);
+    CHECKF(d && n == 64 * 5, "nn_act.f32 missing or wrong size");
+    float y[64];
+    double w = 0;
+    nn_elu_forward(y, d, 1.0f, 64);
+    w = fmax(w, worst_rel(y, d + 64, 64, 1e-6, 1e-5, NULL));
+    nn_lrelu_forward(y, d, 0.1f, 64);
+    w = fmax(w, worst_rel(y, d + 128, 64, 1e-6, 1e-5, NULL));
+    nn_tanh_forward(y, d, 64);
+    w = fmax(w, worst_rel(y, d + 192, 64, 1e-6, 1e-5, NULL));
+    nn_gelu_forward(y, d, 64);
+    w = fmax(w, worst_rel(y, d + 256, 64, 1e-6, 1e-5, NULL));
+    free(d);
+    CHECKF(w <= 1.0, "activation differs from torch (err/tol %.3g)", w);
+
+    d = load_f32("nn_snake.f32", &n);
+    CHECKF(d && n == 60 + 3 + 60, "nn_snake.f32 missing or wrong size");
+    float ys[60];
+    nn_snake_forward(ys, d, d + 60, 2, 3, 10);
+    double ws = worst_rel(ys, d + 63, 60, 1e-5, 1e-5, NULL);
+    free(d);
+    CHECKF(ws <= 1.0, "snake differs from torch (err/tol %.3g)", ws);
+
+    d = load_f32("nn_norm.f32", &n);
+    CHECKF(d && n == 60 + 6 + 6 + 60 + 60, "nn_norm.f32 missing or wrong size");
+    float yn[60], st[20];
+    nn_layernorm_forward(yn, st, d, d + 60, d + 66, 2, 6, 5, 1e-5f);
+    double wl = worst_rel(yn, d + 72, 60, 1e-5, 1e-5, NULL);
+    nn_rmsnorm_forward(yn, st, d, d + 60, 2, 6, 5, 1e-6f);
+    double wr = worst_rel(yn, d + 132, 60, 1e-5, 1e-5, NULL);
+    free(d);
+    CHECKF(wl <= 1.0 && wr <= 1.0, "norm differs from torch (layernorm %.3g, rmsnorm %.3g)", wl, wr);
+
+    d = load_f32("nn_weightnorm.f32", &n);
+    CHECKF(d && n == 60 + 4 + 60, "nn_weightnorm.f32 missing or wrong size");
+    float ww[60];
+    nn_weightnorm_forward(ww, d, d + 60, 4, 15);
+    double wn = worst_rel(ww, d + 64, 60, 1e-6, 1e-5, NULL);
+    free(d);
+    CHECKF(wn <= 1.0, "weight norm differs from torch (err/tol %.3g)", wn);
+
+    float x[12], yp[12];
+    for (int i = 0; i < 12; i++)
+        x[i] = (float)i;
+    nn_pixshuf1d_forward(yp, x, 1, 2, 3, 2); /* x (1, 4, 3) -> y (1, 2, 6) */
+    static const float want[12] = {0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11};
+    CHECK(memcmp(yp, want, sizeof want) == 0);
+    NOTE("worst err/tol %.3g", fmax(w, fmax(ws, fmax(wl, fmax(wr, wn)))));
+}
