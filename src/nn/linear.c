@@ -5,9 +5,12 @@
 
 #include "nn/gemm.h"
 
+#define PAR_MIN 32768.0 /* elements below which threads cost more than they save */
+
 void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT)
 {
-#pragma omp parallel for schedule(static)
+    int par = (double)N * OUT > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
     for (int n = 0; n < N; n++)
         for (int o = 0; o < OUT; o++)
             y[(size_t)n * OUT + o] = b ? b[o] : 0.0f;
@@ -21,6 +24,7 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
 void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                         int N, int IN, int OUT)
 {
+    int par = (double)N * OUT > PAR_MIN;
     if (dx) {
         nn_strided a = {dy, 0, (size_t)OUT, 1};
         nn_strided bw = {w, 0, 1, (size_t)IN}; /* B(k = out, n = in) */
@@ -38,7 +42,7 @@ void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const 
         nn_gemm_run(&g);
     }
     if (db) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (int o = 0; o < OUT; o++) {
             double tot = 0.0;
             for (int n = 0; n < N; n++)

@@ -5,13 +5,16 @@
 #include <math.h>
 #include <stddef.h>
 
+#define PAR_MIN 32768.0 /* elements below which threads cost more than they save */
+
 #define TT 64 /* time tile */
 
 void nn_layernorm_forward(float *y, float *stats, const float *x, const float *gamma, const float *beta,
                           int B, int C, int T, float eps)
 {
+    int par = (double)B * C * T > PAR_MIN;
     int nt = (T + TT - 1) / TT;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (long task = 0; task < (long)B * nt; task++) {
         int b = (int)(task / nt), t0 = (int)(task % nt) * TT, n = T - t0 < TT ? T - t0 : TT;
         const float *xb = x + (size_t)b * C * T + t0;
@@ -45,9 +48,10 @@ void nn_layernorm_forward(float *y, float *stats, const float *x, const float *g
 void nn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                            const float *stats, const float *gamma, int B, int C, int T)
 {
+    int par = (double)B * C * T > PAR_MIN;
     if (dx) {
         int nt = (T + TT - 1) / TT;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (long task = 0; task < (long)B * nt; task++) {
             int b = (int)(task / nt), t0 = (int)(task % nt) * TT, n = T - t0 < TT ? T - t0 : TT;
             size_t off = (size_t)b * C * T + t0;
@@ -75,7 +79,7 @@ void nn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
         }
     }
     if (dgamma || dbeta) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (int c = 0; c < C; c++) {
             double sgm = 0.0, sb = 0.0;
             for (int b = 0; b < B; b++) {
@@ -96,8 +100,9 @@ void nn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 
 void nn_rmsnorm_forward(float *y, float *stats, const float *x, const float *gamma, int B, int C, int T, float eps)
 {
+    int par = (double)B * C * T > PAR_MIN;
     int nt = (T + TT - 1) / TT;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (long task = 0; task < (long)B * nt; task++) {
         int b = (int)(task / nt), t0 = (int)(task % nt) * TT, n = T - t0 < TT ? T - t0 : TT;
         const float *xb = x + (size_t)b * C * T + t0;
@@ -120,9 +125,10 @@ void nn_rmsnorm_forward(float *y, float *stats, const float *x, const float *gam
 void nn_rmsnorm_backward(float *dx, float *dgamma, const float *dy, const float *x, const float *stats,
                          const float *gamma, int B, int C, int T)
 {
+    int par = (double)B * C * T > PAR_MIN;
     if (dx) {
         int nt = (T + TT - 1) / TT;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (long task = 0; task < (long)B * nt; task++) {
             int b = (int)(task / nt), t0 = (int)(task % nt) * TT, n = T - t0 < TT ? T - t0 : TT;
             size_t off = (size_t)b * C * T + t0;
@@ -142,7 +148,7 @@ void nn_rmsnorm_backward(float *dx, float *dgamma, const float *dy, const float 
         }
     }
     if (dgamma) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
         for (int c = 0; c < C; c++) {
             double s = 0.0;
             for (int b = 0; b < B; b++) {

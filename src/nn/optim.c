@@ -32,7 +32,7 @@ double nn_grad_norm(const nn_params *p)
 {
     double part[NORM_CHUNKS];
     size_t n = p->total;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > 65536)
     for (int c = 0; c < NORM_CHUNKS; c++) {
         size_t lo = n * c / NORM_CHUNKS, hi = n * (c + 1) / NORM_CHUNKS;
         double s = 0.0;

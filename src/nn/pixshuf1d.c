@@ -3,9 +3,12 @@
 
 #include <stddef.h>
 
+#define PAR_MIN 32768.0 /* elements below which threads cost more than they save */
+
 void nn_pixshuf1d_forward(float *y, const float *x, int B, int C, int T, int r)
 {
-#pragma omp parallel for schedule(static)
+    int par = (double)B * C * T * r > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
     for (long bc = 0; bc < (long)B * C; bc++) {
         float *yr = y + (size_t)bc * T * r;
         const float *xr = x + (size_t)bc * r * T;
@@ -17,7 +20,8 @@ void nn_pixshuf1d_forward(float *y, const float *x, int B, int C, int T, int r)
 
 void nn_pixshuf1d_backward(float *dx, const float *dy, int B, int C, int T, int r)
 {
-#pragma omp parallel for schedule(static)
+    int par = (double)B * C * T * r > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
     for (long bc = 0; bc < (long)B * C; bc++) {
         const float *dyr = dy + (size_t)bc * T * r;
         float *dxr = dx + (size_t)bc * r * T;

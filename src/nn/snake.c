@@ -5,11 +5,14 @@
 #include <math.h>
 #include <stddef.h>
 
+#define PAR_MIN 32768.0 /* elements below which threads cost more than they save */
+
 #define SNAKE_EPS 1e-9f
 
 void nn_snake_forward(float *y, const float *x, const float *a, int B, int C, int T)
 {
-#pragma omp parallel for schedule(static)
+    int par = (double)B * C * T > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
     for (long bc = 0; bc < (long)B * C; bc++) {
         float ac = a[bc % C], inv = 1.0f / (ac + SNAKE_EPS);
         const float *xr = x + (size_t)bc * T;
@@ -23,7 +26,8 @@ void nn_snake_forward(float *y, const float *x, const float *a, int B, int C, in
 
 void nn_snake_backward(float *dx, float *da, const float *dy, const float *x, const float *a, int B, int C, int T)
 {
-#pragma omp parallel for schedule(static)
+    int par = (double)B * C * T > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
     for (int c = 0; c < C; c++) {
         float ac = a[c], inv = 1.0f / (ac + SNAKE_EPS);
         double tot = 0.0;

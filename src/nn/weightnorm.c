@@ -5,9 +5,12 @@
 #include <math.h>
 #include <stddef.h>
 
+#define PAR_MIN 32768.0 /* elements below which threads cost more than they save */
+
 void nn_weightnorm_forward(float *w, const float *v, const float *g, int OC, int n)
 {
-#pragma omp parallel for schedule(static)
+    int par = (double)OC * n > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
     for (int o = 0; o < OC; o++) {
         const float *vr = v + (size_t)o * n;
         double ss = 0.0;
@@ -21,7 +24,8 @@ void nn_weightnorm_forward(float *w, const float *v, const float *g, int OC, int
 
 void nn_weightnorm_backward(float *dv, float *dg, const float *dw, const float *v, const float *g, int OC, int n)
 {
-#pragma omp parallel for schedule(static)
+    int par = (double)OC * n > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
     for (int o = 0; o < OC; o++) {
         const float *vr = v + (size_t)o * n, *dwr = dw + (size_t)o * n;
         double ss = 0.0, dot = 0.0;
