@@ -164,14 +164,22 @@ static void update(km *s, int m, double eps, int spherical)
 
 /* ---- seeding -------------------------------------------------------------------------- */
 
-static float dist2(const float *a, const float *b, int K)
+/* Squared distance with 8 interleaved partial sums (a fixed order, so still deterministic);
+ * independent sums let the compiler vectorise and break the add latency chain. */
+static float dist2(const float *restrict a, const float *restrict b, int K)
 {
-    float e = 0;
-    for (int d = 0; d < K; d++) {
+    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int d = 0;
+    for (; d + 8 <= K; d += 8)
+        for (int l = 0; l < 8; l++) {
+            float t = a[d + l] - b[d + l];
+            p[l] += t * t;
+        }
+    for (int l = 0; d < K; d++, l++) {
         float t = a[d] - b[d];
-        e += t * t;
+        p[l] += t * t;
     }
-    return e;
+    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
 }
 
 /* k-means++ on a random subset of at most 256 M rows. */
@@ -180,7 +188,7 @@ static int seed_kmeanspp(km *s, nac_error *err)
     int K = s->K, M = s->M;
     size_t n = s->N, cap = (size_t)256 * M;
     int32_t *rows = NULL;
-    float *d2 = NULL;
+    float *d2 = NULL, *sub = NULL;
     double *bs = NULL;
     int rc = NAC_OK;
     if (n > cap) {
@@ -208,13 +216,19 @@ static int seed_kmeanspp(km *s, nac_error *err)
             if (mark[i])
                 rows[t++] = (int32_t)i;
         free(mark);
+        sub = malloc(n * (size_t)K * sizeof *sub); /* contiguous copy: sequential access per step */
+        if (!sub)
+            goto nomem;
+        for (size_t i = 0; i < n; i++)
+            memcpy(sub + i * K, s->x + (size_t)rows[i] * K, (size_t)K * sizeof(float));
     }
+    const float *X = sub ? sub : s->x;
     size_t nb = (n + BLOCK - 1) / BLOCK;
     d2 = malloc(n * sizeof *d2);
     bs = malloc(nb * sizeof *bs);
     if (!d2 || !bs)
         goto nomem;
-#define ROW(i) (s->x + (size_t)(rows ? (size_t)rows[i] : (i)) * K)
+#define ROW(i) (X + (size_t)(i) * K)
     size_t first = (size_t)nac_rng_below(&s->rng, n);
     memcpy(s->cb, ROW(first), (size_t)K * sizeof(float));
     for (int m = 0; m < M; m++) {
@@ -266,6 +280,7 @@ nomem:
     rc = nac_error_set(err, NAC_ERR_NOMEM, "out of memory in k-means++ seeding");
 done:
     free(rows);
+    free(sub);
     free(d2);
     free(bs);
     return rc;
