@@ -151,7 +151,8 @@ typedef struct nac_rvq_usage {
 
 /* Per stage (S) from codes (N, S) (entries < 0 skipped). */
 void nac_rvq_code_usage(nac_rvq_usage *usage, const int32_t *codes, const nac_rvq_layout *lay, int N);
-/* Per stage (S) from the EMA usage counts in state (n_used: count >= dead_threshold, or > 0). */
+/* Per stage (S) from the EMA usage counts in state (n_used: entries whose count is at least
+ * dead_threshold, or when that is 0, at least 1% of the mean count). */
 void nac_rvq_state_usage(nac_rvq_usage *usage, const float *state, const nac_rvq_layout *lay);
 
 /* Inference ------------------------------------------------------------------------------- */
