@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "core/alloc.h"
 #include "nn/gemm.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -159,17 +160,11 @@ void nn_conv1d_forward(float *y, const float *x, const float *hist, const float 
         }
         return;
     }
-#pragma omp parallel for schedule(static) if (par)
-    for (long r = 0; r < (long)B * c->oc; r++) {
-        float bias = b ? b[r % c->oc] : 0.0f;
-        float *yr = y + (size_t)r * q.Tout;
-        for (int t = 0; t < q.Tout; t++)
-            yr[t] = bias;
-    }
     nn_gemm g = {.batch = B * c->groups, .M = q.ocg, .N = q.Tout, .K = q.icg * c->k,
                  .pack_a = pack_a_w, .pack_b = pack_b_im2col, .actx = &q, .bctx = &q,
-                 .c = y, .c_batch = (size_t)q.ocg * q.Tout, .c_row = (size_t)q.Tout, .c_col = 1};
-    nn_gemm_run(&g);
+                 .c = y, .c_batch = (size_t)q.ocg * q.Tout, .c_row = (size_t)q.Tout, .c_col = 1,
+                 .a_period = c->groups, .c_init = 1, .c_bias = b, .c_bias_period = c->groups};
+    nn_gemm_run(&g); /* chains start at the bias: y = bias + sum, as in the depthwise kernel */
 }
 
 void nn_conv1d_hist_update(float *hist, const float *x, const nn_conv1d *c, int B, int T)
@@ -249,6 +244,53 @@ static void pack_b_col_t(const void *ctx, int g, int r0, int rn, int k0, int kc,
             }
         }
     }
+}
+
+/* ---- backward: dw for stride 1 as dot products of contiguous rows (no transposes) ---- */
+
+typedef struct nt_ctx {
+    const conv_ctx *q;
+    const float *xp; /* x with H zeros in front of every row: (B, IC, H + T) */
+    int H;
+} nt_ctx;
+
+static const float *nt_row_dy(const void *ctx, int g, int b, int m)
+{
+    const nt_ctx *n = ctx;
+    return n->q->dy + ((size_t)b * n->q->c->oc + (size_t)g * n->q->ocg + m) * n->q->Tout;
+}
+
+static const float *nt_row_x(const void *ctx, int g, int b, int col)
+{
+    const nt_ctx *n = ctx;
+    const nn_conv1d *c = n->q->c;
+    int ci = col / c->k, j = col % c->k;
+    /* Tap j reads x[t - (k-1-j)*dil], i.e. xp[t + j*dil]. */
+    return n->xp + ((size_t)b * c->ic + (size_t)g * n->q->icg + ci) * (n->H + n->q->T) + (size_t)j * c->dil;
+}
+
+/* Returns 1 when done, 0 when out of memory (the caller falls back to the packed GEMM). */
+static int conv_dw_nt(float *dw, const conv_ctx *q)
+{
+    const nn_conv1d *c = q->c;
+    int H = q->H, T = q->T;
+    float *xp = NULL;
+    if (H > 0) {
+        xp = nac_alloc((size_t)q->B * c->ic * (H + T) * sizeof(float));
+        if (!xp)
+            return 0;
+        for (long r = 0; r < (long)q->B * c->ic; r++) {
+            memset(xp + (size_t)r * (H + T), 0, (size_t)H * sizeof(float));
+            memcpy(xp + (size_t)r * (H + T) + H, q->x + (size_t)r * T, (size_t)T * sizeof(float));
+        }
+    }
+    nt_ctx n = {q, xp ? xp : q->x, H};
+    nn_gemm_nt g = {.groups = c->groups, .M = q->ocg, .N = q->icg * c->k, .B = q->B, .T = q->Tout,
+                    .a_row = nt_row_dy, .b_row = nt_row_x, .ctx = &n, .c = dw,
+                    .c_group = (size_t)q->ocg * q->icg * c->k, .c_row = (size_t)q->icg * c->k};
+    nn_gemm_nt_run(&g);
+    nac_free(xp);
+    return 1;
 }
 
 /* ---- backward: dx phase r' = W^T (gathered taps) . dy ---- */
@@ -370,6 +412,8 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
             dw_backward_row(dx, dw ? dw + (size_t)ch * c->k : NULL, &q, ch, w + (size_t)ch * c->k);
         return;
     }
+    if (dw && c->stride == 1 && conv_dw_nt(dw, &q))
+        dw = NULL;
     if (dw) {
         nn_gemm g = {.batch = c->groups, .M = q.ocg, .N = q.icg * c->k, .K = B * q.Tout,
                      .pack_a = pack_a_dy, .pack_b = pack_b_col_t, .actx = &q, .bctx = &q,
@@ -395,7 +439,8 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
             continue;
         nn_gemm g = {.batch = B * c->groups, .M = q.icg, .N = q.Tout, .K = q.ocg * qp.nj,
                      .pack_a = pack_a_wt, .pack_b = pack_b_dy_taps, .actx = &qp, .bctx = &qp,
-                     .c = dx + ph, .c_batch = (size_t)q.icg * T, .c_row = (size_t)T, .c_col = (size_t)s};
+                     .c = dx + ph, .c_batch = (size_t)q.icg * T, .c_row = (size_t)T, .c_col = (size_t)s,
+                     .a_period = c->groups};
         nn_gemm_run(&g);
     }
 }

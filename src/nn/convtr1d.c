@@ -93,14 +93,14 @@ void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w,
         tr_ctx q = {.c = c, .x = x, .w = w, .B = B, .T = T, .r = r, .mr = (c->k - r + s - 1) / s, .q0 = 0};
         nn_gemm g = {.batch = B, .M = c->oc, .N = T, .K = q.mr * c->ic, .pack_a = pack_a_fwd,
                      .pack_b = pack_b_fwd, .actx = &q, .bctx = &q, .c = y + r,
-                     .c_batch = (size_t)c->oc * Ty, .c_row = Ty, .c_col = (size_t)s};
+                     .c_batch = (size_t)c->oc * Ty, .c_row = Ty, .c_col = (size_t)s, .a_period = 1};
         nn_gemm_run(&g);
         if (carry && q.mr > 1) {
             tr_ctx qc = q;
             qc.q0 = T;
             nn_gemm gc = {.batch = B, .M = c->oc, .N = q.mr - 1, .K = q.mr * c->ic, .pack_a = pack_a_fwd,
                           .pack_b = pack_b_fwd, .actx = &qc, .bctx = &qc, .c = carry + r,
-                          .c_batch = (size_t)c->oc * L, .c_row = (size_t)L, .c_col = (size_t)s};
+                          .c_batch = (size_t)c->oc * L, .c_row = (size_t)L, .c_col = (size_t)s, .a_period = 1};
             nn_gemm_run(&gc);
         }
     }
@@ -216,7 +216,7 @@ void nn_convtr1d_backward(float *dx, float *dw, float *db, const float *dy, cons
         nn_strided wa = {w, 0, (size_t)c->oc * c->k, 1};
         nn_gemm g = {.batch = B, .M = c->ic, .N = T, .K = c->oc * c->k, .pack_a = nn_pack_a_strided,
                      .pack_b = pack_b_dy, .actx = &wa, .bctx = &q, .c = dx,
-                     .c_batch = (size_t)c->ic * T, .c_row = (size_t)T, .c_col = 1};
+                     .c_batch = (size_t)c->ic * T, .c_row = (size_t)T, .c_col = 1, .a_period = 1};
         nn_gemm_run(&g);
     }
     if (dw) {

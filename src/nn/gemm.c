@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/alloc.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define NN_X86 1
@@ -33,12 +35,13 @@ void nn_simd_set(int enable) { simd_allowed = enable != 0; }
 
 /* ---- micro-kernels: c (6 x 16, row stride ldc) += a panel (kc x 6) * b panel (kc x 16) ---- */
 
-static void kern_scalar(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc)
+static void kern_scalar(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc,
+                        const float *init)
 {
     float acc[NN_MR][NN_NR];
     for (int i = 0; i < NN_MR; i++)
         for (int j = 0; j < NN_NR; j++)
-            acc[i][j] = c[i * ldc + j];
+            acc[i][j] = init ? init[i] : c[i * ldc + j];
     for (int k = 0; k < kc; k++) {
         for (int i = 0; i < NN_MR; i++) {
             float ai = a[k * NN_MR + i];
@@ -53,14 +56,25 @@ static void kern_scalar(int kc, const float *restrict a, const float *restrict b
 
 #if NN_X86
 __attribute__((target("avx2,fma")))
-static void kern_avx2(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc)
+static void kern_avx2(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc,
+                      const float *init)
 {
-    __m256 c00 = _mm256_loadu_ps(c + 0 * ldc), c01 = _mm256_loadu_ps(c + 0 * ldc + 8);
-    __m256 c10 = _mm256_loadu_ps(c + 1 * ldc), c11 = _mm256_loadu_ps(c + 1 * ldc + 8);
-    __m256 c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
-    __m256 c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
-    __m256 c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
-    __m256 c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (init) {
+        c00 = c01 = _mm256_broadcast_ss(init + 0);
+        c10 = c11 = _mm256_broadcast_ss(init + 1);
+        c20 = c21 = _mm256_broadcast_ss(init + 2);
+        c30 = c31 = _mm256_broadcast_ss(init + 3);
+        c40 = c41 = _mm256_broadcast_ss(init + 4);
+        c50 = c51 = _mm256_broadcast_ss(init + 5);
+    } else {
+        c00 = _mm256_loadu_ps(c + 0 * ldc), c01 = _mm256_loadu_ps(c + 0 * ldc + 8);
+        c10 = _mm256_loadu_ps(c + 1 * ldc), c11 = _mm256_loadu_ps(c + 1 * ldc + 8);
+        c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+        c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
+        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
+        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+    }
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         __m256 av;
@@ -94,40 +108,68 @@ static void kern_avx2(int kc, const float *restrict a, const float *restrict b, 
 }
 #endif
 
-typedef void (*kern_fn)(int, const float *, const float *, float *, size_t);
+typedef void (*kern_fn)(int, const float *, const float *, float *, size_t, const float *);
 
 /* ---- driver ---- */
 
-/* One task: the (mc x nc) block of C at (m0, n0) of batch b, all of K. */
-static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m0, int n0, float *abuf, float *bbuf)
+/* One task: batch b, rows [m_lo, m_hi) (whole NN_MC tiles), columns [n0, n0 + NN_NC) of C, all of K.
+ * apk: A pre-packed for this batch (see nn_gemm_run) or NULL to pack here. */
+static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi, int n0, const float *apk, int Mp,
+                      float *abuf, float *bbuf)
 {
-    int mc = g->M - m0 < NN_MC ? g->M - m0 : NN_MC;
     int nc = g->N - n0 < NN_NC ? g->N - n0 : NN_NC;
     float *cb = g->c + (size_t)b * g->c_batch;
     float tile[NN_MR * NN_NR] __attribute__((aligned(64)));
+    float initv[NN_MR];
+    const float *bias_b = g->c_bias ? g->c_bias + (size_t)(b % (g->c_bias_period > 0 ? g->c_bias_period : 1)) * g->M
+                                    : NULL;
     for (int k0 = 0; k0 < g->K; k0 += NN_KC) {
         int kc = g->K - k0 < NN_KC ? g->K - k0 : NN_KC;
-        g->pack_a(g->actx, b, m0, mc, k0, kc, abuf);
         g->pack_b(g->bctx, b, n0, nc, k0, kc, bbuf);
-        for (int jp = 0; jp * NN_NR < nc; jp++) {
-            int cols = nc - jp * NN_NR < NN_NR ? nc - jp * NN_NR : NN_NR;
-            const float *bp = bbuf + (size_t)jp * kc * NN_NR;
-            for (int ip = 0; ip * NN_MR < mc; ip++) {
-                int rows = mc - ip * NN_MR < NN_MR ? mc - ip * NN_MR : NN_MR;
-                const float *ap = abuf + (size_t)ip * kc * NN_MR;
-                float *cp = cb + (size_t)(m0 + ip * NN_MR) * g->c_row + (size_t)(n0 + jp * NN_NR) * g->c_col;
-                if (rows == NN_MR && cols == NN_NR && g->c_col == 1) {
-                    kern(kc, ap, bp, cp, g->c_row);
-                } else {
-                    /* Edge or strided tile: the same kernel on a copy, so every element sees the same chain. */
-                    memset(tile, 0, sizeof tile);
-                    for (int i = 0; i < rows; i++)
-                        for (int j = 0; j < cols; j++)
-                            tile[i * NN_NR + j] = cp[i * g->c_row + j * g->c_col];
-                    kern(kc, ap, bp, tile, NN_NR);
-                    for (int i = 0; i < rows; i++)
-                        for (int j = 0; j < cols; j++)
-                            cp[i * g->c_row + j * g->c_col] = tile[i * NN_NR + j];
+        for (int m0 = m_lo; m0 < m_hi; m0 += NN_MC) {
+            int mc = m_hi - m0 < NN_MC ? m_hi - m0 : NN_MC;
+            const float *ablk;
+            if (apk) {
+                ablk = apk + (size_t)k0 * Mp + (size_t)m0 * kc;
+            } else {
+                g->pack_a(g->actx, b, m0, mc, k0, kc, abuf);
+                ablk = abuf;
+            }
+            for (int jp = 0; jp * NN_NR < nc; jp++) {
+                int cols = nc - jp * NN_NR < NN_NR ? nc - jp * NN_NR : NN_NR;
+                const float *bp = bbuf + (size_t)jp * kc * NN_NR;
+                for (int ip = 0; ip * NN_MR < mc; ip++) {
+                    int rows = mc - ip * NN_MR < NN_MR ? mc - ip * NN_MR : NN_MR;
+                    const float *ap = ablk + (size_t)ip * kc * NN_MR;
+                    float *cp = cb + (size_t)(m0 + ip * NN_MR) * g->c_row + (size_t)(n0 + jp * NN_NR) * g->c_col;
+                    const float *init = NULL;
+                    if (g->c_init && k0 == 0) {
+                        for (int i = 0; i < NN_MR; i++)
+                            initv[i] = g->c_bias && i < rows ? bias_b[m0 + ip * NN_MR + i] : 0.0f;
+                        init = initv;
+                    }
+                    if (rows == NN_MR && (ip + 1) * NN_MR < mc && g->c_col == 1) {
+                        /* The next tile's rows of C: fetched while this one computes. */
+                        const float *nx = cp + NN_MR * g->c_row;
+                        for (int i = 0; i < NN_MR; i++) {
+                            __builtin_prefetch(nx + i * g->c_row, 1);
+                            __builtin_prefetch(nx + i * g->c_row + NN_NR - 1, 1);
+                        }
+                    }
+                    if (rows == NN_MR && cols == NN_NR && g->c_col == 1) {
+                        kern(kc, ap, bp, cp, g->c_row, init);
+                    } else {
+                        /* Edge or strided tile: the same kernel on a copy, so every element sees the same chain. */
+                        memset(tile, 0, sizeof tile);
+                        if (!init)
+                            for (int i = 0; i < rows; i++)
+                                for (int j = 0; j < cols; j++)
+                                    tile[i * NN_NR + j] = cp[i * g->c_row + j * g->c_col];
+                        kern(kc, ap, bp, tile, NN_NR, init);
+                        for (int i = 0; i < rows; i++)
+                            for (int j = 0; j < cols; j++)
+                                cp[i * g->c_row + j * g->c_col] = tile[i * NN_NR + j];
+                    }
                 }
             }
         }
@@ -143,18 +185,165 @@ void nn_gemm_run(const nn_gemm *g)
     if (nn_simd_enabled())
         kern = kern_avx2;
 #endif
-    int mt = (g->M + NN_MC - 1) / NN_MC, nt = (g->N + NN_NC - 1) / NN_NC;
-    long ntask = (long)g->batch * mt * nt;
     double work = (double)g->batch * g->M * g->N * g->K;
-#pragma omp parallel if (ntask > 1 && work > 200000.0)
+    int par = work > 200000.0;
+    int mtiles = (g->M + NN_MC - 1) / NN_MC, nt = (g->N + NN_NC - 1) / NN_NC;
+    int Mp = (g->M + NN_MR - 1) / NN_MR * NN_MR;
+
+    /* Batch-independent A (weights): pack it once, as [period][k block][row panels] so a task finds the
+     * panels of rows m0.. of block k0 at k0*Mp + m0*kc. Without memory, tasks pack their own. */
+    float *apk = NULL;
+    int period = g->a_period;
+    if (period > 0) {
+        apk = nac_alloc((size_t)period * Mp * g->K * sizeof(float));
+        int kb = (g->K + NN_KC - 1) / NN_KC;
+        long njobs = (long)period * mtiles * kb;
+#pragma omp parallel for schedule(static) if (par && njobs > 1)
+        for (long job = 0; job < (apk ? njobs : 0); job++) {
+            int pi = (int)(job / ((long)mtiles * kb)), rem = (int)(job % ((long)mtiles * kb));
+            int m0 = (rem / kb) * NN_MC, k0 = (rem % kb) * NN_KC;
+            int mc = g->M - m0 < NN_MC ? g->M - m0 : NN_MC, kc = g->K - k0 < NN_KC ? g->K - k0 : NN_KC;
+            g->pack_a(g->actx, pi, m0, mc, k0, kc, apk + (size_t)pi * Mp * g->K + (size_t)k0 * Mp + (size_t)m0 * kc);
+        }
+    }
+
+    /* Tasks: (batch, row chunk, column tile); rows are split only as far as needed for enough tasks.
+     * Any split gives the same values: every element's chain is fixed. */
+    int mchunks = 1;
+    while ((long)g->batch * nt * mchunks < 8 && mchunks < mtiles)
+        mchunks++;
+    long ntask = (long)g->batch * mchunks * nt;
+#pragma omp parallel if (par && ntask > 1)
     {
         float abuf[NN_MC * NN_KC] __attribute__((aligned(64)));
         float bbuf[NN_NC * NN_KC] __attribute__((aligned(64)));
 #pragma omp for schedule(dynamic, 1)
         for (long task = 0; task < ntask; task++) {
-            int b = (int)(task / ((long)mt * nt));
-            int r = (int)(task % ((long)mt * nt));
-            gemm_task(g, kern, b, (r / nt) * NN_MC, (r % nt) * NN_NC, abuf, bbuf);
+            int b = (int)(task / ((long)mchunks * nt));
+            int rem = (int)(task % ((long)mchunks * nt));
+            int ch = rem / nt, n0 = (rem % nt) * NN_NC;
+            int m_lo = (int)((long)mtiles * ch / mchunks) * NN_MC;
+            int m_hi = (int)((long)mtiles * (ch + 1) / mchunks) * NN_MC;
+            if (m_hi > g->M)
+                m_hi = g->M;
+            const float *ap = apk ? apk + (size_t)(b % period) * Mp * g->K : NULL;
+            gemm_task(g, kern, b, m_lo, m_hi, n0, ap, Mp, abuf, bbuf);
+        }
+    }
+    nac_free(apk);
+}
+
+/* ---- dot-product products (both operands contiguous along t) ---- */
+
+#define NT_MR 4   /* rows per micro-tile */
+#define NT_NR 3   /* columns per micro-tile */
+#define NT_MB 32  /* rows per task */
+#define NT_NB 24  /* columns per task */
+#define NT_TB 512 /* t per block */
+
+typedef void (*dot_fn)(int len, const float *const *a, const float *const *b, float *out);
+
+/* out[i*NT_NR + j] = sum_t a[i][t] b[j][t], as 8 lane sums reduced pairwise. */
+static void dot_scalar(int len, const float *const *a, const float *const *b, float *out)
+{
+    for (int i = 0; i < NT_MR; i++)
+        for (int j = 0; j < NT_NR; j++) {
+            float lane[8] = {0};
+            for (int t = 0; t < len; t++)
+                lane[t & 7] += a[i][t] * b[j][t];
+            out[i * NT_NR + j] = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+        }
+}
+
+#if NN_X86
+__attribute__((target("avx2,fma"))) static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)); /* lanes i + i+4 */
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                          /* (0+4)+(2+6), (1+5)+(3+7) */
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma")))
+static void dot_avx2(int len, const float *const *a, const float *const *b, float *out)
+{
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *b0 = b[0], *b1 = b[1], *b2 = b[2];
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+    __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+    int t = 0;
+    for (; t + 8 <= len; t += 8) {
+        __m256 v0 = _mm256_loadu_ps(b0 + t), v1 = _mm256_loadu_ps(b1 + t), v2 = _mm256_loadu_ps(b2 + t), u;
+        u = _mm256_loadu_ps(a0 + t);
+        c00 = _mm256_fmadd_ps(u, v0, c00), c01 = _mm256_fmadd_ps(u, v1, c01), c02 = _mm256_fmadd_ps(u, v2, c02);
+        u = _mm256_loadu_ps(a1 + t);
+        c10 = _mm256_fmadd_ps(u, v0, c10), c11 = _mm256_fmadd_ps(u, v1, c11), c12 = _mm256_fmadd_ps(u, v2, c12);
+        u = _mm256_loadu_ps(a2 + t);
+        c20 = _mm256_fmadd_ps(u, v0, c20), c21 = _mm256_fmadd_ps(u, v1, c21), c22 = _mm256_fmadd_ps(u, v2, c22);
+        u = _mm256_loadu_ps(a3 + t);
+        c30 = _mm256_fmadd_ps(u, v0, c30), c31 = _mm256_fmadd_ps(u, v1, c31), c32 = _mm256_fmadd_ps(u, v2, c32);
+    }
+    if (t < len) {
+        static const int ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+        __m256i m = _mm256_loadu_si256((const __m256i *)(ones + 8 - (len - t)));
+        __m256 v0 = _mm256_maskload_ps(b0 + t, m), v1 = _mm256_maskload_ps(b1 + t, m), v2 = _mm256_maskload_ps(b2 + t, m), u;
+        u = _mm256_maskload_ps(a0 + t, m);
+        c00 = _mm256_fmadd_ps(u, v0, c00), c01 = _mm256_fmadd_ps(u, v1, c01), c02 = _mm256_fmadd_ps(u, v2, c02);
+        u = _mm256_maskload_ps(a1 + t, m);
+        c10 = _mm256_fmadd_ps(u, v0, c10), c11 = _mm256_fmadd_ps(u, v1, c11), c12 = _mm256_fmadd_ps(u, v2, c12);
+        u = _mm256_maskload_ps(a2 + t, m);
+        c20 = _mm256_fmadd_ps(u, v0, c20), c21 = _mm256_fmadd_ps(u, v1, c21), c22 = _mm256_fmadd_ps(u, v2, c22);
+        u = _mm256_maskload_ps(a3 + t, m);
+        c30 = _mm256_fmadd_ps(u, v0, c30), c31 = _mm256_fmadd_ps(u, v1, c31), c32 = _mm256_fmadd_ps(u, v2, c32);
+    }
+    out[0] = hsum8(c00), out[1] = hsum8(c01), out[2] = hsum8(c02);
+    out[3] = hsum8(c10), out[4] = hsum8(c11), out[5] = hsum8(c12);
+    out[6] = hsum8(c20), out[7] = hsum8(c21), out[8] = hsum8(c22);
+    out[9] = hsum8(c30), out[10] = hsum8(c31), out[11] = hsum8(c32);
+}
+#endif
+
+void nn_gemm_nt_run(const nn_gemm_nt *g)
+{
+    if (g->groups <= 0 || g->M <= 0 || g->N <= 0 || g->B <= 0 || g->T <= 0)
+        return;
+    dot_fn dot = dot_scalar;
+#if NN_X86
+    if (nn_simd_enabled())
+        dot = dot_avx2;
+#endif
+    int mb = (g->M + NT_MB - 1) / NT_MB, nb = (g->N + NT_NB - 1) / NT_NB;
+    long ntask = (long)g->groups * mb * nb;
+    double work = (double)g->groups * g->M * g->N * g->B * g->T;
+#pragma omp parallel for schedule(dynamic, 1) if (work > 200000.0 && ntask > 1)
+    for (long task = 0; task < ntask; task++) {
+        int gi = (int)(task / ((long)mb * nb)), rem = (int)(task % ((long)mb * nb));
+        int m0 = (rem / nb) * NT_MB, n0 = (rem % nb) * NT_NB;
+        int m1 = m0 + NT_MB < g->M ? m0 + NT_MB : g->M, n1 = n0 + NT_NB < g->N ? n0 + NT_NB : g->N;
+        float *cg = g->c + (size_t)gi * g->c_group;
+        for (int b = 0; b < g->B; b++) {
+            const float *ar[NT_MB], *br[NT_NB];
+            for (int m = m0; m < m1; m++)
+                ar[m - m0] = g->a_row(g->ctx, gi, b, m);
+            for (int n = n0; n < n1; n++)
+                br[n - n0] = g->b_row(g->ctx, gi, b, n);
+            for (int t0 = 0; t0 < g->T; t0 += NT_TB) {
+                int len = g->T - t0 < NT_TB ? g->T - t0 : NT_TB;
+                for (int m = m0; m < m1; m += NT_MR) {
+                    const float *a[NT_MR];
+                    for (int i = 0; i < NT_MR; i++)
+                        a[i] = ar[(m + i < m1 ? m + i : m1 - 1) - m0] + t0;
+                    for (int n = n0; n < n1; n += NT_NR) {
+                        const float *bv[NT_NR];
+                        float out[NT_MR * NT_NR];
+                        for (int j = 0; j < NT_NR; j++)
+                            bv[j] = br[(n + j < n1 ? n + j : n1 - 1) - n0] + t0;
+                        dot(len, a, bv, out);
+                        for (int i = 0; i < NT_MR && m + i < m1; i++)
+                            for (int j = 0; j < NT_NR && n + j < n1; j++)
+                                cg[(size_t)(m + i) * g->c_row + n + j] += out[i * NT_NR + j];
+                    }
+                }
+            }
         }
     }
 }

@@ -24,6 +24,10 @@ typedef struct nn_gemm {
     const void *actx, *bctx;
     float *c;                       /* C(b, m, n) = c[b*c_batch + m*c_row + n*c_col] */
     size_t c_batch, c_row, c_col;
+    int a_period;                   /* > 0: A(b) == A(b % a_period) (weights), packed once per call */
+    int c_init;                     /* 1: C is written, not read: chains start at the bias (0 if NULL) */
+    const float *c_bias;            /* row m of batch b starts at c_bias[(b % c_bias_period)*M + m] */
+    int c_bias_period;              /* 0 is taken as 1 */
 } nn_gemm;
 
 /* Runs C += A B over all batches, OpenMP over (batch, row block, column block). */
@@ -36,6 +40,20 @@ typedef struct nn_strided {
 } nn_strided;
 void nn_pack_a_strided(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst);
 void nn_pack_b_strided(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst);
+
+/* Products whose operands are both contiguous along the summed axis (weight gradients of stride-1
+ * convolutions): C(g)[m][n] += sum_b sum_t A(g,b,m)[t] * B(g,b,n)[t], t < T, rows given by pointer.
+ * Sums run in 8 lanes over blocks of t, lanes reduced in a fixed order, blocks added to C in (b, block)
+ * order: the result does not depend on the thread count. */
+typedef const float *(*nn_row_fn)(const void *ctx, int g, int b, int r);
+typedef struct nn_gemm_nt {
+    int groups, M, N, B, T;
+    nn_row_fn a_row, b_row;
+    const void *ctx;
+    float *c;                 /* C(g)[m][n] = c[g*c_group + m*c_row + n] */
+    size_t c_group, c_row;
+} nn_gemm_nt;
+void nn_gemm_nt_run(const nn_gemm_nt *g);
 
 /* 1 when the AVX2+FMA kernels are in use (CPU support, not disabled). */
 int nn_simd_enabled(void);
