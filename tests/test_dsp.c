@@ -2,10 +2,12 @@
  * streaming against batch, thread-count independence, mel filterbank against torchaudio. */
 #include "test.h"
 
+#include "core/alloc.h"
 #include "core/bytes.h"
 #include "core/rng.h"
 #include "dsp/mel.h"
 #include "dsp/stft.h"
+#include "dsp/stft_frames.h"
 #include "dsp/window.h"
 
 #include <stdint.h>
@@ -289,10 +291,62 @@ TEST(dsp_stft_stream_equals_batch)
     }
 }
 
+/* One-frame functions: the same bits as the batch transform, frames past the end read zeros,
+ * the backward is the adjoint, and misaligned rows work through the copy path. */
+TEST(dsp_stft_frame_functions)
+{
+    const int n = 48, hop = 12, T = 100, F = n / 2 + 1, Tf = 12; /* frames run past T */
+    nac_stft *s;
+    CHECK(nac_stft_create(&s, n, hop, NAC_WINDOW_HANN, NULL) == NAC_OK);
+    const int S = nac_stft_frame_stride(s);
+    CHECK(S >= 2 * F && S % 16 == 0);
+    const int Tpad = Tf * hop;
+    float x[Tpad], re[F * Tf], im[F * Tf], dx[T], dx2[T];
+    float *rows = nac_alloc(sizeof(float) * (size_t)(S * Tf + 16)), *g = malloc(sizeof(float) * (size_t)(S * Tf + 16));
+    CHECK(rows && g);
+    fill_normal(x, T, 51, 1.0);
+    for (int i = T; i < Tpad; i++)
+        x[i] = 0.0f;
+    nac_stft_forward(s, re, im, x, 1, Tpad);
+    int same = 1;
+    for (int t = 0; t < Tf; t++) {
+        nac_stft_frame_forward(s, rows + (size_t)t * S, x, T, t);
+        nac_stft_frame_forward(s, g + 1, x, T, t); /* misaligned */
+        for (int f = 0; f < F; f++) {
+            float r = rows[(size_t)t * S + 2 * f], i = rows[(size_t)t * S + 2 * f + 1];
+            same = same && r == re[f * Tf + t] && i == im[f * Tf + t] && g[1 + 2 * f] == r && g[2 + 2 * f] == i;
+        }
+    }
+    CHECKF(same, "frame transform differs from nac_stft_forward");
+    /* adjoint: <F x, G> = <x, F' G> over all frames, with G random */
+    fill_normal(g, (size_t)S * Tf, 52, 1.0);
+    double lhs = 0;
+    for (int t = 0; t < Tf; t++)
+        for (int f = 0; f < 2 * F; f++)
+            lhs += (double)rows[(size_t)t * S + f] * g[(size_t)t * S + f];
+    memset(dx, 0, sizeof dx);
+    memcpy(rows, g, sizeof(float) * (size_t)S * Tf);
+    for (int t = 0; t < Tf; t++)
+        nac_stft_frame_backward(s, dx, rows + (size_t)t * S, T, t);
+    double rhs = dot(x, dx, T);
+    /* misaligned gradient rows give the same result */
+    memset(dx2, 0, sizeof dx2);
+    for (int t = 0; t < Tf; t++) {
+        memcpy(rows + 1, g + (size_t)t * S, sizeof(float) * 2 * F);
+        nac_stft_frame_backward(s, dx2, rows + 1, T, t);
+    }
+    nac_free(rows);
+    free(g);
+    nac_stft_destroy(s);
+    CHECKF(fabs(lhs - rhs) <= 1e-6 * (fabs(lhs) + fabs(rhs)), "<Fx,g> %.12g vs <x,F'g> %.12g", lhs, rhs);
+    CHECK(memcmp(dx, dx2, sizeof dx) == 0);
+}
+
 TEST(dsp_stft_threads_identical)
 {
 #ifdef _OPENMP
-    const int n = 64, hop = 16, B = 5, Tf = 23, T = Tf * hop, F = n / 2 + 1;
+    /* large enough to pass the serial-below-threshold cut (B * Tf * n_fft >= 32768) */
+    const int n = 256, hop = 64, B = 5, Tf = 41, T = Tf * hop, F = n / 2 + 1;
     const size_t ns = (size_t)B * F * Tf, nt = (size_t)B * T;
     nac_stft *s;
     CHECK(nac_stft_create(&s, n, hop, NAC_WINDOW_HANN, NULL) == NAC_OK);
@@ -373,7 +427,7 @@ TEST(dsp_mel_rejects_bad_args)
 /* mel_apply_backward is the adjoint of mel_apply and is thread-count independent. */
 TEST(dsp_mel_adjoint_and_threads)
 {
-    const int B = 3, T = 17, n_fft = 128, M = 24, nb = n_fft / 2 + 1;
+    const int B = 3, T = 51, n_fft = 512, M = 24, nb = n_fft / 2 + 1; /* B*nb*T >= 32768: parallel */
     nac_mel m;
     CHECK(nac_mel_init(&m, n_fft, 16000, M, 0.0f, 0.0f, NULL) == NAC_OK);
     float *p = malloc(sizeof(float) * B * nb * T), *dp = calloc((size_t)B * nb * T, sizeof(float));

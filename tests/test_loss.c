@@ -326,7 +326,7 @@ TEST(loss_create_rejects_bad_config)
 TEST(loss_spectral_threads_identical)
 {
 #ifdef _OPENMP
-    enum { B = 3, T = 2500 };
+    enum { B = 3, T = 4000 }; /* every scale above the serial-below-threshold cut */
     static float y[B * T], x[B * T], d[2][2][B * T];
     double v[2][2];
     fill_normal(x, B * T, 7, 0.3);

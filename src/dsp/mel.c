@@ -73,7 +73,7 @@ void nac_mel_apply(const nac_mel *m, float *mel, const float *power, int B, int 
 {
     const int M = m->n_mels, nb = m->n_bins;
     const long total = (long)B * M;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * nb * T >= 32768L)
     for (long i = 0; i < total; i++) {
         size_t b = (size_t)i / (size_t)M, band = (size_t)i % (size_t)M;
         float *restrict out = mel + ((size_t)b * M + band) * (size_t)T;
@@ -95,7 +95,7 @@ void nac_mel_apply_backward(const nac_mel *m, float *dpower, const float *dmel, 
 {
     const int M = m->n_mels, nb = m->n_bins;
     const long total = (long)B * nb;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * nb * T >= 32768L)
     for (long i = 0; i < total; i++) {
         size_t b = (size_t)i / (size_t)nb;
         int k = (int)((size_t)i % (size_t)nb);

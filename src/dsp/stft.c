@@ -1,8 +1,8 @@
-/* Causal STFT / inverse STFT and their adjoints on FFTW single-precision plans (see stft.h).
- * Spectra (B, F, Tf), T fastest. The inverse is normalised by C = sum_j w[j]^2 / hop, so that
- * istft(stft(x)) = x delayed by n_fft - hop whenever w^2 overlap-adds to a constant at this hop
- * (sqrt-Hann at hop n_fft/k, k >= 2, where C = 1 at k = 2; Hann or Hamming at n_fft/k, k >= 3;
- * rect at any hop dividing n_fft). */
+/* Causal STFT / inverse STFT and their adjoints on FFTW single-precision plans (see stft.h and
+ * stft_frames.h). Spectra (B, F, Tf), T fastest, or frame-major (B, Tf, S). The inverse is
+ * normalised by C = sum_j w[j]^2 / hop, so that istft(stft(x)) = x delayed by n_fft - hop
+ * whenever w^2 overlap-adds to a constant at this hop (sqrt-Hann at hop n_fft/k, k >= 2, where
+ * C = 1 at k = 2; Hann or Hamming at n_fft/k, k >= 3; rect at any hop dividing n_fft). */
 #include "dsp/stft.h"
 
 #include <fftw3.h>
@@ -11,46 +11,48 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "dsp/stft_frames.h"
 
-/* Frames live on the stack (about 8 n_fft bytes), which bounds n_fft. */
+/* Frames live on the stack (about 4 n_fft + 32 KiB bytes), which bounds n_fft. */
 #define NAC_STFT_MAX_N_FFT 32768
 
 struct nac_stft {
     int n_fft, hop, bins;
-    float *win; /* (n_fft) analysis window */
-    float *syn; /* (n_fft) synthesis window w / (n_fft * C) */
+    int fstride; /* floats per spectrum row: 2 * bins rounded up to 16 (64 bytes) */
+    int tile;    /* frames transposed together between row and (F, Tf) layouts */
+    float *win;  /* (n_fft) analysis window */
+    float *syn;  /* (n_fft) synthesis window w / (n_fft * C) */
     fftwf_plan r2c, c2r;
 };
 
 /* ---- scratch ------------------------------------------------------------------------------ */
 
-/* Each frame works in a buffer of n_fft floats and a spectrum of bins complex values, both on
- * the stack of the calling thread, 64-byte aligned like the arrays the plans were made on.
- * Stack scratch keeps every execute function safe to call from any number of threads at once
- * (nested OpenMP regions and foreign threads included), with no allocation per call. */
+/* Each thread works in a frame buffer of n_fft floats and `tile` spectrum rows, on its own
+ * stack, 64-byte aligned like the arrays the plans were made on. Stack scratch keeps every
+ * execute function safe to call from any number of threads at once (nested OpenMP regions and
+ * foreign threads included), with no allocation per call. A tile stays under 32 KiB. */
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
 static size_t scratch_floats(const nac_stft *s)
 {
-    return (((size_t)s->n_fft + 15) & ~(size_t)15) + 2 * (size_t)s->bins + 16;
+    return round16((size_t)s->n_fft) + (size_t)s->tile * (size_t)s->fstride + 16;
 }
 
-static float *scratch_buf(float *raw)
-{
-    return (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
-}
+static float *align64(float *raw) { return (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63); }
 
-static fftwf_complex *scratch_spec(const nac_stft *s, float *buf)
-{
-    return (fftwf_complex *)(buf + (((size_t)s->n_fft + 15) & ~(size_t)15));
-}
+static int aligned64(const void *p) { return ((uintptr_t)p & 63) == 0; }
+
+/* Below this many windowed samples a call runs on the calling thread: waking a team costs
+ * more than the work (results are the same either way). */
+#define NAC_STFT_PARALLEL_MIN 32768L
 
 /* ---- create / destroy --------------------------------------------------------------------- */
 
 int nac_stft_create(nac_stft **out, int n_fft, int hop, nac_window_kind window, nac_error *err)
 {
     nac_stft *s = NULL;
-    float *tmp_r = NULL;
-    fftwf_complex *tmp_c = NULL;
-    int rc = NAC_ERR_NOMEM;
+    float *tmp_r = NULL, *tmp_c = NULL;
+    int rc;
     *out = NULL;
     if (n_fft < 2 || n_fft % 2 != 0 || n_fft > NAC_STFT_MAX_N_FFT || hop <= 0 || hop > n_fft)
         return nac_error_set(err, NAC_ERR_ARG,
@@ -58,16 +60,19 @@ int nac_stft_create(nac_stft **out, int n_fft, int hop, nac_window_kind window, 
                              n_fft, NAC_STFT_MAX_N_FFT, hop);
     s = calloc(1, sizeof *s);
     if (!s)
-        goto fail;
+        goto nomem;
     s->n_fft = n_fft;
     s->hop = hop;
     s->bins = n_fft / 2 + 1;
+    s->fstride = (int)round16(2 * (size_t)s->bins);
+    s->tile = 8192 / s->fstride;
+    s->tile = s->tile < 1 ? 1 : s->tile > 16 ? 16 : s->tile;
     s->win = nac_alloc((size_t)n_fft * sizeof(float));
     s->syn = nac_alloc((size_t)n_fft * sizeof(float));
     tmp_r = nac_alloc((size_t)n_fft * sizeof(float));
-    tmp_c = nac_alloc((size_t)s->bins * sizeof(fftwf_complex));
+    tmp_c = nac_alloc((size_t)s->fstride * sizeof(float));
     if (!s->win || !s->syn || !tmp_r || !tmp_c)
-        goto fail;
+        goto nomem;
     nac_window_fill(s->win, n_fft, window);
     double c = 0;
     for (int j = 0; j < n_fft; j++)
@@ -75,7 +80,7 @@ int nac_stft_create(nac_stft **out, int n_fft, int hop, nac_window_kind window, 
     c /= hop;
     if (!(c > 0)) {
         rc = nac_error_set(err, NAC_ERR_ARG, "stft: window has no energy");
-        goto fail_quiet;
+        goto fail;
     }
     for (int j = 0; j < n_fft; j++)
         s->syn[j] = (float)((double)s->win[j] / ((double)n_fft * c));
@@ -83,21 +88,21 @@ int nac_stft_create(nac_stft **out, int n_fft, int hop, nac_window_kind window, 
      * FFTW_ESTIMATE picks the same algorithm on every run, so results are reproducible. */
 #pragma omp critical(nac_fftw_planner)
     {
-        s->r2c = fftwf_plan_dft_r2c_1d(n_fft, tmp_r, tmp_c, FFTW_ESTIMATE);
-        s->c2r = fftwf_plan_dft_c2r_1d(n_fft, tmp_c, tmp_r, FFTW_ESTIMATE);
+        s->r2c = fftwf_plan_dft_r2c_1d(n_fft, tmp_r, (fftwf_complex *)tmp_c, FFTW_ESTIMATE);
+        s->c2r = fftwf_plan_dft_c2r_1d(n_fft, (fftwf_complex *)tmp_c, tmp_r, FFTW_ESTIMATE);
     }
     if (!s->r2c || !s->c2r) {
         rc = nac_error_set(err, NAC_ERR_INTERNAL, "stft: FFTW could not plan n_fft %d", n_fft);
-        goto fail_quiet;
+        goto fail;
     }
     /* Plans run only through the new-array execute functions, so the planning arrays can go. */
     nac_free(tmp_r);
     nac_free(tmp_c);
     *out = s;
     return NAC_OK;
-fail:
+nomem:
     rc = nac_error_set(err, NAC_ERR_NOMEM, "stft: out of memory (n_fft %d)", n_fft);
-fail_quiet:
+fail:
     nac_free(tmp_r);
     nac_free(tmp_c);
     nac_stft_destroy(s);
@@ -124,114 +129,174 @@ int nac_stft_bins(const nac_stft *s) { return s->bins; }
 int nac_stft_n_fft(const nac_stft *s) { return s->n_fft; }
 int nac_stft_hop(const nac_stft *s) { return s->hop; }
 const float *nac_stft_window(const nac_stft *s) { return s->win; }
+int nac_stft_frame_stride(const nac_stft *s) { return s->fstride; }
 
-/* ---- per-frame kernels (shared by batch and streaming, so both give identical bits) --------- */
+/* ---- per-frame pieces, shared by batch and streaming so that both give identical bits ------ */
 
-/* buf (n_fft) holds the windowed frame; writes bins values to re/im at stride ts. */
-static void frame_analyse(const nac_stft *s, float *restrict re, float *restrict im, size_t ts,
-                          float *restrict buf, fftwf_complex *restrict spec)
+/* Frame samples j0 <= j < j1 fall inside a signal of T samples, for a frame starting at start. */
+static void frame_span(const nac_stft *s, long start, long T, int *j0, int *j1)
 {
-    fftwf_execute_dft_r2c(s->r2c, buf, spec);
-    for (int f = 0; f < s->bins; f++) {
-        re[(size_t)f * ts] = spec[f][0];
-        im[(size_t)f * ts] = spec[f][1];
-    }
+    long a = -start, b = T - start;
+    long n = s->n_fft;
+    *j0 = (int)(a < 0 ? 0 : a > n ? n : a);
+    *j1 = (int)(b < *j0 ? *j0 : b > n ? n : b);
 }
 
-/* re/im (bins, stride ts) -> buf (n_fft) = unnormalised irfft, imaginary parts of the DC and
- * Nyquist bins ignored. */
-static void frame_synth(const nac_stft *s, float *restrict buf, fftwf_complex *restrict spec,
-                        const float *restrict re, const float *restrict im, size_t ts)
+/* buf (n_fft) <- w * x[start .. start + n_fft - 1] of one signal of T samples, zero outside it. */
+static void fill_frame(const nac_stft *s, float *restrict buf, const float *restrict xb, long start, long T)
 {
-    int F = s->bins;
+    const int n = s->n_fft;
+    const float *restrict w = s->win;
+    int j0, j1;
+    frame_span(s, start, T, &j0, &j1);
+    for (int j = 0; j < j0; j++)
+        buf[j] = 0.0f;
+    for (int j = j0; j < j1; j++)
+        buf[j] = w[j] * xb[start + j];
+    for (int j = j1; j < n; j++)
+        buf[j] = 0.0f;
+}
+
+/* As fill_frame, with sample k < 0 taken from hist[L + k]. A zero history gives w * 0.0f = 0.0f
+ * (windows are non-negative), the same bits as fill_frame's zeros. */
+static void fill_frame_hist(const nac_stft *s, float *restrict buf, const float *restrict x,
+                            const float *restrict hist, long start)
+{
+    const int n = s->n_fft, L = s->n_fft - s->hop;
+    const float *restrict w = s->win;
+    int j0 = start < 0 ? (int)-start : 0;
+    for (int j = 0; j < j0; j++)
+        buf[j] = w[j] * hist[L + start + j];
+    for (int j = j0; j < n; j++)
+        buf[j] = w[j] * x[start + j];
+}
+
+/* re, im (F, stride ts) [k] <- rows[k] for k < cnt. */
+static void scatter_rows(const nac_stft *s, float *restrict re, float *restrict im, size_t ts,
+                         const float *restrict rows, int cnt)
+{
+    const int F = s->bins, fs = s->fstride;
     for (int f = 0; f < F; f++) {
-        spec[f][0] = re[(size_t)f * ts];
-        spec[f][1] = im[(size_t)f * ts];
+        float *restrict r = re + (size_t)f * ts, *restrict i = im + (size_t)f * ts;
+        for (int k = 0; k < cnt; k++) {
+            r[k] = rows[(size_t)k * fs + 2 * f];
+            i[k] = rows[(size_t)k * fs + 2 * f + 1];
+        }
     }
-    spec[0][1] = 0.0f;
-    spec[F - 1][1] = 0.0f;
-    fftwf_execute_dft_c2r(s->c2r, spec, buf);
 }
 
-/* ---- batch -------------------------------------------------------------------------------- */
+/* rows[k] <- re, im (F, stride ts) [k] for k < cnt. */
+static void gather_rows(const nac_stft *s, float *restrict rows, const float *restrict re,
+                        const float *restrict im, size_t ts, int cnt)
+{
+    const int F = s->bins, fs = s->fstride;
+    for (int f = 0; f < F; f++) {
+        const float *restrict r = re + (size_t)f * ts, *restrict i = im + (size_t)f * ts;
+        for (int k = 0; k < cnt; k++) {
+            rows[(size_t)k * fs + 2 * f] = r[k];
+            rows[(size_t)k * fs + 2 * f + 1] = i[k];
+        }
+    }
+}
+
+/* Prepares a row for the adjoint of r2c, in place: with G_f = dre_f + i dim_f,
+ * d/du_j = Re sum_f G_f e^{+2 pi i f j / n} = c2r(Re G_0, G_1/2, ..., G_{n/2-1}/2, Re G_{n/2}). */
+static void adjoint_row(const nac_stft *s, float *restrict row)
+{
+    const int F = s->bins;
+    row[1] = 0.0f;
+    for (int f = 1; f < F - 1; f++) {
+        row[2 * f] *= 0.5f;
+        row[2 * f + 1] *= 0.5f;
+    }
+    row[2 * (F - 1) + 1] = 0.0f;
+}
+
+/* dx[start + j] += w[j] * buf[j] for the samples inside the signal of T samples. */
+static void overlap_add_grad(const nac_stft *s, float *restrict dxb, const float *restrict buf, long start, long T)
+{
+    const float *restrict w = s->win;
+    int j0, j1;
+    frame_span(s, start, T, &j0, &j1);
+    for (int j = j0; j < j1; j++)
+        dxb[start + j] += w[j] * buf[j];
+}
+
+/* ---- batch, (B, F, Tf) layout ------------------------------------------------------------- */
 
 void nac_stft_forward(const nac_stft *s, float *re, float *im, const float *x, int B, int T)
 {
-    const int n = s->n_fft, hop = s->hop, F = s->bins;
-    const size_t Tf = (size_t)(T / hop);
-    const long total = (long)B * (long)Tf;
-    const float *w = s->win;
-#pragma omp parallel for schedule(static)
+    const int n = s->n_fft, hop = s->hop, F = s->bins, nb = s->tile;
+    const int Tf = T / hop, blocks = (Tf + nb - 1) / nb;
+    const long total = (long)B * blocks;
+#pragma omp parallel for schedule(static) if ((long)B * Tf * n >= NAC_STFT_PARALLEL_MIN)
     for (long i = 0; i < total; i++) {
         float raw[scratch_floats(s)];
-        float *buf = scratch_buf(raw);
-        fftwf_complex *spec = scratch_spec(s, buf);
-        size_t b = (size_t)i / Tf, t = (size_t)i % Tf;
-        const float *xb = x + b * (size_t)T;
-        long start = (long)t * hop + hop - n;
-        for (int j = 0; j < n; j++) {
-            long k = start + j;
-            float v = k >= 0 ? xb[k] : 0.0f;
-            buf[j] = w[j] * v;
+        float *buf = align64(raw), *rows = buf + round16((size_t)n);
+        int b = (int)(i / blocks), t0 = (int)(i % blocks) * nb;
+        int cnt = Tf - t0 < nb ? Tf - t0 : nb;
+        const float *xb = x + (size_t)b * T;
+        for (int k = 0; k < cnt; k++) {
+            fill_frame(s, buf, xb, (long)(t0 + k) * hop + hop - n, T);
+            fftwf_execute_dft_r2c(s->r2c, buf, (fftwf_complex *)(rows + (size_t)k * s->fstride));
         }
-        size_t off = b * (size_t)F * Tf + t;
-        frame_analyse(s, re + off, im + off, Tf, buf, spec);
+        size_t off = (size_t)b * F * Tf + (size_t)t0;
+        scatter_rows(s, re + off, im + off, (size_t)Tf, rows, cnt);
     }
 }
 
-/* Adjoint of r2c: with G_k = dre_k + i dim_k, d/du_j = Re sum_k G_k e^{+2 pi i k j / n}, which is
- * c2r of (Re G_0, G_1/2, ..., G_{n/2-1}/2, Re G_{n/2}). Overlap-add runs frame by frame within
- * one example, so the parallel loop is over examples. */
+/* Overlap-add runs frame by frame within one example, so the parallel loop is over examples. */
 void nac_stft_backward(const nac_stft *s, float *dx, const float *dre, const float *dim, int B, int T)
 {
-    const int n = s->n_fft, hop = s->hop, F = s->bins;
-    const size_t Tf = (size_t)(T / hop);
-    const float *w = s->win;
-#pragma omp parallel for schedule(static)
+    const int n = s->n_fft, hop = s->hop, F = s->bins, nb = s->tile;
+    const int Tf = T / hop;
+#pragma omp parallel for schedule(static) if ((long)B * Tf * n >= NAC_STFT_PARALLEL_MIN)
     for (int b = 0; b < B; b++) {
         float raw[scratch_floats(s)];
-        float *buf = scratch_buf(raw);
-        fftwf_complex *spec = scratch_spec(s, buf);
-        float *dxb = dx + (size_t)b * (size_t)T;
-        for (size_t t = 0; t < Tf; t++) {
-            size_t off = (size_t)b * (size_t)F * Tf + t;
-            const float *gr = dre + off, *gi = dim + off;
-            spec[0][0] = gr[0];
-            spec[0][1] = 0.0f;
-            for (int f = 1; f < F - 1; f++) {
-                spec[f][0] = 0.5f * gr[(size_t)f * Tf];
-                spec[f][1] = 0.5f * gi[(size_t)f * Tf];
+        float *buf = align64(raw), *rows = buf + round16((size_t)n);
+        float *dxb = dx + (size_t)b * T;
+        for (int t0 = 0; t0 < Tf; t0 += nb) {
+            int cnt = Tf - t0 < nb ? Tf - t0 : nb;
+            size_t off = (size_t)b * F * Tf + (size_t)t0;
+            gather_rows(s, rows, dre + off, dim + off, (size_t)Tf, cnt);
+            for (int k = 0; k < cnt; k++) {
+                float *row = rows + (size_t)k * s->fstride;
+                adjoint_row(s, row);
+                fftwf_execute_dft_c2r(s->c2r, (fftwf_complex *)row, buf);
+                overlap_add_grad(s, dxb, buf, (long)(t0 + k) * hop + hop - n, T);
             }
-            spec[F - 1][0] = gr[(size_t)(F - 1) * Tf];
-            spec[F - 1][1] = 0.0f;
-            fftwf_execute_dft_c2r(s->c2r, spec, buf);
-            long start = (long)t * hop + hop - n;
-            int j0 = start < 0 ? (int)-start : 0;
-            for (int j = j0; j < n; j++)
-                dxb[start + j] += w[j] * buf[j];
         }
     }
 }
 
+/* y (hop * Tf samples from o) += syn * buf, clipped to the Ty samples of the signal; each
+ * sample's sum is built in frame order from 0.0f, as nac_istft_stream builds it. */
 void nac_istft_forward(const nac_stft *s, float *y, const float *re, const float *im, int B, int Tf)
 {
-    const int n = s->n_fft, hop = s->hop, F = s->bins;
+    const int n = s->n_fft, hop = s->hop, F = s->bins, nb = s->tile;
     const size_t Ty = (size_t)Tf * (size_t)hop;
     const float *syn = s->syn;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * Tf * n >= NAC_STFT_PARALLEL_MIN)
     for (int b = 0; b < B; b++) {
         float raw[scratch_floats(s)];
-        float *buf = scratch_buf(raw);
-        fftwf_complex *spec = scratch_spec(s, buf);
+        float *buf = align64(raw), *rows = buf + round16((size_t)n);
         float *yb = y + (size_t)b * Ty;
         memset(yb, 0, Ty * sizeof(float));
-        for (size_t t = 0; t < (size_t)Tf; t++) {
-            size_t off = (size_t)b * (size_t)F * (size_t)Tf + t;
-            frame_synth(s, buf, spec, re + off, im + off, (size_t)Tf);
-            size_t o = t * (size_t)hop;
-            size_t jn = Ty - o < (size_t)n ? Ty - o : (size_t)n;
-            for (size_t j = 0; j < jn; j++)
-                yb[o + j] = yb[o + j] + syn[j] * buf[j];
+        for (int t0 = 0; t0 < Tf; t0 += nb) {
+            int cnt = Tf - t0 < nb ? Tf - t0 : nb;
+            size_t off = (size_t)b * F * Tf + (size_t)t0;
+            gather_rows(s, rows, re + off, im + off, (size_t)Tf, cnt);
+            for (int k = 0; k < cnt; k++) {
+                float *row = rows + (size_t)k * s->fstride;
+                row[1] = 0.0f;
+                row[2 * (F - 1) + 1] = 0.0f;
+                fftwf_execute_dft_c2r(s->c2r, (fftwf_complex *)row, buf);
+                size_t o = (size_t)(t0 + k) * (size_t)hop;
+                size_t jn = Ty - o < (size_t)n ? Ty - o : (size_t)n;
+                float *restrict yo = yb + o;
+                for (size_t j = 0; j < jn; j++)
+                    yo[j] = yo[j] + syn[j] * buf[j];
+            }
         }
     }
 }
@@ -240,33 +305,65 @@ void nac_istft_forward(const nac_stft *s, float *y, const float *re, const float
  * stand for two conjugate bins), DC and Nyquist get Re G and no imaginary part. */
 void nac_istft_backward(const nac_stft *s, float *dre, float *dim, const float *dy, int B, int Tf)
 {
-    const int n = s->n_fft, hop = s->hop, F = s->bins;
+    const int n = s->n_fft, hop = s->hop, F = s->bins, nb = s->tile, fs = s->fstride;
     const size_t Ty = (size_t)Tf * (size_t)hop;
-    const long total = (long)B * (long)Tf;
+    const int blocks = (Tf + nb - 1) / nb;
+    const long total = (long)B * blocks;
     const float *syn = s->syn;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * Tf * n >= NAC_STFT_PARALLEL_MIN)
     for (long i = 0; i < total; i++) {
         float raw[scratch_floats(s)];
-        float *buf = scratch_buf(raw);
-        fftwf_complex *spec = scratch_spec(s, buf);
-        size_t b = (size_t)i / (size_t)Tf, t = (size_t)i % (size_t)Tf;
-        const float *dyb = dy + b * Ty;
-        size_t o = t * (size_t)hop;
-        size_t jn = Ty - o < (size_t)n ? Ty - o : (size_t)n;
-        for (size_t j = 0; j < jn; j++)
-            buf[j] = syn[j] * dyb[o + j];
-        for (size_t j = jn; j < (size_t)n; j++)
-            buf[j] = 0.0f;
-        fftwf_execute_dft_r2c(s->r2c, buf, spec);
-        size_t off = b * (size_t)F * (size_t)Tf + t;
-        float *gr = dre + off, *gi = dim + off;
-        gr[0] += spec[0][0];
-        for (int f = 1; f < F - 1; f++) {
-            gr[(size_t)f * (size_t)Tf] += 2.0f * spec[f][0];
-            gi[(size_t)f * (size_t)Tf] += 2.0f * spec[f][1];
+        float *buf = align64(raw), *rows = buf + round16((size_t)n);
+        int b = (int)(i / blocks), t0 = (int)(i % blocks) * nb;
+        int cnt = Tf - t0 < nb ? Tf - t0 : nb;
+        const float *dyb = dy + (size_t)b * Ty;
+        for (int k = 0; k < cnt; k++) {
+            size_t o = (size_t)(t0 + k) * (size_t)hop;
+            size_t jn = Ty - o < (size_t)n ? Ty - o : (size_t)n;
+            for (size_t j = 0; j < jn; j++)
+                buf[j] = syn[j] * dyb[o + j];
+            for (size_t j = jn; j < (size_t)n; j++)
+                buf[j] = 0.0f;
+            fftwf_execute_dft_r2c(s->r2c, buf, (fftwf_complex *)(rows + (size_t)k * fs));
         }
-        gr[(size_t)(F - 1) * (size_t)Tf] += spec[F - 1][0];
+        size_t off = (size_t)b * F * Tf + (size_t)t0;
+        for (int f = 0; f < F; f++) {
+            float *restrict gr = dre + off + (size_t)f * Tf, *restrict gi = dim + off + (size_t)f * Tf;
+            const float sc = (f == 0 || f == F - 1) ? 1.0f : 2.0f, si = (f == 0 || f == F - 1) ? 0.0f : 2.0f;
+            for (int k = 0; k < cnt; k++) {
+                gr[k] += sc * rows[(size_t)k * fs + 2 * f];
+                gi[k] += si * rows[(size_t)k * fs + 2 * f + 1];
+            }
+        }
     }
+}
+
+/* ---- one frame, row layout --------------------------------------------------------------- */
+
+void nac_stft_frame_forward(const nac_stft *s, float *row, const float *x, int T, int t)
+{
+    const int n = s->n_fft, hop = s->hop;
+    float raw[scratch_floats(s)];
+    float *buf = align64(raw), *rows = buf + round16((size_t)n);
+    const int direct = aligned64(row);
+    fill_frame(s, buf, x, (long)t * hop + hop - n, T);
+    fftwf_execute_dft_r2c(s->r2c, buf, (fftwf_complex *)(direct ? row : rows));
+    if (!direct)
+        memcpy(row, rows, 2 * (size_t)s->bins * sizeof(float));
+}
+
+void nac_stft_frame_backward(const nac_stft *s, float *dx, float *drow, int T, int t)
+{
+    const int n = s->n_fft, hop = s->hop;
+    float raw[scratch_floats(s)];
+    float *buf = align64(raw), *rows = buf + round16((size_t)n);
+    if (!aligned64(drow)) {
+        memcpy(rows, drow, 2 * (size_t)s->bins * sizeof(float));
+        drow = rows;
+    }
+    adjoint_row(s, drow);
+    fftwf_execute_dft_c2r(s->c2r, (fftwf_complex *)drow, buf);
+    overlap_add_grad(s, dx, buf, (long)t * hop + hop - n, T);
 }
 
 /* ---- streaming ---------------------------------------------------------------------------- */
@@ -294,24 +391,21 @@ void nac_stft_state_free(nac_stft_state *st)
 }
 
 /* The history holds the L = n_fft - hop samples before x; sample k < 0 of this call is
- * hist[L + k]. Frames are built exactly as in nac_stft_forward. */
+ * hist[L + k]. */
 void nac_stft_stream(const nac_stft *s, nac_stft_state *st, float *re, float *im, const float *x, int T)
 {
-    const int n = s->n_fft, hop = s->hop, L = n - hop;
-    const size_t Tf = (size_t)(T / hop);
-    const float *w = s->win;
+    const int n = s->n_fft, hop = s->hop, L = n - hop, nb = s->tile;
+    const int Tf = T / hop;
     float *hist = st->buf;
     float raw[scratch_floats(s)];
-    float *buf = scratch_buf(raw);
-    fftwf_complex *spec = scratch_spec(s, buf);
-    for (size_t t = 0; t < Tf; t++) {
-        long start = (long)t * hop + hop - n;
-        for (int j = 0; j < n; j++) {
-            long k = start + j;
-            float v = k >= 0 ? x[k] : hist[L + k];
-            buf[j] = w[j] * v;
+    float *buf = align64(raw), *rows = buf + round16((size_t)n);
+    for (int t0 = 0; t0 < Tf; t0 += nb) {
+        int cnt = Tf - t0 < nb ? Tf - t0 : nb;
+        for (int k = 0; k < cnt; k++) {
+            fill_frame_hist(s, buf, x, hist, (long)(t0 + k) * hop + hop - n);
+            fftwf_execute_dft_r2c(s->r2c, buf, (fftwf_complex *)(rows + (size_t)k * s->fstride));
         }
-        frame_analyse(s, re + t, im + t, Tf, buf, spec);
+        scatter_rows(s, re + t0, im + t0, (size_t)Tf, rows, cnt);
     }
     long used = (long)Tf * hop;
     if (used >= L) {
@@ -322,26 +416,31 @@ void nac_stft_stream(const nac_stft *s, nac_stft_state *st, float *re, float *im
     }
 }
 
-/* The state holds the partial sums of the L output samples after the last block emitted.
- * Each sum is built in frame order from 0.0f, exactly as nac_istft_forward builds it. */
+/* The state holds the partial sums of the L output samples after the last block emitted. */
 void nac_istft_stream(const nac_stft *s, nac_stft_state *st, float *y, const float *re, const float *im, int Tf)
 {
-    const int n = s->n_fft, hop = s->hop, L = n - hop;
+    const int n = s->n_fft, hop = s->hop, L = n - hop, F = s->bins, nb = s->tile;
     const float *syn = s->syn;
     float *tail = st->buf;
     float raw[scratch_floats(s)];
-    float *buf = scratch_buf(raw);
-    fftwf_complex *spec = scratch_spec(s, buf);
-    for (size_t t = 0; t < (size_t)Tf; t++) {
-        frame_synth(s, buf, spec, re + t, im + t, (size_t)Tf);
-        float *yt = y + t * (size_t)hop;
-        for (int j = 0; j < n; j++) {
-            float prev = j < L ? tail[j] : 0.0f;
-            float acc = prev + syn[j] * buf[j];
-            if (j < hop)
-                yt[j] = acc;
-            else
-                tail[j - hop] = acc;
+    float *buf = align64(raw), *rows = buf + round16((size_t)n);
+    for (int t0 = 0; t0 < Tf; t0 += nb) {
+        int cnt = Tf - t0 < nb ? Tf - t0 : nb;
+        gather_rows(s, rows, re + t0, im + t0, (size_t)Tf, cnt);
+        for (int k = 0; k < cnt; k++) {
+            float *row = rows + (size_t)k * s->fstride;
+            row[1] = 0.0f;
+            row[2 * (F - 1) + 1] = 0.0f;
+            fftwf_execute_dft_c2r(s->c2r, (fftwf_complex *)row, buf);
+            float *yt = y + (size_t)(t0 + k) * hop;
+            for (int j = 0; j < n; j++) {
+                float prev = j < L ? tail[j] : 0.0f;
+                float acc = prev + syn[j] * buf[j];
+                if (j < hop)
+                    yt[j] = acc;
+                else
+                    tail[j - hop] = acc;
+            }
         }
     }
 }

@@ -1,54 +1,78 @@
 /* Multi-resolution STFT loss and multi-scale log-mel L1 with their gradients (see
- * loss_spectral.h). Layouts: signals padded into (2B, Tp), predictions in rows 0..B-1 and targets
- * in rows B..2B-1; spectra (2B, F, Tf). Per-row partial sums in double, reduced in row order. */
+ * loss_spectral.h). Work is fused per frame (dsp/stft_frames.h): pass 1, parallel over
+ * (example, frame), transforms prediction and target, forms the frame's partial sums in double
+ * and the prediction's spectral gradient row; pass 2, parallel over examples, runs the adjoint
+ * STFT frame by frame into dy. Partial sums are reduced in frame order, so results do not depend
+ * on the thread count. */
 #include "nn/loss_spectral.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/alloc.h"
 #include "dsp/mel.h"
 #include "dsp/stft.h"
+#include "dsp/stft_frames.h"
 
 /* ---- shared ------------------------------------------------------------------------------- */
 
-static int padded_len(int T, int n_fft, int hop)
+/* Frames covering a signal of T samples plus n_fft - hop zeros after it (and, by the causal
+ * framing, n_fft - hop zeros before it): ceil((T + n_fft - hop) / hop). */
+static int n_frames(int T, int n_fft, int hop)
 {
     long need = (long)T + n_fft - hop;
-    return (int)((need + hop - 1) / hop * hop);
+    return (int)((need + hop - 1) / hop);
 }
 
-/* pad (2B, Tp) <- [y; x], each row zero-padded from T to Tp. */
-static void pad_pair(float *pad, const float *y, const float *x, int B, int T, int Tp)
+/* Below this many windowed samples per pass the work stays on the calling thread. */
+#define LOSS_PARALLEL_MIN 32768L
+
+static float *align64(float *raw) { return (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63); }
+
+/* ---- vector helpers (written so that the compiler vectorises them) ------------------------- */
+
+/* p (F) <- re^2 + im^2 of an interleaved spectrum row. */
+static void row_power(float *restrict p, const float *restrict row, int F)
 {
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < 2 * B; r++) {
-        const float *src = r < B ? y + (size_t)r * T : x + (size_t)(r - B) * T;
-        float *dst = pad + (size_t)r * Tp;
-        memcpy(dst, src, (size_t)T * sizeof(float));
-        memset(dst + T, 0, (size_t)(Tp - T) * sizeof(float));
-    }
+    for (int f = 0; f < F; f++)
+        p[f] = row[2 * f] * row[2 * f] + row[2 * f + 1] * row[2 * f + 1];
 }
 
-/* dy (B, T) += dpad (B, Tp) restricted to the first T samples. */
-static void unpad_add(float *dy, const float *dpad, int B, int T, int Tp)
+/* o (n) <- sqrt(a): SSE2 where available (plain sqrtf keeps errno handling, which stops the
+ * compiler from vectorising); both are IEEE correctly rounded, so the results are identical. */
+static void vec_sqrt(float *o, const float *a, int n)
 {
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        float *d = dy + (size_t)b * T;
-        const float *s = dpad + (size_t)b * Tp;
-        for (int i = 0; i < T; i++)
-            d[i] += s[i];
-    }
+    int i = 0;
+#if defined(__SSE2__)
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(o + i, _mm_sqrt_ps(_mm_loadu_ps(a + i)));
+#endif
+    for (; i < n; i++)
+        o[i] = sqrtf(a[i]);
 }
 
-static double sum_rows(const double *part, size_t n)
+/* Natural log for x > 0 (values below FLT_MIN are taken as FLT_MIN), within about 2 float ulps:
+ * x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1), by its series
+ * to s^9. Branch-free integer selects, so loops over it vectorise (glibc's logf is a call). */
+static inline float log_pos(float x)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += part[i];
-    return s;
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    u = u < 0x00800000u ? 0x00800000u : u;
+    uint32_t mant = u & 0x007fffffu;
+    uint32_t big = mant > 0x003504f3u; /* m > sqrt(2): use m/2 and e+1 */
+    int32_t e = (int32_t)(u >> 23) - 127 + (int32_t)big;
+    uint32_t mu = mant | (big ? 0x3f000000u : 0x3f800000u);
+    float m;
+    memcpy(&m, &mu, 4);
+    float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+    float p = s2 * (0.333333333f + s2 * (0.2f + s2 * (0.142857143f + s2 * 0.111111111f)));
+    return (float)e * 0.693147181f + (2.0f * s + 2.0f * s * p);
 }
 
 static int check_scale(nac_error *err, const char *what, int i, int n_fft, int hop)
@@ -59,16 +83,25 @@ static int check_scale(nac_error *err, const char *what, int i, int n_fft, int h
     return NAC_OK;
 }
 
+/* Pass 2: dy (B, T) += adjoint STFT of the gradient rows spec (B, Tf, S), frame by frame. */
+static void backward_rows(const nac_stft *s, float *dy, float *spec, int B, int T, int Tf)
+{
+    const size_t S = (size_t)nac_stft_frame_stride(s);
+#pragma omp parallel for schedule(static) if ((long)B * Tf * nac_stft_n_fft(s) >= LOSS_PARALLEL_MIN)
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < Tf; t++)
+            nac_stft_frame_backward(s, dy + (size_t)b * T, spec + ((size_t)b * Tf + (size_t)t) * S, T, t);
+}
+
 /* ---- multi-resolution STFT loss ----------------------------------------------------------- */
 
 struct nn_mrstft_loss {
     nn_mrstft_config cfg;
     int max_B, max_T;
     nac_stft *stft[NN_LOSS_MAX_SCALES];
-    float *pad;    /* (2 max_B, Tp) */
-    float *dpad;   /* (max_B, Tp) */
-    float *re, *im; /* (2 max_B, F, Tf); the prediction half becomes the gradient in place */
-    double *part;  /* (max_B * F, 3) per-row partial sums */
+    float *spec;  /* (max_B, Tf, S): prediction spectra, then their gradients */
+    float *xmag;  /* (max_B, Tf, F): target magnitudes */
+    double *part; /* (max_B * Tf, 3): per-frame sums of (|Y|-|X|)^2, |X|^2, |log ratio| */
 };
 
 void nn_mrstft_config_default(nn_mrstft_config *c)
@@ -90,10 +123,8 @@ void nn_mrstft_loss_destroy(nn_mrstft_loss *l)
         return;
     for (int i = 0; i < NN_LOSS_MAX_SCALES; i++)
         nac_stft_destroy(l->stft[i]);
-    nac_free(l->pad);
-    nac_free(l->dpad);
-    nac_free(l->re);
-    nac_free(l->im);
+    nac_free(l->spec);
+    nac_free(l->xmag);
     nac_free(l->part);
     free(l);
 }
@@ -112,7 +143,7 @@ int nn_mrstft_loss_create(nn_mrstft_loss **out, const nn_mrstft_config *cfg, int
     l->cfg = *cfg;
     l->max_B = max_B;
     l->max_T = max_T;
-    size_t max_tp = 0, max_spec = 0, max_rows = 0;
+    size_t max_spec = 0, max_mag = 0, max_tf = 0;
     for (int r = 0; r < cfg->n_res; r++) {
         int n = cfg->n_fft[r], hop = cfg->hop[r] ? cfg->hop[r] : cfg->n_fft[r] / 4;
         if (hop == 0)
@@ -122,20 +153,19 @@ int nn_mrstft_loss_create(nn_mrstft_loss **out, const nn_mrstft_config *cfg, int
             goto fail;
         if ((rc = nac_stft_create(&l->stft[r], n, hop, cfg->window, err)) < 0)
             goto fail;
-        size_t tp = (size_t)padded_len(max_T, n, hop), F = (size_t)(n / 2 + 1);
-        if (tp > max_tp)
-            max_tp = tp;
-        if (F * (tp / (size_t)hop) > max_spec)
-            max_spec = F * (tp / (size_t)hop);
-        if (F > max_rows)
-            max_rows = F;
+        size_t tf = (size_t)n_frames(max_T, n, hop);
+        size_t S = (size_t)nac_stft_frame_stride(l->stft[r]), F = (size_t)(n / 2 + 1);
+        if (tf * S > max_spec)
+            max_spec = tf * S;
+        if (tf * F > max_mag)
+            max_mag = tf * F;
+        if (tf > max_tf)
+            max_tf = tf;
     }
-    l->pad = nac_alloc(2 * (size_t)max_B * max_tp * sizeof(float));
-    l->dpad = nac_alloc((size_t)max_B * max_tp * sizeof(float));
-    l->re = nac_alloc(2 * (size_t)max_B * max_spec * sizeof(float));
-    l->im = nac_alloc(2 * (size_t)max_B * max_spec * sizeof(float));
-    l->part = nac_alloc(3 * (size_t)max_B * max_rows * sizeof(double));
-    if (!l->pad || !l->dpad || !l->re || !l->im || !l->part) {
+    l->spec = nac_alloc((size_t)max_B * max_spec * sizeof(float));
+    l->xmag = nac_alloc((size_t)max_B * max_mag * sizeof(float));
+    l->part = nac_alloc(3 * (size_t)max_B * max_tf * sizeof(double));
+    if (!l->spec || !l->xmag || !l->part) {
         rc = nac_error_set(err, NAC_ERR_NOMEM, "mrstft loss: out of memory (max_B %d, max_T %d)", max_B, max_T);
         goto fail;
     }
@@ -152,69 +182,85 @@ static double mrstft_one(nn_mrstft_loss *l, int r, float *dy, const float *y, co
                          double g)
 {
     const nac_stft *s = l->stft[r];
-    const int hop = l->cfg.hop[r], n = l->cfg.n_fft[r], F = n / 2 + 1;
-    const int Tp = padded_len(T, n, hop), Tf = Tp / hop;
-    const long rows = (long)B * F;
-    const size_t half = (size_t)B * F * Tf; /* offset of the target spectra */
+    const int n = l->cfg.n_fft[r], hop = l->cfg.hop[r], F = n / 2 + 1;
+    const int Tf = n_frames(T, n, hop), S = nac_stft_frame_stride(s);
+    const long frames = (long)B * Tf;
     const float eps = l->cfg.eps;
-    float *re = l->re, *im = l->im;
+    float *spec = l->spec, *xmag = l->xmag;
     double *part = l->part;
 
-    pad_pair(l->pad, y, x, B, T, Tp);
-    nac_stft_forward(s, re, im, l->pad, 2 * B, Tp);
-
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < rows; i++) {
-        const float *yr = re + (size_t)i * Tf, *yi = im + (size_t)i * Tf;
-        const float *xr = yr + half, *xi = yi + half;
+    /* Pass 1: spectra, target magnitudes, per-frame sums. */
+#pragma omp parallel for schedule(static) if (frames * n >= LOSS_PARALLEL_MIN)
+    for (long i = 0; i < frames; i++) {
+        float raw[S + 4 * F + 16];
+        float *xr = align64(raw), *py = xr + S, *px = py + F, *my = px + F, *mx = my + F;
+        float *yr = spec + (size_t)i * S;
+        int b = (int)(i / Tf), t = (int)(i % Tf);
+        nac_stft_frame_forward(s, yr, y + (size_t)b * T, T, t);
+        nac_stft_frame_forward(s, xr, x + (size_t)b * T, T, t);
+        if (dy)
+            mx = xmag + (size_t)i * F;
+        row_power(py, yr, F);
+        row_power(px, xr, F);
+        vec_sqrt(my, py, F);
+        vec_sqrt(mx, px, F);
+        float *lr = py; /* log ratios, over the prediction's powers (no longer needed) */
+        for (int f = 0; f < F; f++)
+            lr[f] = log_pos((my[f] + eps) / (mx[f] + eps));
         double d2 = 0, x2 = 0, lg = 0;
-        for (int t = 0; t < Tf; t++) {
-            float px = xr[t] * xr[t] + xi[t] * xi[t];
-            float my = sqrtf(yr[t] * yr[t] + yi[t] * yi[t]), mx = sqrtf(px);
-            float d = my - mx;
+        for (int f = 0; f < F; f++) {
+            float d = my[f] - mx[f];
             d2 += (double)d * d;
-            x2 += (double)px;
-            lg += fabsf(logf((my + eps) / (mx + eps)));
+            x2 += (double)px[f];
+            lg += (double)fabsf(lr[f]);
         }
         part[3 * i] = d2;
         part[3 * i + 1] = x2;
         part[3 * i + 2] = lg;
     }
     double d2 = 0, x2 = 0, lg = 0;
-    for (long i = 0; i < rows; i++) {
+    for (long i = 0; i < frames; i++) {
         d2 += part[3 * i];
         x2 += part[3 * i + 1];
         lg += part[3 * i + 2];
     }
-    const double N = (double)B * F * Tf;
+    const double N = (double)frames * F;
     const double num = sqrt(d2), den = sqrt(x2);
     const double sc = den > 0 ? num / den : 0.0;
     const double loss = l->cfg.sc_weight * sc + l->cfg.mag_weight * lg / N;
     if (!dy)
         return loss;
 
-    /* d/d|Y| = sc_w (|Y|-|X|) / (num den) + mag_w sign(|Y|-|X|) / ((|Y|+eps) N); then onto
-     * re, im through |Y| (zero where |Y| = 0), written over the prediction's spectrum. */
+    /* Pass 2, per example in frame order: d/d|Y| = sc_w (|Y|-|X|) / (num den)
+     * + mag_w sign(|Y|-|X|) / ((|Y|+eps) N), onto re, im through |Y| (zero where |Y| = 0),
+     * then the adjoint STFT of the row into dy. */
     const float c_sc = (num > 0 && den > 0) ? (float)(g * l->cfg.sc_weight / (num * den)) : 0.0f;
     const float c_lg = (float)(g * l->cfg.mag_weight / N);
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < rows; i++) {
-        float *yr = re + (size_t)i * Tf, *yi = im + (size_t)i * Tf;
-        const float *xr = yr + half, *xi = yi + half;
+#pragma omp parallel for schedule(static) if (frames * n >= LOSS_PARALLEL_MIN)
+    for (int b = 0; b < B; b++) {
+        float raw[2 * F + 16];
+        float *my = align64(raw), *k = my + F;
         for (int t = 0; t < Tf; t++) {
-            float my = sqrtf(yr[t] * yr[t] + yi[t] * yi[t]);
-            float mx = sqrtf(xr[t] * xr[t] + xi[t] * xi[t]);
-            float d = my - mx;
-            float sg = d > 0 ? 1.0f : (d < 0 ? -1.0f : 0.0f);
-            float dm = c_sc * d + c_lg * sg / (my + eps);
-            float k = my > 0 ? dm / my : 0.0f;
-            yr[t] *= k;
-            yi[t] *= k;
+            size_t i = (size_t)b * Tf + (size_t)t;
+            float *yr = spec + i * S;
+            const float *mx = xmag + i * F;
+            row_power(my, yr, F);
+            vec_sqrt(my, my, F);
+            for (int f = 0; f < F; f++) {
+                /* selects around unconditional divisions, so that the loop vectorises */
+                float d = my[f] - mx[f];
+                float sg = d > 0 ? 1.0f : (d < 0 ? -1.0f : 0.0f);
+                float dm = c_sc * d + c_lg * sg / (my[f] + eps);
+                float q = dm / (my[f] > 0 ? my[f] : 1.0f);
+                k[f] = my[f] > 0 ? q : 0.0f;
+            }
+            for (int f = 0; f < F; f++) {
+                yr[2 * f] *= k[f];
+                yr[2 * f + 1] *= k[f];
+            }
+            nac_stft_frame_backward(s, dy + (size_t)b * T, yr, T, t);
         }
     }
-    memset(l->dpad, 0, (size_t)B * Tp * sizeof(float));
-    nac_stft_backward(s, l->dpad, re, im, B, Tp);
-    unpad_add(dy, l->dpad, B, T, Tp);
     return loss;
 }
 
@@ -237,12 +283,8 @@ struct nn_melspec_loss {
     int max_B, max_T;
     nac_stft *stft[NN_LOSS_MAX_SCALES];
     nac_mel mel[NN_LOSS_MAX_SCALES];
-    float *pad;     /* (2 max_B, Tp) */
-    float *dpad;    /* (max_B, Tp) */
-    float *re, *im; /* (2 max_B, F, Tf) */
-    float *pw;      /* (2 max_B, F, Tf): |S|^power; the prediction half then holds its gradient */
-    float *mel_out; /* (2 max_B, n_mels, Tf); the prediction half then holds its gradient */
-    double *part;   /* (max_B * n_mels) per-row sums */
+    float *spec;  /* (max_B, Tf, S): prediction spectra, then their gradients */
+    double *part; /* (max_B * Tf): per-frame sums of |log10 ratio| */
 };
 
 void nn_melspec_config_default(nn_melspec_config *c, int sample_rate)
@@ -268,12 +310,7 @@ void nn_melspec_loss_destroy(nn_melspec_loss *l)
         nac_stft_destroy(l->stft[i]);
         nac_mel_free(&l->mel[i]);
     }
-    nac_free(l->pad);
-    nac_free(l->dpad);
-    nac_free(l->re);
-    nac_free(l->im);
-    nac_free(l->pw);
-    nac_free(l->mel_out);
+    nac_free(l->spec);
     nac_free(l->part);
     free(l);
 }
@@ -295,7 +332,7 @@ int nn_melspec_loss_create(nn_melspec_loss **out, const nn_melspec_config *cfg, 
     l->cfg = *cfg;
     l->max_B = max_B;
     l->max_T = max_T;
-    size_t max_tp = 0, max_spec = 0, max_mel = 0, max_rows = 0;
+    size_t max_spec = 0, max_tf = 0;
     for (int r = 0; r < cfg->n_scales; r++) {
         int n = cfg->win[r], hop = cfg->hop[r] ? cfg->hop[r] : cfg->win[r] / 4;
         if (hop == 0)
@@ -307,25 +344,15 @@ int nn_melspec_loss_create(nn_melspec_loss **out, const nn_melspec_config *cfg, 
             goto fail;
         if ((rc = nac_mel_init(&l->mel[r], n, cfg->sample_rate, cfg->n_mels[r], cfg->fmin, cfg->fmax, err)) < 0)
             goto fail;
-        size_t tp = (size_t)padded_len(max_T, n, hop), tf = tp / (size_t)hop, F = (size_t)(n / 2 + 1);
-        size_t M = (size_t)cfg->n_mels[r];
-        if (tp > max_tp)
-            max_tp = tp;
-        if (F * tf > max_spec)
-            max_spec = F * tf;
-        if (M * tf > max_mel)
-            max_mel = M * tf;
-        if (M > max_rows)
-            max_rows = M;
+        size_t tf = (size_t)n_frames(max_T, n, hop), S = (size_t)nac_stft_frame_stride(l->stft[r]);
+        if (tf * S > max_spec)
+            max_spec = tf * S;
+        if (tf > max_tf)
+            max_tf = tf;
     }
-    l->pad = nac_alloc(2 * (size_t)max_B * max_tp * sizeof(float));
-    l->dpad = nac_alloc((size_t)max_B * max_tp * sizeof(float));
-    l->re = nac_alloc(2 * (size_t)max_B * max_spec * sizeof(float));
-    l->im = nac_alloc(2 * (size_t)max_B * max_spec * sizeof(float));
-    l->pw = nac_alloc(2 * (size_t)max_B * max_spec * sizeof(float));
-    l->mel_out = nac_alloc(2 * (size_t)max_B * max_mel * sizeof(float));
-    l->part = nac_alloc((size_t)max_B * max_rows * sizeof(double));
-    if (!l->pad || !l->dpad || !l->re || !l->im || !l->pw || !l->mel_out || !l->part) {
+    l->spec = nac_alloc((size_t)max_B * max_spec * sizeof(float));
+    l->part = nac_alloc((size_t)max_B * max_tf * sizeof(double));
+    if (!l->spec || !l->part) {
         rc = nac_error_set(err, NAC_ERR_NOMEM, "mel loss: out of memory (max_B %d, max_T %d)", max_B, max_T);
         goto fail;
     }
@@ -336,75 +363,94 @@ fail:
     return rc;
 }
 
+/* mel (M) = fb @ p (F), each band summed over its bins in order. */
+static void mel_frame(const nac_mel *mb, float *restrict mel, const float *restrict p)
+{
+    const int F = mb->n_bins;
+    for (int m = 0; m < mb->n_mels; m++) {
+        const float *restrict w = mb->fb + (size_t)m * F;
+        float acc = 0.0f;
+        for (int k = mb->lo[m]; k < mb->hi[m]; k++)
+            acc += w[k] * p[k];
+        mel[m] = acc;
+    }
+}
+
 /* One scale: returns mean |log10((mel_y + eps) / (mel_x + eps))|; with dy, adds g * d/dy. */
 static double mel_one(nn_melspec_loss *l, int r, float *dy, const float *y, const float *x, int B, int T,
                       double g)
 {
     const nac_stft *s = l->stft[r];
     const nac_mel *mb = &l->mel[r];
-    const int hop = l->cfg.hop[r], n = l->cfg.win[r], F = n / 2 + 1, M = mb->n_mels;
-    const int Tp = padded_len(T, n, hop), Tf = Tp / hop;
+    const int n = l->cfg.win[r], hop = l->cfg.hop[r], F = n / 2 + 1, M = mb->n_mels;
+    const int Tf = n_frames(T, n, hop), S = nac_stft_frame_stride(s);
+    const long frames = (long)B * Tf;
     const int power2 = l->cfg.power == 2.0f;
     const float eps = l->cfg.eps;
-    const size_t mhalf = (size_t)B * M * Tf;
-    const long rows = (long)B * M;
-    float *re = l->re, *im = l->im, *pw = l->pw, *mel = l->mel_out;
+    const double N = (double)frames * M;
+    const float c = (float)(g / (N * log(10.0)));
+    const float log10e = 0.434294482f;
+    float *spec = l->spec;
     double *part = l->part;
 
-    pad_pair(l->pad, y, x, B, T, Tp);
-    nac_stft_forward(s, re, im, l->pad, 2 * B, Tp);
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < (long)(2 * B * F); i++) {
-        size_t o = (size_t)i * Tf;
-        for (int t = 0; t < Tf; t++) {
-            float p = re[o + t] * re[o + t] + im[o + t] * im[o + t];
-            pw[o + t] = power2 ? p : sqrtf(p);
+    /* Per frame: spectra, p = |S| or |S|^2, mels, the frame's sum and, with dy, the gradient
+     * row d/d(re, im) = (fb^T dmel) dp/d(re, im) in place of the prediction's spectrum. */
+#pragma omp parallel for schedule(static) if (frames * n >= LOSS_PARALLEL_MIN)
+    for (long i = 0; i < frames; i++) {
+        float raw[S + 3 * F + 3 * M + 16];
+        float *xr = align64(raw), *py = xr + S, *px = py + F, *dp = px + F, *my = dp + F, *mx = my + M,
+              *dm = mx + M;
+        float *yr = spec + (size_t)i * S;
+        int b = (int)(i / Tf), t = (int)(i % Tf);
+        nac_stft_frame_forward(s, yr, y + (size_t)b * T, T, t);
+        nac_stft_frame_forward(s, xr, x + (size_t)b * T, T, t);
+        row_power(py, yr, F);
+        row_power(px, xr, F);
+        if (!power2) {
+            vec_sqrt(py, py, F);
+            vec_sqrt(px, px, F);
         }
-    }
-    nac_mel_apply(mb, mel, pw, 2 * B, Tf);
-
-    /* With dy, the prediction's mel rows become d/dmel_y = c sign / (mel_y + eps) in place. */
-    const double N = (double)B * M * Tf;
-    const float c = (float)(g / (N * log(10.0)));
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < rows; i++) {
-        float *my = mel + (size_t)i * Tf;
-        const float *mx = my + mhalf;
+        mel_frame(mb, my, py);
+        mel_frame(mb, mx, px);
+        for (int m = 0; m < M; m++) {
+            float a = my[m] + eps, e = mx[m] + eps;
+            mx[m] = log10e * log_pos(a / e); /* mx now holds the log ratios */
+            dm[m] = a > e ? c / a : (a < e ? -c / a : 0.0f);
+        }
         double acc = 0;
-        for (int t = 0; t < Tf; t++) {
-            float a = my[t] + eps, b = mx[t] + eps;
-            acc += fabsf(log10f(a / b));
-            if (dy)
-                my[t] = a > b ? c / a : (a < b ? -c / a : 0.0f);
-        }
+        for (int m = 0; m < M; m++)
+            acc += (double)fabsf(mx[m]);
         part[i] = acc;
-    }
-    const double loss = sum_rows(part, (size_t)rows) / N;
-    if (!dy)
-        return loss;
-
-    float *dpw = pw; /* prediction half, reused */
-    memset(dpw, 0, (size_t)B * F * Tf * sizeof(float));
-    nac_mel_apply_backward(mb, dpw, mel, B, Tf);
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < (long)B * F; i++) {
-        size_t o = (size_t)i * Tf;
-        for (int t = 0; t < Tf; t++) {
-            float k;
-            if (power2) {
-                k = 2.0f * dpw[o + t];
-            } else {
-                float m = sqrtf(re[o + t] * re[o + t] + im[o + t] * im[o + t]);
-                k = m > 0 ? dpw[o + t] / m : 0.0f;
+        if (!dy)
+            continue;
+        for (int f = 0; f < F; f++)
+            dp[f] = 0.0f;
+        for (int m = 0; m < M; m++) {
+            const float *restrict w = mb->fb + (size_t)m * F;
+            const float dmm = dm[m];
+            for (int k = mb->lo[m]; k < mb->hi[m]; k++)
+                dp[k] += w[k] * dmm;
+        }
+        if (power2) {
+            for (int f = 0; f < F; f++)
+                dp[f] *= 2.0f;
+        } else {
+            for (int f = 0; f < F; f++) {
+                float q = dp[f] / (py[f] > 0 ? py[f] : 1.0f);
+                dp[f] = py[f] > 0 ? q : 0.0f;
             }
-            re[o + t] *= k;
-            im[o + t] *= k;
+        }
+        for (int f = 0; f < F; f++) {
+            yr[2 * f] *= dp[f];
+            yr[2 * f + 1] *= dp[f];
         }
     }
-    memset(l->dpad, 0, (size_t)B * Tp * sizeof(float));
-    nac_stft_backward(s, l->dpad, re, im, B, Tp);
-    unpad_add(dy, l->dpad, B, T, Tp);
-    return loss;
+    double total = 0;
+    for (long i = 0; i < frames; i++)
+        total += part[i];
+    if (dy)
+        backward_rows(s, dy, spec, B, T, Tf);
+    return total / N;
 }
 
 double nn_melspec_loss_forward_backward(nn_melspec_loss *l, float *dy, const float *y, const float *x,

@@ -16,7 +16,7 @@ double nn_l1_loss_forward_backward(float *dy, const float *y, const float *x, in
         total += fabsf(y[i] - x[i]);
     if (dy) {
         const float c = (float)((double)weight / N);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 65536)
         for (int b = 0; b < B; b++) {
             float *g = dy + (size_t)b * T;
             const float *yb = y + (size_t)b * T, *xb = x + (size_t)b * T;
