@@ -388,12 +388,72 @@ static void dw_backward_row(float *dx, float *dw, const conv_ctx *q, int ch, con
     }
 }
 
+#if NN_X86
+__attribute__((target("avx2,fma"))) static inline double hsum8d(__m256 v)
+{
+    float l[8];
+    _mm256_storeu_ps(l, v);
+    return (((double)l[0] + l[4]) + ((double)l[2] + l[6])) + (((double)l[1] + l[5]) + ((double)l[3] + l[7]));
+}
+
+/* Depthwise dx and dw for stride 1, one channel. */
+__attribute__((target("avx2,fma")))
+static void dw_backward_row_avx2(float *dx, float *dw, const conv_ctx *q, int ch, const float *w)
+{
+    const nn_conv1d *c = q->c;
+    int T = q->T, span = (c->k - 1) * c->dil;
+    for (int j = 0; j < c->k && dw; j++) {
+        int d = span - j * c->dil; /* tap j pairs dy[t] with x[t - d] */
+        double tot = 0.0;
+        for (int bi = 0; bi < q->B; bi++) {
+            const float *x = q->x + ((size_t)bi * c->ic + ch) * T - d;
+            const float *dy = q->dy + ((size_t)bi * c->oc + ch) * T;
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            int t = d;
+            for (; t + 16 <= T; t += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(dy + t), _mm256_loadu_ps(x + t), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(dy + t + 8), _mm256_loadu_ps(x + t + 8), a1);
+            }
+            double tail = 0.0;
+            for (; t < T; t++)
+                tail += (double)dy[t] * x[t];
+            tot += hsum8d(_mm256_add_ps(a0, a1)) + tail;
+        }
+        dw[j] += (float)tot;
+    }
+    if (!dx)
+        return;
+    for (int bi = 0; bi < q->B; bi++) {
+        float *dxr = dx + ((size_t)bi * c->ic + ch) * T;
+        const float *dy = q->dy + ((size_t)bi * c->oc + ch) * T;
+        int u = 0;
+        for (; u + 8 + span <= T; u += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int j = 0; j < c->k; j++)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(dy + u + span - j * c->dil), acc);
+            _mm256_storeu_ps(dxr + u, _mm256_add_ps(_mm256_loadu_ps(dxr + u), acc));
+        }
+        for (; u < T; u++) {
+            float acc = 0.0f;
+            for (int j = 0; j < c->k; j++) {
+                int t = u + span - j * c->dil;
+                if (t < T)
+                    acc = __builtin_fmaf(w[j], dy[t], acc);
+            }
+            dxr[u] += acc;
+        }
+    }
+}
+#endif
+
 void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                         const nn_conv1d *c, int B, int T)
 {
     conv_ctx q = {.c = c, .x = x, .hist = NULL, .w = w, .dy = dy, .B = B, .T = T, .Tout = T / c->stride,
                   .H = nn_conv1d_hist_len(c), .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
     int par = (double)B * c->oc * q.Tout * c->k > 100000.0;
+    int simd = nn_simd_enabled();
+    (void)simd;
     if (db) {
 #pragma omp parallel for schedule(static) if (par)
         for (int o = 0; o < c->oc; o++) {
@@ -408,8 +468,15 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
     }
     if (q.icg == 1 && q.ocg == 1) {
 #pragma omp parallel for schedule(static) if (par)
-        for (int ch = 0; ch < c->oc; ch++)
+        for (int ch = 0; ch < c->oc; ch++) {
+#if NN_X86
+            if (simd && c->stride == 1) {
+                dw_backward_row_avx2(dx, dw ? dw + (size_t)ch * c->k : NULL, &q, ch, w + (size_t)ch * c->k);
+                continue;
+            }
+#endif
             dw_backward_row(dx, dw ? dw + (size_t)ch * c->k : NULL, &q, ch, w + (size_t)ch * c->k);
+        }
         return;
     }
     if (dw && c->stride == 1 && conv_dw_nt(dw, &q))
