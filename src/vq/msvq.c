@@ -2,6 +2,7 @@
  * scored against the stage codebook at once (vq/search.h), candidates kept in a sorted list per row. */
 #include "vq/msvq.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,10 +145,24 @@ static void quantize_block(float *out, int32_t *idx, double *se, const float *x,
                 cand *l = w->top + (size_t)r * mbest;
                 int n = w->tn[r];
                 const float *sc = w->scores + (size_t)r * Ms;
-                for (int k = 0; k < Ms; k++) {
-                    double e = base + 2.0 * (double)sc[k];
-                    if (n < mbest || e < l[n - 1].e)
-                        n = insert(l, n, mbest, e, j, k);
+                /* cheap float pre-test (a threshold rounded up), exact test in double after it */
+                float thr = n < mbest ? INFINITY : nextafterf((float)((l[n - 1].e - base) * 0.5), INFINITY);
+                for (int k0 = 0; k0 < Ms; k0 += 16) {
+                    int k1 = k0 + 16 < Ms ? k0 + 16 : Ms, any = 0;
+                    for (int k = k0; k < k1; k++) /* branch-free, vectorisable group test */
+                        any |= sc[k] <= thr;
+                    if (!any)
+                        continue;
+                    for (int k = k0; k < k1; k++) {
+                        if (!(sc[k] <= thr))
+                            continue;
+                        double e = base + 2.0 * (double)sc[k];
+                        if (n < mbest || e < l[n - 1].e) {
+                            n = insert(l, n, mbest, e, j, k);
+                            if (n == mbest)
+                                thr = nextafterf((float)((l[n - 1].e - base) * 0.5), INFINITY);
+                        }
+                    }
                 }
                 w->tn[r] = n;
             }
