@@ -38,6 +38,12 @@ static size_t scratch_floats(const nac_stft *s)
     return round16((size_t)s->n_fft) + (size_t)s->tile * (size_t)s->fstride + 16;
 }
 
+/* The one-frame functions need the frame buffer and a single row. */
+static size_t frame_scratch_floats(const nac_stft *s)
+{
+    return round16((size_t)s->n_fft) + (size_t)s->fstride + 16;
+}
+
 static float *align64(float *raw) { return (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63); }
 
 static int aligned64(const void *p) { return ((uintptr_t)p & 63) == 0; }
@@ -343,7 +349,7 @@ void nac_istft_backward(const nac_stft *s, float *dre, float *dim, const float *
 void nac_stft_frame_forward(const nac_stft *s, float *row, const float *x, int T, int t)
 {
     const int n = s->n_fft, hop = s->hop;
-    float raw[scratch_floats(s)];
+    float raw[frame_scratch_floats(s)];
     float *buf = align64(raw), *rows = buf + round16((size_t)n);
     const int direct = aligned64(row);
     fill_frame(s, buf, x, (long)t * hop + hop - n, T);
@@ -355,7 +361,7 @@ void nac_stft_frame_forward(const nac_stft *s, float *row, const float *x, int T
 void nac_stft_frame_backward(const nac_stft *s, float *dx, float *drow, int T, int t)
 {
     const int n = s->n_fft, hop = s->hop;
-    float raw[scratch_floats(s)];
+    float raw[frame_scratch_floats(s)];
     float *buf = align64(raw), *rows = buf + round16((size_t)n);
     if (!aligned64(drow)) {
         memcpy(rows, drow, 2 * (size_t)s->bins * sizeof(float));
