@@ -13,7 +13,7 @@
 #include "core/alloc.h"
 #include "dsp/stft_frames.h"
 
-/* Frames live on the stack (about 4 n_fft + 32 KiB bytes), which bounds n_fft. */
+/* Scratch lives on the stack (at most 8 n_fft bytes + 32 KiB per thread), which bounds n_fft. */
 #define NAC_STFT_MAX_N_FFT 32768
 
 struct nac_stft {
