@@ -40,7 +40,29 @@ typedef struct conv_ctx {
     int phase;          /* dx: input phase r' */
     int nj, j[256];     /* dx: taps contributing to that phase (k <= 256) */
     int off[256];       /* dx: dy time offset of each tap */
+    const float *xp;    /* x as phase planes (B, IC, s, pl) with padL zeros in front, or NULL */
+    int pl, padL;
+    int jr[256], jq[256]; /* tap j reads plane jr[j] at t + jq[j] (floor division of its offset by s) */
 } conv_ctx;
+
+/* Fills jr, jq: x[t*s + off_j] = plane[off_j mod s][t + floor(off_j / s)]. */
+static void conv_taps(conv_ctx *q)
+{
+    const nn_conv1d *c = q->c;
+    int s = c->stride;
+    for (int j = 0; j < c->k && j < 256; j++) {
+        int off = s - 1 - (c->k - 1 - j) * c->dil;
+        int fq = off >= 0 ? off / s : -((-off + s - 1) / s);
+        q->jq[j] = fq;
+        q->jr[j] = off - fq * s;
+    }
+}
+
+/* Row of phase plane r of input channel ch, batch b, at plane index 0 (before padL). */
+static inline const float *plane_row(const conv_ctx *q, int b, int ch, int r)
+{
+    return q->xp + (((size_t)b * q->c->ic + ch) * q->c->stride + r) * q->pl + q->padL;
+}
 
 /* A = weights of group (bb % groups): rows o, depth (c, j). */
 static void pack_a_w(const void *ctx, int bb, int r0, int rn, int k0, int kc, float *dst)
@@ -60,31 +82,34 @@ static inline float x_at(const conv_ctx *q, int b, int ch, int pos)
     return q->hist ? q->hist[row * q->H + q->H + pos] : 0.0f;
 }
 
-/* B = im2col: depth (c, j), column t: x[b, g*icg + c, t*s + s-1 - (k-1-j)*dil]. */
+/* B = im2col: depth (c, j), column t: x[b, g*icg + c, t*s + s-1 - (k-1-j)*dil]. Full panels in the present
+ * are copied from x (stride 1) or its phase planes; the rest gathers element by element. */
 static void pack_b_im2col(const void *ctx, int bb, int r0, int rn, int k0, int kc, float *dst)
 {
     const conv_ctx *q = ctx;
     const nn_conv1d *c = q->c;
     int b = bb / c->groups, g = bb % c->groups, s = c->stride;
-    for (int p = 0; p * NN_NR < rn; p++) {
-        float *d = dst + (size_t)p * kc * NN_NR;
-        int t0 = r0 + p * NN_NR;
-        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
-        for (int kk = 0; kk < kc; kk++) {
-            int ci = (k0 + kk) / c->k, j = (k0 + kk) % c->k;
-            int ch = g * q->icg + ci;
-            int pos0 = t0 * s + s - 1 - (c->k - 1 - j) * c->dil;
-            float *o = d + kk * NN_NR;
-            if (s == 1 && pos0 >= 0 && cols == NN_NR) {
-                memcpy(o, q->x + ((size_t)b * c->ic + ch) * q->T + pos0, NN_NR * sizeof(float));
-            } else if (pos0 >= 0) {
-                const float *src = q->x + ((size_t)b * c->ic + ch) * q->T + pos0;
-                for (int jj = 0; jj < NN_NR; jj++)
-                    o[jj] = jj < cols ? src[(size_t)jj * s] : 0.0f;
+    int ci = k0 / c->k, j = k0 % c->k;
+    for (int kk = 0; kk < kc; kk++) {
+        int ch = g * q->icg + ci;
+        int off = s - 1 - (c->k - 1 - j) * c->dil;
+        const float *row = s == 1 ? q->x + ((size_t)b * c->ic + ch) * q->T + q->jq[j]
+                                  : q->xp ? plane_row(q, b, ch, q->jr[j]) + q->jq[j] : NULL;
+        for (int p = 0; p * NN_NR < rn; p++) {
+            float *o = dst + (size_t)p * kc * NN_NR + (size_t)kk * NN_NR;
+            int t0 = r0 + p * NN_NR;
+            int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
+            int pos0 = t0 * s + off;
+            if (row && pos0 >= 0 && cols == NN_NR) {
+                memcpy(o, row + t0, NN_NR * sizeof(float));
             } else {
                 for (int jj = 0; jj < NN_NR; jj++)
                     o[jj] = jj < cols ? x_at(q, b, ch, pos0 + jj * s) : 0.0f;
             }
+        }
+        if (++j == c->k) {
+            j = 0;
+            ci++;
         }
     }
 }
@@ -160,11 +185,18 @@ void nn_conv1d_forward(float *y, const float *x, const float *hist, const float 
         }
         return;
     }
+    conv_taps(&q);
+    float *planes = NULL;
+    if (c->stride > 1) {
+        planes = nn_planes(x, (size_t)B * c->ic, T, c->stride, 0, 0, &q.pl);
+        q.xp = planes;
+    }
     nn_gemm g = {.batch = B * c->groups, .M = q.ocg, .N = q.Tout, .K = q.icg * c->k,
                  .pack_a = pack_a_w, .pack_b = pack_b_im2col, .actx = &q, .bctx = &q,
                  .c = y, .c_batch = (size_t)q.ocg * q.Tout, .c_row = (size_t)q.Tout, .c_col = 1,
                  .a_period = c->groups, .c_init = 1, .c_bias = b, .c_bias_period = c->groups};
     nn_gemm_run(&g); /* chains start at the bias: y = bias + sum, as in the depthwise kernel */
+    nac_free(planes);
 }
 
 void nn_conv1d_hist_update(float *hist, const float *x, const nn_conv1d *c, int B, int T)
@@ -248,48 +280,43 @@ static void pack_b_col_t(const void *ctx, int g, int r0, int rn, int k0, int kc,
 
 /* ---- backward: dw for stride 1 as dot products of contiguous rows (no transposes) ---- */
 
-typedef struct nt_ctx {
-    const conv_ctx *q;
-    const float *xp; /* x with H zeros in front of every row: (B, IC, H + T) */
-    int H;
-} nt_ctx;
-
 static const float *nt_row_dy(const void *ctx, int g, int b, int m)
 {
-    const nt_ctx *n = ctx;
-    return n->q->dy + ((size_t)b * n->q->c->oc + (size_t)g * n->q->ocg + m) * n->q->Tout;
+    const conv_ctx *q = ctx;
+    return q->dy + ((size_t)b * q->c->oc + (size_t)g * q->ocg + m) * q->Tout;
 }
 
 static const float *nt_row_x(const void *ctx, int g, int b, int col)
 {
-    const nt_ctx *n = ctx;
-    const nn_conv1d *c = n->q->c;
-    int ci = col / c->k, j = col % c->k;
-    /* Tap j reads x[t - (k-1-j)*dil], i.e. xp[t + j*dil]. */
-    return n->xp + ((size_t)b * c->ic + (size_t)g * n->q->icg + ci) * (n->H + n->q->T) + (size_t)j * c->dil;
+    const conv_ctx *q = ctx;
+    int ci = col / q->c->k, j = col % q->c->k;
+    return plane_row(q, b, g * q->icg + ci, q->jr[j]) + q->jq[j];
 }
 
-/* Returns 1 when done, 0 when out of memory (the caller falls back to the packed GEMM). */
-static int conv_dw_nt(float *dw, const conv_ctx *q)
+/* dw as dot products over t of dy rows and (planed, zero-padded) x rows. Returns 1 when done, 0 when out
+ * of memory (the caller falls back to the packed GEMM). */
+static int conv_dw_nt(float *dw, const conv_ctx *q0)
 {
-    const nn_conv1d *c = q->c;
-    int H = q->H, T = q->T;
-    float *xp = NULL;
-    if (H > 0) {
-        xp = nac_alloc((size_t)q->B * c->ic * (H + T) * sizeof(float));
-        if (!xp)
+    conv_ctx q = *q0;
+    const nn_conv1d *c = q.c;
+    int s = c->stride;
+    float *planes = NULL;
+    q.padL = (q.H + s - 1) / s;
+    if (s == 1 && q.H == 0) {
+        q.xp = q.x;
+        q.pl = q.T;
+    } else {
+        planes = nn_planes(q.x, (size_t)q.B * c->ic, q.T, s, q.padL, 0, &q.pl);
+        if (!planes)
             return 0;
-        for (long r = 0; r < (long)q->B * c->ic; r++) {
-            memset(xp + (size_t)r * (H + T), 0, (size_t)H * sizeof(float));
-            memcpy(xp + (size_t)r * (H + T) + H, q->x + (size_t)r * T, (size_t)T * sizeof(float));
-        }
+        q.xp = planes;
     }
-    nt_ctx n = {q, xp ? xp : q->x, H};
-    nn_gemm_nt g = {.groups = c->groups, .M = q->ocg, .N = q->icg * c->k, .B = q->B, .T = q->Tout,
-                    .a_row = nt_row_dy, .b_row = nt_row_x, .ctx = &n, .c = dw,
-                    .c_group = (size_t)q->ocg * q->icg * c->k, .c_row = (size_t)q->icg * c->k};
+    conv_taps(&q);
+    nn_gemm_nt g = {.groups = c->groups, .M = q.ocg, .N = q.icg * c->k, .B = q.B, .T = q.Tout,
+                    .a_row = nt_row_dy, .b_row = nt_row_x, .ctx = &q, .c = dw,
+                    .c_group = (size_t)q.ocg * q.icg * c->k, .c_row = (size_t)q.icg * c->k};
     nn_gemm_nt_run(&g);
-    nac_free(xp);
+    nac_free(planes);
     return 1;
 }
 
@@ -318,21 +345,23 @@ static void pack_b_dy_taps(const void *ctx, int bb, int r0, int rn, int k0, int 
     const conv_ctx *q = ctx;
     const nn_conv1d *c = q->c;
     int b = bb / c->groups, g = bb % c->groups;
-    for (int p = 0; p * NN_NR < rn; p++) {
-        float *d = dst + (size_t)p * kc * NN_NR;
-        int t0 = r0 + p * NN_NR;
-        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
-        for (int kk = 0; kk < kc; kk++) {
-            int o = (k0 + kk) / q->nj, jx = (k0 + kk) % q->nj;
-            const float *src = q->dy + ((size_t)b * c->oc + g * q->ocg + o) * q->Tout;
-            int t = t0 + q->off[jx];
-            float *out = d + kk * NN_NR;
+    int o = k0 / q->nj, jx = k0 % q->nj;
+    for (int kk = 0; kk < kc; kk++) {
+        const float *src = q->dy + ((size_t)b * c->oc + g * q->ocg + o) * q->Tout;
+        for (int p = 0; p * NN_NR < rn; p++) {
+            float *out = dst + (size_t)p * kc * NN_NR + (size_t)kk * NN_NR;
+            int t = r0 + p * NN_NR + q->off[jx];
+            int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
             if (cols == NN_NR && t + NN_NR <= q->Tout) {
                 memcpy(out, src + t, NN_NR * sizeof(float));
             } else {
                 for (int e = 0; e < NN_NR; e++)
                     out[e] = e < cols && t + e < q->Tout ? src[t + e] : 0.0f;
             }
+        }
+        if (++jx == q->nj) {
+            jx = 0;
+            o++;
         }
     }
 }
@@ -479,7 +508,7 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
         }
         return;
     }
-    if (dw && c->stride == 1 && conv_dw_nt(dw, &q))
+    if (dw && c->k <= 256 && conv_dw_nt(dw, &q))
         dw = NULL;
     if (dw) {
         nn_gemm g = {.batch = c->groups, .M = q.ocg, .N = q.icg * c->k, .K = B * q.Tout,

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "core/alloc.h"
 #include "nn/gemm.h"
 
 int nn_convtr1d_carry_len(const nn_convtr1d *c) { return c->k - c->stride; }
@@ -21,6 +22,8 @@ typedef struct tr_ctx {
     const float *x, *w, *dy;
     int B, T;
     int r, mr, q0; /* forward: phase, taps in the phase, first output frame */
+    const float *dyp; /* backward: dy as phase planes (B, OC, s, pl), zero-padded after each plane */
+    int pl;
 } tr_ctx;
 
 /* Forward A: rows o, depth (m', i) with m' = 0 the oldest frame: w[i, o, r + (mr-1-m')*s]. */
@@ -47,21 +50,23 @@ static void pack_b_fwd(const void *ctx, int b, int r0, int rn, int k0, int kc, f
 {
     const tr_ctx *q = ctx;
     const nn_convtr1d *c = q->c;
-    for (int p = 0; p * NN_NR < rn; p++) {
-        float *d = dst + (size_t)p * kc * NN_NR;
-        int n0 = r0 + p * NN_NR;
-        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
-        for (int kk = 0; kk < kc; kk++) {
-            int mp = (k0 + kk) / c->ic, i = (k0 + kk) % c->ic;
-            const float *src = q->x + ((size_t)b * c->ic + i) * q->T;
-            int t = q->q0 + n0 - (q->mr - 1 - mp);
-            float *o = d + kk * NN_NR;
+    int mp = k0 / c->ic, i = k0 % c->ic;
+    for (int kk = 0; kk < kc; kk++) {
+        const float *src = q->x + ((size_t)b * c->ic + i) * q->T;
+        for (int p = 0; p * NN_NR < rn; p++) {
+            float *o = dst + (size_t)p * kc * NN_NR + (size_t)kk * NN_NR;
+            int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
+            int t = q->q0 + r0 + p * NN_NR - (q->mr - 1 - mp);
             if (cols == NN_NR && t >= 0 && t + NN_NR <= q->T) {
                 memcpy(o, src + t, NN_NR * sizeof(float));
             } else {
                 for (int e = 0; e < NN_NR; e++)
                     o[e] = e < cols && t + e >= 0 && t + e < q->T ? src[t + e] : 0.0f;
             }
+        }
+        if (++i == c->ic) {
+            i = 0;
+            mp++;
         }
     }
 }
@@ -114,24 +119,32 @@ void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w,
     }
 }
 
-/* Backward B for dx: depth (o, j), column t: dy[b, o, t*s + j], zero past T*s. */
+/* Backward B for dx: depth (o, j), column t: dy[b, o, t*s + j], zero past T*s; from the planes if any. */
 static void pack_b_dy(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst)
 {
     const tr_ctx *q = ctx;
     const nn_convtr1d *c = q->c;
     int s = c->stride, Ty = q->T * s;
-    for (int p = 0; p * NN_NR < rn; p++) {
-        float *d = dst + (size_t)p * kc * NN_NR;
-        int t0 = r0 + p * NN_NR;
-        int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
-        for (int kk = 0; kk < kc; kk++) {
-            int o = (k0 + kk) / c->k, j = (k0 + kk) % c->k;
-            const float *src = q->dy + ((size_t)b * c->oc + o) * Ty;
-            float *out = d + kk * NN_NR;
-            for (int e = 0; e < NN_NR; e++) {
-                int u = (t0 + e) * s + j;
-                out[e] = e < cols && u < Ty ? src[u] : 0.0f;
+    int o = k0 / c->k, j = k0 % c->k;
+    for (int kk = 0; kk < kc; kk++) {
+        const float *src = q->dy + ((size_t)b * c->oc + o) * Ty;
+        const float *prow = q->dyp ? q->dyp + (((size_t)b * c->oc + o) * s + j % s) * q->pl + j / s : NULL;
+        for (int p = 0; p * NN_NR < rn; p++) {
+            float *out = dst + (size_t)p * kc * NN_NR + (size_t)kk * NN_NR;
+            int t0 = r0 + p * NN_NR;
+            int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
+            if (prow && cols == NN_NR) {
+                memcpy(out, prow + t0, NN_NR * sizeof(float));
+            } else {
+                for (int e = 0; e < NN_NR; e++) {
+                    int u = (t0 + e) * s + j;
+                    out[e] = e < cols && u < Ty ? src[u] : 0.0f;
+                }
             }
+        }
+        if (++j == c->k) {
+            j = 0;
+            o++;
         }
     }
 }
@@ -194,6 +207,22 @@ static void pack_b_dyt(const void *ctx, int b, int r0, int rn, int k0, int kc, f
     }
 }
 
+static const float *nt_row_x(const void *ctx, int g, int b, int i)
+{
+    const tr_ctx *q = ctx;
+    (void)g;
+    return q->x + ((size_t)b * q->c->ic + i) * q->T;
+}
+
+static const float *nt_row_dy(const void *ctx, int g, int b, int col)
+{
+    const tr_ctx *q = ctx;
+    const nn_convtr1d *c = q->c;
+    int o = col / c->k, j = col % c->k;
+    (void)g;
+    return q->dyp + (((size_t)b * c->oc + o) * c->stride + j % c->stride) * q->pl + j / c->stride;
+}
+
 void nn_convtr1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                           const nn_convtr1d *c, int B, int T)
 {
@@ -212,6 +241,10 @@ void nn_convtr1d_backward(float *dx, float *dw, float *db, const float *dy, cons
             db[o] += (float)tot;
         }
     }
+    /* dy as phase planes: tap j of frame t reads plane j % s at t + j / s, zeros past the end. */
+    int s = c->stride;
+    float *planes = nn_planes(dy, (size_t)B * c->oc, (int)Ty, s, 0, (c->k + s - 1) / s, &q.pl);
+    q.dyp = planes;
     if (dx) {
         nn_strided wa = {w, 0, (size_t)c->oc * c->k, 1};
         nn_gemm g = {.batch = B, .M = c->ic, .N = T, .K = c->oc * c->k, .pack_a = nn_pack_a_strided,
@@ -219,10 +252,15 @@ void nn_convtr1d_backward(float *dx, float *dw, float *db, const float *dy, cons
                      .c_batch = (size_t)c->ic * T, .c_row = (size_t)T, .c_col = 1, .a_period = 1};
         nn_gemm_run(&g);
     }
-    if (dw) {
+    if (dw && planes) {
+        nn_gemm_nt g = {.groups = 1, .M = c->ic, .N = c->oc * c->k, .B = B, .T = T, .a_row = nt_row_x,
+                        .b_row = nt_row_dy, .ctx = &q, .c = dw, .c_group = 0, .c_row = (size_t)c->oc * c->k};
+        nn_gemm_nt_run(&g);
+    } else if (dw) {
         nn_gemm g = {.batch = 1, .M = c->ic, .N = c->oc * c->k, .K = B * T, .pack_a = pack_a_x,
                      .pack_b = pack_b_dyt, .actx = &q, .bctx = &q, .c = dw,
                      .c_batch = 0, .c_row = (size_t)c->oc * c->k, .c_col = 1};
         nn_gemm_run(&g);
     }
+    nac_free(planes);
 }

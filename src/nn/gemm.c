@@ -239,37 +239,31 @@ void nn_gemm_run(const nn_gemm *g)
 #define NT_NR 3   /* columns per micro-tile */
 #define NT_MB 32  /* rows per task */
 #define NT_NB 24  /* columns per task */
-#define NT_TB 512 /* t per block */
+#define NT_TB 1024 /* t per block */
+#define NT_ACC (NT_MR * NT_NR * 8)
 
-typedef void (*dot_fn)(int len, const float *const *a, const float *const *b, float *out);
+/* acc[(i*NT_NR + j)*8 + l] += sum over t = l mod 8 of a[i][t] b[j][t]: lane sums kept across calls. */
+typedef void (*dot_fn)(int len, const float *const *a, const float *const *b, float *acc);
 
-/* out[i*NT_NR + j] = sum_t a[i][t] b[j][t], as 8 lane sums reduced pairwise. */
-static void dot_scalar(int len, const float *const *a, const float *const *b, float *out)
+static void dot_scalar(int len, const float *const *a, const float *const *b, float *acc)
 {
     for (int i = 0; i < NT_MR; i++)
         for (int j = 0; j < NT_NR; j++) {
-            float lane[8] = {0};
+            float *lane = acc + (i * NT_NR + j) * 8;
             for (int t = 0; t < len; t++)
                 lane[t & 7] += a[i][t] * b[j][t];
-            out[i * NT_NR + j] = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
         }
 }
 
 #if NN_X86
-__attribute__((target("avx2,fma"))) static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)); /* lanes i + i+4 */
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                          /* (0+4)+(2+6), (1+5)+(3+7) */
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 __attribute__((target("avx2,fma")))
-static void dot_avx2(int len, const float *const *a, const float *const *b, float *out)
+static void dot_avx2(int len, const float *const *a, const float *const *b, float *acc)
 {
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *b0 = b[0], *b1 = b[1], *b2 = b[2];
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
-    __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+    __m256 c00 = _mm256_loadu_ps(acc), c01 = _mm256_loadu_ps(acc + 8), c02 = _mm256_loadu_ps(acc + 16);
+    __m256 c10 = _mm256_loadu_ps(acc + 24), c11 = _mm256_loadu_ps(acc + 32), c12 = _mm256_loadu_ps(acc + 40);
+    __m256 c20 = _mm256_loadu_ps(acc + 48), c21 = _mm256_loadu_ps(acc + 56), c22 = _mm256_loadu_ps(acc + 64);
+    __m256 c30 = _mm256_loadu_ps(acc + 72), c31 = _mm256_loadu_ps(acc + 80), c32 = _mm256_loadu_ps(acc + 88);
     int t = 0;
     for (; t + 8 <= len; t += 8) {
         __m256 v0 = _mm256_loadu_ps(b0 + t), v1 = _mm256_loadu_ps(b1 + t), v2 = _mm256_loadu_ps(b2 + t), u;
@@ -295,10 +289,10 @@ static void dot_avx2(int len, const float *const *a, const float *const *b, floa
         u = _mm256_maskload_ps(a3 + t, m);
         c30 = _mm256_fmadd_ps(u, v0, c30), c31 = _mm256_fmadd_ps(u, v1, c31), c32 = _mm256_fmadd_ps(u, v2, c32);
     }
-    out[0] = hsum8(c00), out[1] = hsum8(c01), out[2] = hsum8(c02);
-    out[3] = hsum8(c10), out[4] = hsum8(c11), out[5] = hsum8(c12);
-    out[6] = hsum8(c20), out[7] = hsum8(c21), out[8] = hsum8(c22);
-    out[9] = hsum8(c30), out[10] = hsum8(c31), out[11] = hsum8(c32);
+    _mm256_storeu_ps(acc, c00), _mm256_storeu_ps(acc + 8, c01), _mm256_storeu_ps(acc + 16, c02);
+    _mm256_storeu_ps(acc + 24, c10), _mm256_storeu_ps(acc + 32, c11), _mm256_storeu_ps(acc + 40, c12);
+    _mm256_storeu_ps(acc + 48, c20), _mm256_storeu_ps(acc + 56, c21), _mm256_storeu_ps(acc + 64, c22);
+    _mm256_storeu_ps(acc + 72, c30), _mm256_storeu_ps(acc + 80, c31), _mm256_storeu_ps(acc + 88, c32);
 }
 #endif
 
@@ -319,7 +313,9 @@ void nn_gemm_nt_run(const nn_gemm_nt *g)
         int gi = (int)(task / ((long)mb * nb)), rem = (int)(task % ((long)mb * nb));
         int m0 = (rem / nb) * NT_MB, n0 = (rem % nb) * NT_NB;
         int m1 = m0 + NT_MB < g->M ? m0 + NT_MB : g->M, n1 = n0 + NT_NB < g->N ? n0 + NT_NB : g->N;
-        float *cg = g->c + (size_t)gi * g->c_group;
+        /* Lane sums of every micro-tile of the task, across all batches and blocks of t. */
+        float acc[(NT_MB / NT_MR) * (NT_NB / NT_NR) * NT_ACC] __attribute__((aligned(32)));
+        memset(acc, 0, sizeof acc);
         for (int b = 0; b < g->B; b++) {
             const float *ar[NT_MB], *br[NT_NB];
             for (int m = m0; m < m1; m++)
@@ -334,18 +330,47 @@ void nn_gemm_nt_run(const nn_gemm_nt *g)
                         a[i] = ar[(m + i < m1 ? m + i : m1 - 1) - m0] + t0;
                     for (int n = n0; n < n1; n += NT_NR) {
                         const float *bv[NT_NR];
-                        float out[NT_MR * NT_NR];
                         for (int j = 0; j < NT_NR; j++)
                             bv[j] = br[(n + j < n1 ? n + j : n1 - 1) - n0] + t0;
-                        dot(len, a, bv, out);
-                        for (int i = 0; i < NT_MR && m + i < m1; i++)
-                            for (int j = 0; j < NT_NR && n + j < n1; j++)
-                                cg[(size_t)(m + i) * g->c_row + n + j] += out[i * NT_NR + j];
+                        dot(len, a, bv, acc + (((m - m0) / NT_MR) * (NT_NB / NT_NR) + (n - n0) / NT_NR) * NT_ACC);
                     }
                 }
             }
         }
+        float *cg = g->c + (size_t)gi * g->c_group;
+        for (int m = m0; m < m1; m++)
+            for (int n = n0; n < n1; n++) {
+                int i = (m - m0) % NT_MR, j = (n - n0) % NT_NR;
+                const float *l = acc + (((m - m0) / NT_MR) * (NT_NB / NT_NR) + (n - n0) / NT_NR) * NT_ACC +
+                                 (i * NT_NR + j) * 8;
+                double s = (((double)l[0] + l[4]) + ((double)l[2] + l[6])) + (((double)l[1] + l[5]) + ((double)l[3] + l[7]));
+                cg[(size_t)m * g->c_row + n] += (float)s;
+            }
     }
+}
+
+/* ---- phase planes ---- */
+
+float *nn_planes(const float *src, size_t rows, int srclen, int R, int padL, int padR, int *pl)
+{
+    int len = (srclen + R - 1) / R, L = padL + len + padR;
+    *pl = L;
+    float *dst = nac_alloc(rows * R * (size_t)L * sizeof(float));
+    if (!dst)
+        return NULL;
+#pragma omp parallel for schedule(static) if (rows * (size_t)srclen > 100000)
+    for (long row = 0; row < (long)rows; row++) {
+        const float *s = src + (size_t)row * srclen;
+        for (int r = 0; r < R; r++) {
+            float *d = dst + ((size_t)row * R + r) * L;
+            memset(d, 0, (size_t)padL * sizeof(float));
+            int i = 0;
+            for (; i * R + r < srclen; i++)
+                d[padL + i] = s[i * R + r];
+            memset(d + padL + i, 0, (size_t)(L - padL - i) * sizeof(float));
+        }
+    }
+    return dst;
 }
 
 /* ---- strided packers ---- */

@@ -55,6 +55,11 @@ typedef struct nn_gemm_nt {
 } nn_gemm_nt;
 void nn_gemm_nt_run(const nn_gemm_nt *g);
 
+/* Phase planes of rows of length srclen: a strided operand made contiguous. Returns (rows, R, pl) floats with
+ * P[row][r][padL + i] = src[row*srclen + i*R + r] for i*R + r < srclen and zeros elsewhere (pads included),
+ * pl = padL + ceil(srclen/R) + padR (stored in *pl). Free with nac_free; NULL when out of memory. */
+float *nn_planes(const float *src, size_t rows, int srclen, int R, int padL, int padR, int *pl);
+
 /* 1 when the AVX2+FMA kernels are in use (CPU support, not disabled). */
 int nn_simd_enabled(void);
 /* Test hook: 0 forces the portable kernels, 1 restores detection. Call outside parallel regions. */
