@@ -34,6 +34,9 @@ $(BUILD)/libnac.so: $(LIB_OBJ)
 $(BUILD)/nac: $(TOOL_OBJ) $(BUILD)/libnac.a
 	$(CC) -o $@ $(TOOL_OBJ) $(BUILD)/libnac.a $(LIBS)
 
+# The built-in model is assembled into the library (.incbin), so its object depends on the file.
+$(BUILD)/src/model/default_model.o: models/default.nacw
+
 # Test registry: every `TEST(name)` at the start of a line in tests/*.c.
 $(BUILD)/tests/registry.c: $(TEST_SRC) Makefile
 	@mkdir -p $(dir $@)
@@ -54,7 +57,21 @@ $(BUILD)/nac_tests: $(TEST_OBJ) $(BUILD)/libnac.a
 	$(CC) -o $@ $(TEST_OBJ) $(BUILD)/libnac.a $(LIBS)
 
 test: $(BUILD)/nac_tests $(BUILD)/nac
-	$(BUILD)/nac_tests
+	NAC_BIN=$(BUILD)/nac $(BUILD)/nac_tests
+
+# The main job on the built-in model: encode the committed speech clip at 6 and 1.5 kbps, decode,
+# measure, and draw the comparison.
+DEMO_IN ?= tests/fixtures/speech_thorsten_de.flac
+demo: $(BUILD)/nac
+	@mkdir -p demo
+	$(BUILD)/nac info default
+	@for k in 6 1.5; do \
+	  $(BUILD)/nac encode $(DEMO_IN) demo/speech_$${k}kbps.nac --kbps $$k && \
+	  $(BUILD)/nac decode demo/speech_$${k}kbps.nac demo/speech_$${k}kbps.wav && \
+	  ls -l demo/speech_$${k}kbps.nac && \
+	  $(BUILD)/nac eval $(DEMO_IN) demo/speech_$${k}kbps.wav || exit 1; done
+	$(BUILD)/nac plot compare $(DEMO_IN) demo/speech_6kbps.wav demo/compare_6kbps.png
+	@echo "listen: demo/speech_6kbps.wav and demo/speech_1.5kbps.wav (original: $(DEMO_IN)); picture: demo/compare_6kbps.png"
 
 # Sanitizer build in its own folder.
 asan:
@@ -79,4 +96,4 @@ clean:
 -include $(wildcard bench/*.mk)
 -include $(DEPS)
 
-.PHONY: all test asan deps install clean
+.PHONY: all test demo asan deps install clean

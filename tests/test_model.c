@@ -181,7 +181,7 @@ TEST(model_save_load_roundtrip)
         n->p.m[i] = (float)i * 1e-3f;
         n->p.v[i] = (float)i * 1e-4f;
     }
-    nac_codec_save_opts so = {1, NAC_DTYPE_F32, NAC_DTYPE_F32, NULL};
+    nac_codec_save_opts so = {1, NAC_DTYPE_F32, NAC_DTYPE_F32, 0, NULL};
     CHECK(nac_codec_net_save(n, path, &so, NULL) == NAC_OK);
     nac_error e;
     int had = 0;

@@ -1,26 +1,557 @@
-/* nac encode decode info: not yet implemented. */
+/* nac encode / decode / info: audio files <-> .nac files with the neural codec. */
 #include "cmd.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio/audio_file.h"
+#include "core/status.h"
+#include "dsp/resample.h"
+#include "format/nacfile.h"
+#include "format/weights.h"
+#include "nac/nac.h"
+#include "vq/rvq.h"
+
+#define BLOCK 16000 /* samples read per step */
+
+static const double rates_kbps[] = {1.5, 3, 6, 12, 24};
+
+static int load_model(nac_model **m, const char *path, nac_error *err)
+{
+    if (!path || !strcmp(path, "default"))
+        return nac_model_load_default(m, err);
+    return nac_model_load(m, path, err);
+}
+
+/* Converts between rates (or passes through) in streaming blocks; output in out (grown as needed). */
+typedef struct rate_stage {
+    nac_resampler *rs;
+    float *out;
+    size_t cap;
+} rate_stage;
+
+static int rate_stage_run(rate_stage *s, const float **y, size_t *ny, const float *x, size_t n, int flush,
+                          nac_error *err)
+{
+    if (!s->rs) {
+        *y = x;
+        *ny = flush ? 0 : n;
+        return NAC_OK;
+    }
+    size_t total = 0, got = 0;
+    /* one call takes the input (what does not fit is kept inside); at the end, drain until empty */
+    do {
+        if (s->cap - total < n * 8 + 8192) {
+            size_t cap = s->cap * 2 + n * 8 + 8192;
+            float *p = realloc(s->out, cap * sizeof *p);
+            if (!p)
+                return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+            s->out = p;
+            s->cap = cap;
+        }
+        int st = nac_resampler_process(s->rs, s->out + total, s->cap - total, &got, flush ? NULL : x, flush ? 0 : n, err);
+        if (st)
+            return st;
+        total += got;
+    } while (flush && got > 0);
+    *y = s->out;
+    *ny = total;
+    return NAC_OK;
+}
+
+static void progress(int on, const char *verb, double done_s, double total_s)
+{
+    if (!on)
+        return;
+    if (total_s > 0)
+        fprintf(stderr, "\rnac %s: %.0f%% (%.1f of %.1f s)", verb, 100.0 * done_s / total_s, done_s, total_s);
+    else
+        fprintf(stderr, "\rnac %s: %.1f s", verb, done_s);
+}
+
+/* ---- encode ---------------------------------------------------------------------------------------- */
+
+static void encode_usage(FILE *f)
+{
+    fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--model FILE] [--packet-frames N] [-q]\n\n"
+               "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) with the neural\n"
+               "codec. IN or OUT may be '-' for stdin/stdout.\n\n"
+               "  --kbps K           bitrate: 1.5, 3, 6, 12 or 24 kbps (default 6); each 0.5 kbps is one\n"
+               "                     VQ stage of 10 bits per 20 ms frame\n"
+               "  --model FILE       a model trained with nac train (default: the built-in model)\n"
+               "  --packet-frames N  20 ms frames per packet (default 50; fewer: less lost per damaged\n"
+               "                     packet, more overhead: 12 bytes per packet)\n"
+               "  -q                 no progress line\n\n"
+               "example:\n  nac encode speech.wav speech.nac --kbps 6\n");
+}
 
 int nac_cmd_encode(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nac %s: not implemented yet\n", argv[0]);
-    return 1;
+    const char *in = NULL, *out = NULL, *model_path = NULL;
+    double kbps = 6;
+    int fpp = 50, quiet = 0, status = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            encode_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--kbps") && i + 1 < argc) {
+            char *end;
+            kbps = strtod(argv[++i], &end);
+            int ok = 0;
+            for (size_t k = 0; k < sizeof rates_kbps / sizeof rates_kbps[0]; k++)
+                ok |= *end == '\0' && fabs(kbps - rates_kbps[k]) < 1e-9;
+            if (!ok) {
+                fprintf(stderr, "nac encode: --kbps must be 1.5, 3, 6, 12 or 24, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--model") && i + 1 < argc) {
+            model_path = argv[++i];
+        } else if (!strcmp(a, "--packet-frames") && i + 1 < argc) {
+            fpp = atoi(argv[++i]);
+            if (fpp < 1 || fpp > 1000) {
+                fprintf(stderr, "nac encode: --packet-frames must be 1..1000\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "nac encode: unknown option '%s' (see nac encode --help)\n", a);
+            return 2;
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            fprintf(stderr, "nac encode: too many arguments (see nac encode --help)\n");
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        encode_usage(stderr);
+        return 2;
+    }
+    nac_error err = {0};
+    nac_model *m = NULL;
+    nac_encoder *enc = NULL;
+    nac_audio_reader *rd = NULL;
+    nac_nacfile_writer *wr = NULL;
+    rate_stage rate = {0};
+    FILE *f = NULL;
+    float *pcm = NULL;
+    int32_t *codes = NULL, *packet = NULL;
+    uint8_t *payload = NULL;
+    int st;
+    if ((st = nac_audio_reader_open(&rd, in, &err)) || (st = load_model(&m, model_path, &err)))
+        goto fail;
+    const nac_audio_info *ai = nac_audio_reader_info(rd);
+    nac_model_info mi;
+    nac_model_get_info(m, &mi);
+    int S = nac_model_stages_for_kbps(m, kbps);
+    if (ai->channels > 1)
+        fprintf(stderr, "nac encode: note: mixing %d channels down to mono\n", ai->channels);
+    if (ai->sample_rate != mi.sample_rate &&
+        (st = nac_resampler_create(&rate.rs, ai->sample_rate, mi.sample_rate, &err)))
+        goto fail;
+    if ((st = nac_encoder_create(&enc, m, S, &err)))
+        goto fail;
+    f = strcmp(out, "-") ? fopen(out, "wb") : stdout;
+    if (!f) {
+        st = nac_error_set(&err, NAC_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+        goto fail;
+    }
+    nac_nacfile_info info;
+    memset(&info, 0, sizeof info);
+    info.source_rate = (uint32_t)ai->sample_rate;
+    info.channels = (uint16_t)ai->channels;
+    info.length = ai->frames >= 0 ? (uint64_t)ai->frames : NAC_NACFILE_LENGTH_UNKNOWN;
+    info.codec_rate = (uint32_t)mi.sample_rate;
+    info.frame_size = (uint32_t)mi.frame_size;
+    info.n_stages = (uint16_t)S;
+    for (int s = 0; s < S; s++)
+        info.stage_bits[s] = (uint8_t)mi.bits_per_stage;
+    info.model_hash = mi.hash;
+    info.delay = (uint32_t)mi.delay;
+    info.frames_per_packet = (uint16_t)fpp;
+    info.bitrate = (uint8_t)lround(kbps * 10);
+    snprintf(info.encoder, sizeof info.encoder, "nac %s", NAC_VERSION_STRING);
+    if ((st = nac_nacfile_writer_create(&wr, f, &info, &err)))
+        goto fail;
+    size_t max_frames = nac_encoder_max_frames(enc, 4 * BLOCK + (size_t)mi.delay + 2 * (size_t)mi.frame_size) + 8;
+    pcm = malloc(BLOCK * sizeof *pcm);
+    codes = malloc(max_frames * (size_t)S * sizeof *codes);
+    packet = malloc((size_t)fpp * (size_t)S * sizeof *packet);
+    payload = malloc(nac_rvq_packed_bytes((size_t)fpp * (size_t)S, mi.bits_per_stage) + 1);
+    if (!pcm || !codes || !packet || !payload) {
+        st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    size_t in_pkt = 0, total_in = 0;
+    uint32_t seq = 0;
+    int show = !quiet && isatty(2) && (ai->frames < 0 || ai->frames > 30 * ai->sample_rate);
+    for (int eof = 0; !eof;) {
+        size_t got = 0, nres = 0, frames = 0;
+        const float *res;
+        if ((st = nac_audio_reader_read(rd, pcm, BLOCK, &got, &err)))
+            goto fail;
+        eof = got == 0;
+        total_in += got;
+        if ((st = rate_stage_run(&rate, &res, &nres, pcm, got, eof, &err)) ||
+            (st = nac_encoder_push(enc, codes, max_frames, &frames, res, nres, &err)))
+            goto fail;
+        if (eof) {
+            size_t more = 0;
+            if ((st = nac_encoder_flush(enc, codes + frames * (size_t)S, max_frames - frames, &more, &err)))
+                goto fail;
+            frames += more;
+        }
+        for (size_t k = 0; k < frames; k++) {
+            memcpy(packet + in_pkt * (size_t)S, codes + k * (size_t)S, (size_t)S * sizeof *packet);
+            if (++in_pkt == (size_t)fpp || (eof && k + 1 == frames)) {
+                size_t nb = nac_rvq_packed_bytes(in_pkt * (size_t)S, mi.bits_per_stage);
+                if ((st = nac_rvq_pack(payload, packet, in_pkt * (size_t)S, mi.bits_per_stage, &err)) ||
+                    (st = nac_nacfile_writer_write(wr, seq++, payload, nb, &err)))
+                    goto fail;
+                in_pkt = 0;
+            }
+        }
+        progress(show, "encode", (double)total_in / ai->sample_rate, (double)ai->frames / ai->sample_rate);
+    }
+    if (total_in == 0) {
+        st = nac_error_set(&err, NAC_ERR_EMPTY, "%s: no audio samples", in);
+        goto fail;
+    }
+    if ((st = nac_nacfile_writer_finish(wr, &err)))
+        goto fail;
+    if (f != stdout && fclose(f) != 0) {
+        f = NULL;
+        st = nac_error_set(&err, NAC_ERR_IO, "%s: write failed: %s", out, strerror(errno));
+        goto fail;
+    }
+    f = NULL;
+    if (show)
+        fprintf(stderr, "\n");
+    status = 0;
+    goto done;
+fail:
+    fprintf(stderr, "%snac encode: %s\n", isatty(2) && !quiet ? "\r" : "", nac_error_message(&err));
+    if (f && f != stdout) {
+        fclose(f);
+        f = NULL;
+        remove(out);
+    }
+done:
+    if (f && f != stdout)
+        fclose(f);
+    nac_nacfile_writer_destroy(wr);
+    nac_audio_reader_close(rd);
+    nac_resampler_destroy(rate.rs);
+    free(rate.out);
+    nac_encoder_destroy(enc);
+    nac_model_destroy(m);
+    free(pcm);
+    free(codes);
+    free(packet);
+    free(payload);
+    return status;
+}
+
+/* ---- decode ---------------------------------------------------------------------------------------- */
+
+static void decode_usage(FILE *f)
+{
+    fprintf(f, "usage: nac decode IN.nac OUT.wav|OUT.flac [--kbps LOWER] [--model FILE] [-q]\n\n"
+               "Decodes a .nac file to 16-bit WAV or FLAC at the source's sample rate. IN or OUT may be '-'\n"
+               "(stdout gives WAV). Damaged packets are detected by their CRC, skipped and concealed, with a\n"
+               "warning; a truncated file decodes up to the cut.\n\n"
+               "  --kbps LOWER   decode with fewer VQ stages than were coded (1.5, 3, 6, 12 or 24)\n"
+               "  --model FILE   the model the file was encoded with (default: the built-in model)\n"
+               "  -q             no progress line\n\n"
+               "example:\n  nac decode speech.nac speech_out.wav\n");
 }
 
 int nac_cmd_decode(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nac %s: not implemented yet\n", argv[0]);
-    return 1;
+    const char *in = NULL, *out = NULL, *model_path = NULL;
+    double kbps = 0;
+    int quiet = 0, status = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            decode_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--kbps") && i + 1 < argc) {
+            char *end;
+            kbps = strtod(argv[++i], &end);
+            if (*end || !(kbps > 0)) {
+                fprintf(stderr, "nac decode: --kbps wants a positive number, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--model") && i + 1 < argc) {
+            model_path = argv[++i];
+        } else if (!strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "nac decode: unknown option '%s' (see nac decode --help)\n", a);
+            return 2;
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            fprintf(stderr, "nac decode: too many arguments (see nac decode --help)\n");
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        decode_usage(stderr);
+        return 2;
+    }
+    nac_error err = {0};
+    nac_model *m = NULL;
+    nac_decoder *dec = NULL;
+    nac_nacfile_reader *rd = NULL;
+    nac_audio_writer *wr = NULL;
+    rate_stage rate = {0};
+    FILE *f = NULL;
+    float *pcm = NULL;
+    int32_t *codes = NULL;
+    uint8_t *lost = NULL;
+    int st, warned = 0;
+    f = strcmp(in, "-") ? fopen(in, "rb") : stdin;
+    if (!f) {
+        st = nac_error_set(&err, NAC_ERR_IO, "%s: cannot open: %s", in, strerror(errno));
+        goto fail;
+    }
+    if ((st = nac_nacfile_reader_create(&rd, f, &err))) {
+        char detail[sizeof err.msg];
+        memcpy(detail, err.msg, sizeof detail);
+        nac_error_set(&err, st, "%s: %s", in, detail);
+        goto fail;
+    }
+    const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
+    if ((st = load_model(&m, model_path, &err)))
+        goto fail;
+    nac_model_info mi;
+    nac_model_get_info(m, &mi);
+    if (info->model_hash != mi.hash || (int)info->codec_rate != mi.sample_rate ||
+        (int)info->frame_size != mi.frame_size || info->n_stages > mi.n_stages) {
+        st = nac_error_set(&err, NAC_ERR_MODEL,
+                           "%s was encoded with model %08x; this is model %08x (%s): pass the encoder's model "
+                           "with --model",
+                           in, info->model_hash, mi.hash, model_path ? model_path : "built-in");
+        goto fail;
+    }
+    int S = info->n_stages, Sd = kbps > 0 ? nac_model_stages_for_kbps(m, kbps) : S;
+    if (Sd > S)
+        Sd = S;
+    if ((st = nac_decoder_create(&dec, m, &err)))
+        goto fail;
+    if ((int)info->source_rate != mi.sample_rate &&
+        (st = nac_resampler_create(&rate.rs, mi.sample_rate, info->source_rate, &err)))
+        goto fail;
+    if ((st = nac_audio_writer_open(&wr, out, (int)info->source_rate, &err)))
+        goto fail;
+    size_t max_pf = 65535 * 8 / ((size_t)S * mi.bits_per_stage) + 1;
+    size_t fpp = info->frames_per_packet ? info->frames_per_packet : 50;
+    size_t cap = max_pf > fpp ? max_pf : fpp;
+    codes = malloc(cap * (size_t)S * sizeof *codes);
+    lost = calloc(cap, 1);
+    pcm = malloc(cap * (size_t)mi.frame_size * sizeof *pcm);
+    if (!codes || !lost || !pcm) {
+        st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    uint64_t want = info->length, written = 0;
+    size_t skip = (size_t)mi.delay;
+    double secs = want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)want / info->source_rate : 0;
+    int show = !quiet && isatty(2) && secs > 30;
+    int truncated = 0;
+    for (;;) {
+        nac_nacfile_packet pkt;
+        nac_error e2 = {0};
+        int r = nac_nacfile_reader_next(rd, &pkt, &e2);
+        if (r == NAC_NACFILE_END)
+            break;
+        if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
+            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
+                    r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is concealed)" : "");
+            warned = 1;
+            truncated |= r == NAC_ERR_TRUNCATED;
+            continue;
+        }
+        if (r) {
+            st = nac_error_set(&err, r, "%s: %s", in, nac_error_message(&e2));
+            goto fail;
+        }
+        /* concealment for whole lost packets first */
+        for (uint32_t k = 0; k < pkt.lost; k++) {
+            const float *res;
+            size_t nres;
+            if ((st = nac_decoder_decode(dec, pcm, NULL, NULL, fpp, Sd, &err)))
+                goto fail;
+            size_t n = fpp * (size_t)mi.frame_size, off = skip < n ? skip : n;
+            skip -= off;
+            if ((st = rate_stage_run(&rate, &res, &nres, pcm + off, n - off, 0, &err)))
+                goto fail;
+            if (want != NAC_NACFILE_LENGTH_UNKNOWN && written + nres > want)
+                nres = (size_t)(want - written);
+            if ((st = nac_audio_writer_write(wr, res, nres, &err)))
+                goto fail;
+            written += nres;
+        }
+        size_t frames = pkt.size * 8 / ((size_t)S * (size_t)mi.bits_per_stage);
+        if (frames > cap)
+            frames = cap;
+        if ((st = nac_rvq_unpack(codes, pkt.data, pkt.size, frames * (size_t)S, mi.bits_per_stage, &err)))
+            goto fail;
+        if (Sd < S)
+            for (size_t k = 0; k < frames; k++)
+                memmove(codes + k * (size_t)Sd, codes + k * (size_t)S, (size_t)Sd * sizeof *codes);
+        const float *res;
+        size_t nres;
+        if ((st = nac_decoder_decode(dec, pcm, codes, NULL, frames, Sd, &err)))
+            goto fail;
+        size_t n = frames * (size_t)mi.frame_size, off = skip < n ? skip : n;
+        skip -= off;
+        if ((st = rate_stage_run(&rate, &res, &nres, pcm + off, n - off, 0, &err)))
+            goto fail;
+        if (want != NAC_NACFILE_LENGTH_UNKNOWN && written + nres > want)
+            nres = (size_t)(want - written);
+        if ((st = nac_audio_writer_write(wr, res, nres, &err)))
+            goto fail;
+        written += nres;
+        progress(show, "decode", (double)written / info->source_rate, secs);
+    }
+    {
+        const float *res;
+        size_t nres;
+        if ((st = rate_stage_run(&rate, &res, &nres, NULL, 0, 1, &err)))
+            goto fail;
+        if (want != NAC_NACFILE_LENGTH_UNKNOWN && written + nres > want)
+            nres = (size_t)(want - written);
+        if ((st = nac_audio_writer_write(wr, res, nres, &err)))
+            goto fail;
+        written += nres;
+    }
+    if (want != NAC_NACFILE_LENGTH_UNKNOWN && written < want) {
+        if (!truncated)
+            fprintf(stderr, "nac decode: warning: %s: stream ends early", in);
+        fprintf(stderr, "%snac decode: warning: decoded %.2f of %.2f s; the rest is missing\n", show ? "\n" : "",
+                (double)written / info->source_rate, secs);
+        warned = 1;
+    }
+    if ((st = nac_audio_writer_close(wr, &err))) {
+        wr = NULL;
+        goto fail;
+    }
+    wr = NULL;
+    if (show)
+        fprintf(stderr, "\n");
+    status = 0;
+    (void)warned;
+    goto done;
+fail:
+    fprintf(stderr, "nac decode: %s\n", nac_error_message(&err));
+done:
+    if (wr)
+        nac_audio_writer_close(wr, NULL);
+    if (f && f != stdin)
+        fclose(f);
+    nac_nacfile_reader_destroy(rd);
+    nac_resampler_destroy(rate.rs);
+    free(rate.out);
+    nac_decoder_destroy(dec);
+    nac_model_destroy(m);
+    free(pcm);
+    free(codes);
+    free(lost);
+    return status;
 }
+
+/* ---- info ------------------------------------------------------------------------------------------ */
 
 int nac_cmd_info(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nac %s: not implemented yet\n", argv[0]);
-    return 1;
+    if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fprintf(argc == 2 ? stdout : stderr,
+                "usage: nac info FILE\n\nDescribes a .nac file (header, metadata, packets, damage) or a model "
+                "file\n(architecture, size, training steps). FILE 'default' describes the built-in model.\n");
+        return argc == 2 ? 0 : 2;
+    }
+    const char *path = argv[1];
+    nac_error err = {0};
+    FILE *f = strcmp(path, "default") ? fopen(path, "rb") : NULL;
+    if (!f && strcmp(path, "default")) {
+        fprintf(stderr, "nac info: %s: cannot open: %s\n", path, strerror(errno));
+        return 1;
+    }
+    unsigned char magic[4] = {0};
+    size_t got = f ? fread(magic, 1, 4, f) : 0;
+    if (f)
+        rewind(f);
+    if (!f || (got == 4 && !memcmp(magic, "NACW", 4))) {
+        if (f)
+            fclose(f);
+        nac_model *m = NULL;
+        if (load_model(&m, path, &err)) {
+            fprintf(stderr, "nac info: %s: %s\n", path, nac_error_message(&err));
+            return 1;
+        }
+        nac_model_info mi;
+        nac_model_get_info(m, &mi);
+        printf("model %s\n  hash %08x\n  sample rate %d Hz, frame %d samples (%.0f ms), delay %d samples (%.1f ms)\n"
+               "  %d VQ stages of %d bits: %.1f to %.1f kbps\n  training steps %lld\n",
+               f ? path : "built-in", mi.hash, mi.sample_rate, mi.frame_size, 1000.0 * mi.frame_size / mi.sample_rate,
+               mi.delay, 1000.0 * mi.delay / mi.sample_rate, mi.n_stages, mi.bits_per_stage,
+               (double)mi.bits_per_stage * mi.sample_rate / mi.frame_size / 1000,
+               (double)mi.n_stages * mi.bits_per_stage * mi.sample_rate / mi.frame_size / 1000, mi.train_steps);
+        nac_model_destroy(m);
+        return 0;
+    }
+    nac_nacfile_reader *rd = NULL;
+    if (nac_nacfile_reader_create(&rd, f, &err)) {
+        fprintf(stderr, "nac info: %s: %s\n", path, nac_error_message(&err));
+        fclose(f);
+        return 1;
+    }
+    const nac_nacfile_info *in = nac_nacfile_reader_info(rd);
+    printf("%s: nac stream\n  source %u Hz, %u channel(s), ", path, in->source_rate, in->channels);
+    if (in->length == NAC_NACFILE_LENGTH_UNKNOWN)
+        printf("length unknown\n");
+    else
+        printf("%llu samples (%.2f s)\n", (unsigned long long)in->length, (double)in->length / in->source_rate);
+    printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps), %u frames per packet\n",
+           in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
+           (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000, in->frames_per_packet);
+    printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
+    long packets = 0, damaged = 0, lost = 0;
+    size_t bytes = 0;
+    for (;;) {
+        nac_nacfile_packet pkt;
+        nac_error e2;
+        int r = nac_nacfile_reader_next(rd, &pkt, &e2);
+        if (r == NAC_NACFILE_END)
+            break;
+        if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
+            printf("  damage: %s\n", nac_error_message(&e2));
+            damaged++;
+            continue;
+        }
+        if (r) {
+            printf("  read error: %s\n", nac_error_message(&e2));
+            break;
+        }
+        packets++;
+        lost += pkt.lost;
+        bytes += pkt.size;
+    }
+    printf("  %ld packets (%zu payload bytes), %ld damaged regions, %ld packets lost\n", packets, bytes, damaged, lost);
+    nac_nacfile_reader_destroy(rd);
+    fclose(f);
+    return damaged || lost ? 1 : 0;
 }
-

@@ -67,8 +67,9 @@ static void usage(FILE *f)
             "  --seed S           seed of initialisation and data order (default 1)\n"
             "  --save-every N     checkpoint interval in steps (default 200)\n"
             "  --val-every N      validation interval (default 1000), --val-files N (default 16)\n"
-            "  --compact          store optimiser moments in bfloat16 (checkpoint half the size; resuming\n"
-            "                     is then close to, not bit-identical with, an uninterrupted run)\n"
+            "  --compact          small checkpoint: second moments in bfloat16 and no first moments (a\n"
+            "                     third of the size; resuming is then close to, not bit-identical with,\n"
+            "                     an uninterrupted run)\n"
             "  --log FILE         CSV log (default MODEL.csv)\n\n"
             "example:\n"
             "  nac train --data ../shared/data/train --val ../shared/data/dev --out my.nacw --time-limit 3600\n");
@@ -181,11 +182,12 @@ static int save_all(const nac_codec_net *n, const run_state *rs, const train_opt
              rs->rng.s[2], rs->rng.s[3]);
     snprintf(seed, sizeof seed, "%d", o->seed);
     const char *extra[] = {"train.step", step, "train.seconds", secs, "train.rng", rng, "train.seed", seed, NULL};
-    nac_codec_save_opts so = {1, o->compact ? NAC_DTYPE_BF16 : NAC_DTYPE_F32, NAC_DTYPE_F32, extra};
+    nac_codec_save_opts so = {1, o->compact ? NAC_DTYPE_BF16 : NAC_DTYPE_F32, NAC_DTYPE_F32, o->compact, extra};
     int st = nac_codec_net_save(n, ckpt, &so, err);
     if (st)
         return st;
-    nac_codec_save_opts mo = {0, NAC_DTYPE_F32, NAC_DTYPE_F32, extra};
+    /* the inference model: half-precision weights (half the size; decoding is unaffected) */
+    nac_codec_save_opts mo = {0, NAC_DTYPE_F32, NAC_DTYPE_F16, 0, extra};
     return nac_codec_net_save(n, o->out, &mo, err);
 }
 

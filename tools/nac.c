@@ -2,7 +2,9 @@
 #include "cmd.h"
 #include "nac/nac.h"
 
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -47,6 +49,10 @@ int main(int argc, char **argv)
         printf("nac %s\n", NAC_VERSION_STRING);
         return 0;
     }
+    /* Streaming coding works on small blocks, where OpenMP's fork/join costs more than it gains:
+     * one thread unless the user says otherwise. train and vq parallelise (their --threads). */
+    if (!getenv("OMP_NUM_THREADS") && strcmp(argv[1], "train") && strcmp(argv[1], "vq"))
+        omp_set_num_threads(1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

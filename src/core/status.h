@@ -1,14 +1,9 @@
-/* Status codes with detail: a nac_error carries the code and a message for one handle or call.
+/* Status codes with detail: a nac_error (include/nac/nac.h) carries the code and a message for one handle or call.
  * Never global: callers pass their own nac_error (or NULL when they only want the code). */
 #ifndef NAC_CORE_STATUS_H
 #define NAC_CORE_STATUS_H
 
 #include "nac/nac.h"
-
-typedef struct nac_error {
-    int code;
-    char msg[384];
-} nac_error;
 
 /* Records code and a printf-style message in e (if e is not NULL) and returns code.
  * Usage: return nac_error_set(err, NAC_ERR_IO, "cannot open %s", path); */

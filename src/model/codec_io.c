@@ -56,7 +56,8 @@ int nac_codec_net_save(const nac_codec_net *n, const char *path, const nac_codec
             continue;
         snprintf(names[2 * i], sizeof names[0], "adam.m.%s", t->name);
         snprintf(names[2 * i + 1], sizeof names[0], "adam.v.%s", t->name);
-        if ((st = nac_weights_writer_add(w, names[2 * i], mdt, t->ndim, shape, n->p.m + t->offset, err)) ||
+        if ((!opts->skip_first_moment &&
+             (st = nac_weights_writer_add(w, names[2 * i], mdt, t->ndim, shape, n->p.m + t->offset, err))) ||
             (st = nac_weights_writer_add(w, names[2 * i + 1], mdt, t->ndim, shape, n->p.v + t->offset, err)))
             goto done;
     }
@@ -101,7 +102,8 @@ int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int wi
         *had_moments = 0;
     if (st || (st = nac_codec_net_create(&n, &cfg, with_optimizer, err)))
         return st;
-    int moments = with_optimizer && n->p.n > 0 && nac_weights_find(w, "adam.m.enc.in.w");
+    int moments = with_optimizer && n->p.n > 0 && nac_weights_find(w, "adam.v.enc.in.w");
+    int first_moment = moments && nac_weights_find(w, "adam.m.enc.in.w");
     for (int i = 0; i < n->p.n; i++) {
         const nn_tensor *t = &n->p.t[i];
         size_t shape[4];
@@ -112,7 +114,7 @@ int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int wi
         if (!moments)
             continue;
         snprintf(name, sizeof name, "adam.m.%s", t->name);
-        if ((st = nac_weights_read_f32(w, name, n->p.m + t->offset, t->ndim, shape, err)))
+        if (first_moment && (st = nac_weights_read_f32(w, name, n->p.m + t->offset, t->ndim, shape, err)))
             goto fail;
         snprintf(name, sizeof name, "adam.v.%s", t->name);
         if ((st = nac_weights_read_f32(w, name, n->p.v + t->offset, t->ndim, shape, err)))

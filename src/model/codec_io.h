@@ -14,6 +14,7 @@ typedef struct nac_codec_save_opts {
     int with_optimizer;     /* store AdamW moments */
     nac_dtype moments_dtype; /* NAC_DTYPE_F32 (exact) or NAC_DTYPE_BF16 (half the size) */
     nac_dtype params_dtype;  /* NAC_DTYPE_F32 normally */
+    int skip_first_moment;   /* store only adam.v (compact checkpoints: m restarts from 0) */
     const char *const *extra; /* NULL-terminated key, value, key, value, ... (may be NULL) */
 } nac_codec_save_opts;
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Quality and speed table: nac at 1.5-24 kbps against Opus (opusenc/opusdec) and Codec 2
+(c2enc/c2dec through 8 kHz) on every file of a folder. Metrics come from `nac eval --json`
+(aligned, trimmed); speeds are audio seconds per wall second of each command on one thread
+(OMP_NUM_THREADS=1), process start included for every codec alike.
+
+usage: bench/bench_codec.py [--nac build/nac] [--data ../shared/data/dev] [--max-files N] [--model M]
+"""
+import argparse, glob, json, os, subprocess, sys, tempfile, time
+
+def run(cmd):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, OMP_NUM_THREADS="1"))
+    return time.perf_counter() - t0
+
+def duration(path):
+    out = subprocess.run(["soxi", "-D", path], check=True, capture_output=True, text=True).stdout
+    return float(out)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nac", default="build/nac")
+    ap.add_argument("--data", default="../shared/data/dev")
+    ap.add_argument("--max-files", type=int, default=0)
+    ap.add_argument("--model", default=None)
+    a = ap.parse_args()
+    files = sorted(glob.glob(os.path.join(a.data, "**", "*.flac"), recursive=True) +
+                   glob.glob(os.path.join(a.data, "**", "*.wav"), recursive=True))
+    if a.max_files:
+        files = files[:a.max_files]
+    if not files:
+        sys.exit("bench_codec: no audio files in " + a.data)
+    model = ["--model", a.model] if a.model else []
+    configs = [("nac", k) for k in ("1.5", "3", "6", "12", "24")]
+    configs += [("opus", k) for k in ("6", "9", "12", "16", "24")]
+    configs += [("codec2", m) for m in ("700C", "1600", "3200")]
+    tmp = tempfile.mkdtemp(prefix="nac_bench_")
+    rows = []
+    total_s = sum(duration(f) for f in files)
+    print(f"{len(files)} files, {total_s:.1f} s of audio from {a.data}", file=sys.stderr)
+    for codec, rate in configs:
+        acc = {k: 0.0 for k in ("stoi", "estoi", "mel_distance", "si_sdr")}
+        t_enc = t_dec = 0.0
+        n = 0
+        for f in files:
+            out = os.path.join(tmp, "out.wav")
+            if codec == "nac":
+                t_enc += run([a.nac, "encode", "-q", f, tmp + "/x.nac", "--kbps", rate] + model)
+                t_dec += run([a.nac, "decode", "-q", tmp + "/x.nac", out] + model)
+            elif codec == "opus":
+                t_enc += run(["opusenc", "--quiet", "--bitrate", rate, f, tmp + "/x.opus"])
+                t_dec += run(["opusdec", "--quiet", "--rate", "16000", tmp + "/x.opus", out])
+            else:
+                run(["sox", f, "-r", "8000", "-b", "16", "-e", "signed", "-t", "raw", tmp + "/x.raw"])
+                t_enc += run(["c2enc", rate, tmp + "/x.raw", tmp + "/x.c2"])
+                t_dec += run(["c2dec", rate, tmp + "/x.c2", tmp + "/y.raw"])
+                run(["sox", "-r", "8000", "-b", "16", "-e", "signed", "-c", "1", "-t", "raw", tmp + "/y.raw", out])
+            r = subprocess.run([a.nac, "eval", f, out, "--json"], capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"  {codec} {rate} {f}: {r.stderr.strip()}", file=sys.stderr)
+                continue
+            m = json.loads(r.stdout)
+            for k in acc:
+                acc[k] += m[k] if m[k] is not None else 0.0
+            n += 1
+        rows.append((codec, rate, {k: v / max(n, 1) for k, v in acc.items()}, total_s / t_enc, total_s / t_dec))
+        print(f"  done {codec} {rate}", file=sys.stderr)
+    print(f"| codec | kbps | STOI | ESTOI | mel distance | SI-SDR dB | encode xRT | decode xRT |")
+    print(f"|---|---|---|---|---|---|---|---|")
+    for codec, rate, m, xe, xd in rows:
+        kb = {"700C": "0.7", "1600": "1.6", "3200": "3.2"}.get(rate, rate)
+        print(f"| {codec} | {kb} | {m['stoi']:.3f} | {m['estoi']:.3f} | {m['mel_distance']:.3f} | "
+              f"{m['si_sdr']:.2f} | {xe:.0f} | {xd:.0f} |")
+
+if __name__ == "__main__":
+    main()

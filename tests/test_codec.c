@@ -1,0 +1,261 @@
+/* Tests of the codec API and the nac encode/decode CLI with the built-in model: chunk-invariant
+ * streaming, quality floors on real speech at every bitrate, damaged and cut files, odd inputs. */
+#include "test.h"
+
+#include <omp.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/audio_file.h"
+#include "core/rng.h"
+#include "metrics/metrics.h"
+#include "nac/nac.h"
+
+static const char *speech(void)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/speech_thorsten_de.flac", nac_test_fixture_dir());
+    return path;
+}
+
+/* Encodes x (n) pushing `chunk` samples at a time; returns frames, codes malloc'd (frames, S). */
+static size_t encode_chunked(nac_model *m, int S, const float *x, size_t n, size_t chunk, int32_t **codes)
+{
+    nac_encoder *e = NULL;
+    nac_model_info mi;
+    nac_model_get_info(m, &mi);
+    size_t cap = n / (size_t)mi.frame_size + 16, total = 0;
+    *codes = malloc(cap * (size_t)S * sizeof **codes);
+    if (nac_encoder_create(&e, m, S, NULL))
+        return 0;
+    for (size_t i = 0; i < n; i += chunk) {
+        size_t k = n - i < chunk ? n - i : chunk, got = 0;
+        if (nac_encoder_push(e, *codes + total * (size_t)S, cap - total, &got, x + i, k, NULL))
+            return 0;
+        total += got;
+    }
+    size_t got = 0;
+    if (nac_encoder_flush(e, *codes + total * (size_t)S, cap - total, &got, NULL))
+        return 0;
+    nac_encoder_destroy(e);
+    return total + got;
+}
+
+TEST(codec_chunked_encoding_equals_one_pass)
+{
+    nac_model *m = NULL;
+    nac_error err;
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1); /* frame-by-frame work: fork/join would dominate */
+    CHECKF(nac_model_load_default(&m, &err) == NAC_OK, "%s", err.msg);
+    float *x = NULL;
+    size_t n = 0;
+    CHECK(nac_audio_read_all(&x, &n, NULL, speech(), &err) == NAC_OK);
+    n = n > 16000 ? 16000 : n;
+    int32_t *ref = NULL, *got = NULL;
+    size_t fr = encode_chunked(m, 12, x, n, n, &ref);
+    CHECK(fr > 0);
+    static const size_t chunks[] = {1, 7, 320, 333, 8000};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        size_t f2 = encode_chunked(m, 12, x, n, chunks[c], &got);
+        CHECKF(f2 == fr, "chunk %zu: %zu frames, one pass %zu", chunks[c], f2, fr);
+        CHECKF(memcmp(got, ref, fr * 12 * sizeof *ref) == 0, "chunk %zu: codes differ", chunks[c]);
+        free(got);
+    }
+    /* decoding in pieces equals decoding at once */
+    nac_decoder *d1 = NULL, *d2 = NULL;
+    CHECK(nac_decoder_create(&d1, m, NULL) == NAC_OK && nac_decoder_create(&d2, m, NULL) == NAC_OK);
+    float *y1 = malloc(fr * 320 * sizeof(float)), *y2 = malloc(fr * 320 * sizeof(float));
+    CHECK(nac_decoder_decode(d1, y1, ref, NULL, fr, 12, NULL) == NAC_OK);
+    for (size_t f = 0; f < fr; f++)
+        CHECK(nac_decoder_decode(d2, y2 + f * 320, ref + f * 12, NULL, 1, 12, NULL) == NAC_OK);
+    CHECK(memcmp(y1, y2, fr * 320 * sizeof(float)) == 0);
+    free(y1);
+    free(y2);
+    free(ref);
+    free(x);
+    nac_decoder_destroy(d1);
+    nac_decoder_destroy(d2);
+    nac_model_destroy(m);
+    omp_set_num_threads(threads);
+}
+
+/* ---- through the CLI ---------------------------------------------------------------------------- */
+
+#include <sndfile.h>
+#include <sys/wait.h>
+
+static const char *nac_bin(void)
+{
+    const char *b = getenv("NAC_BIN");
+    return b ? b : "build/nac";
+}
+
+/* Runs a shell command; returns its exit status, or -1 if it died from a signal (a crash). */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc == -1 || WIFSIGNALED(rc) || (WIFEXITED(rc) && WEXITSTATUS(rc) >= 128))
+        return -1;
+    return WEXITSTATUS(rc);
+}
+
+static double stoi_of(const char *ref, const char *deg)
+{
+    float *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    double s = -1;
+    if (nac_audio_read_all(&x, &nx, NULL, ref, NULL) || nac_audio_read_all(&y, &ny, NULL, deg, NULL))
+        goto done;
+    if (nx != ny)
+        goto done;
+    nac_stoi(&s, x, y, nx, 16000, NULL);
+done:
+    free(x);
+    free(y);
+    return s;
+}
+
+/* STOI floors of the built-in model on the committed clip (see README "Quality"): well above
+ * what silence, noise or a broken decoder give (< 0.45), a little below what the model reaches. */
+TEST(codec_cli_quality_floor_every_bitrate)
+{
+    static const char *rates[] = {"1.5", "3", "6", "12", "24"};
+    static const double floors[] = {0.60, 0.62, 0.64, 0.65, 0.65};
+    const char *tmp = nac_test_tmp_dir();
+    char msg[256] = "";
+    for (int i = 0; i < 5; i++) {
+        CHECK(run("%s encode -q %s %s/q.nac --kbps %s", nac_bin(), speech(), tmp, rates[i]) == 0);
+        CHECK(run("%s decode -q %s/q.nac %s/q.wav", nac_bin(), tmp, tmp) == 0);
+        char out[512];
+        snprintf(out, sizeof out, "%s/q.wav", tmp);
+        double s = stoi_of(speech(), out);
+        CHECKF(s >= floors[i], "%s kbps: STOI %.3f below the floor %.2f", rates[i], s, floors[i]);
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "%s%s:%.3f", i ? " " : "STOI ", rates[i], s);
+    }
+    snprintf(t_->why, sizeof t_->why, "%s", msg);
+}
+
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+TEST(codec_cli_damaged_and_cut_files)
+{
+    const char *tmp = nac_test_tmp_dir();
+    char nac[512], bad[512];
+    snprintf(nac, sizeof nac, "%s/d.nac", tmp);
+    snprintf(bad, sizeof bad, "%s/bad.nac", tmp);
+    CHECK(run("%s encode -q %s %s --kbps 6 --packet-frames 10", nac_bin(), speech(), nac) == 0);
+    long size = file_size(nac);
+    CHECK(size > 100);
+    FILE *f = fopen(nac, "rb");
+    unsigned char *buf = malloc((size_t)size);
+    CHECK(f && fread(buf, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    int flips = 0, cuts = 0;
+    /* flipped bytes all over the file: decode never crashes; packet damage is concealed */
+    for (long pos = 0; pos < size; pos += size / 12 + 1) {
+        FILE *o = fopen(bad, "wb");
+        unsigned char keep = buf[pos];
+        buf[pos] ^= 0x5A;
+        fwrite(buf, 1, (size_t)size, o);
+        fclose(o);
+        buf[pos] = keep;
+        int rc = run("%s decode -q %s %s/bad.wav 2>/dev/null", nac_bin(), bad, tmp);
+        CHECKF(rc == 0 || rc == 1, "flip at %ld: exit %d", pos, rc);
+        flips++;
+    }
+    /* cut at every packet boundary (sync words) and inside packets */
+    for (long pos = 1; pos < size; pos++) {
+        int boundary = pos + 1 < size && buf[pos] == 0xA5 && buf[pos + 1] == 0x5A;
+        if (!boundary && pos % 997)
+            continue;
+        FILE *o = fopen(bad, "wb");
+        fwrite(buf, 1, (size_t)pos, o);
+        fclose(o);
+        int rc = run("%s decode -q %s %s/bad.wav 2>%s/err.txt", nac_bin(), bad, tmp, tmp);
+        CHECKF(rc == 0 || rc == 1, "cut at %ld: exit %d", pos, rc);
+        char errf[512];
+        snprintf(errf, sizeof errf, "%s/err.txt", tmp);
+        CHECKF(file_size(errf) > 0, "cut at %ld: nothing reported", pos);
+        cuts++;
+    }
+    free(buf);
+    snprintf(t_->why, sizeof t_->why, "%d flips, %d cuts", flips, cuts);
+}
+
+static int write_wav(const char *path, const float *x, long frames, int rate, int channels)
+{
+    SF_INFO info = {0};
+    info.samplerate = rate;
+    info.channels = channels;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    if (!f)
+        return -1;
+    sf_writef_float(f, x, frames);
+    return sf_close(f);
+}
+
+TEST(codec_cli_odd_inputs)
+{
+    const char *tmp = nac_test_tmp_dir();
+    static const struct {
+        const char *name;
+        int rate, channels;
+        long frames;
+    } cases[] = {{"silence", 16000, 1, 16000}, {"dc", 16000, 1, 16000},      {"noise", 16000, 1, 16000},
+                 {"one", 16000, 1, 1},         {"stereo48k", 48000, 2, 48000}};
+    nac_rng r;
+    nac_rng_seed(&r, 1);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        long n = cases[c].frames * cases[c].channels;
+        float *x = calloc((size_t)n, sizeof *x);
+        for (long i = 0; i < n; i++) {
+            if (!strcmp(cases[c].name, "dc"))
+                x[i] = 0.5f;
+            else if (!strcmp(cases[c].name, "noise"))
+                x[i] = nac_rng_uniform(&r) < 0.5 ? -1.0f : 1.0f;
+            else if (!strcmp(cases[c].name, "stereo48k"))
+                x[i] = 0.3f * sinf(0.05f * (float)(i / 2)) * (i % 2 ? 1.0f : 0.5f);
+            else if (!strcmp(cases[c].name, "one"))
+                x[i] = 0.25f;
+        }
+        char in[512], out[512];
+        snprintf(in, sizeof in, "%s/%s.wav", tmp, cases[c].name);
+        snprintf(out, sizeof out, "%s/%s_out.wav", tmp, cases[c].name);
+        CHECK(write_wav(in, x, cases[c].frames, cases[c].rate, cases[c].channels) == 0);
+        free(x);
+        CHECKF(run("%s encode -q %s %s/o.nac 2>/dev/null", nac_bin(), in, tmp) == 0, "%s: encode failed", cases[c].name);
+        CHECKF(run("%s decode -q %s/o.nac %s", nac_bin(), tmp, out) == 0, "%s: decode failed", cases[c].name);
+        nac_audio_info info;
+        float *y = NULL;
+        size_t ny = 0;
+        CHECK(nac_audio_read_all(&y, &ny, &info, out, NULL) == NAC_OK || cases[c].frames == 1);
+        if (y) {
+            CHECKF((long)ny == cases[c].frames && info.sample_rate == cases[c].rate,
+                   "%s: decoded %zu samples at %d Hz, want %ld at %d", cases[c].name, ny, info.sample_rate,
+                   cases[c].frames, cases[c].rate);
+            for (size_t i = 0; i < ny; i++)
+                CHECK(isfinite(y[i]));
+        }
+        free(y);
+    }
+}
