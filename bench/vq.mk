@@ -1,9 +1,14 @@
-# nac vq benchmark (bench/bench_vq.py): k-means against scikit-learn's KMeans on 10^6 x 20 data
-# (time and final-error ratios), and 2-stage M-best quantisation time. `make bench-vq`.
-# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are cleared for this command only: they slow numpy/sklearn.
+# nac vq benchmarks, `make bench-vq`: k-means against scikit-learn's KMeans on 10^6 x 20 data (time
+# and final-error ratios) and 2-stage M-best quantisation time (bench/bench_vq.py), then the
+# residual VQ layer at codec sizes (bench/bench_vq_rvq.c).
+# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are cleared for the Python command only: they slow numpy/sklearn.
 BENCH_VQ_ARGS ?=
-bench-vq: $(BUILD)/nac
+$(BUILD)/bench_vq_rvq: bench/bench_vq_rvq.c $(BUILD)/libnac.a
+	$(CC) $(NAC_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnac.a $(LIBS)
+
+bench-vq: $(BUILD)/nac $(BUILD)/bench_vq_rvq
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/bench_vq.py --nac $(BUILD)/nac $(BENCH_VQ_ARGS)
+	$(BUILD)/bench_vq_rvq
 
 bench: bench-vq
 

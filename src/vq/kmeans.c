@@ -47,7 +47,7 @@ static double assign(km *s, int m)
     int K = s->K;
     nac_vq_pack(s->packed, cb, m, K);
     long nb = (long)s->n_blocks;
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (nb > 1)
     for (long b = 0; b < nb; b++) {
         size_t r0 = (size_t)b * BLOCK, r1 = r0 + BLOCK < s->N ? r0 + BLOCK : s->N;
         nac_vq_nearest(s->labels + r0, NULL, x + r0 * K, s->packed, (int)(r1 - r0), m, K);
@@ -119,7 +119,7 @@ static void split_into(km *s, int e, int j, double eps, int spherical)
 static void update(km *s, int m, double eps, int spherical)
 {
     int K = s->K;
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) if (s->N * (size_t)K > 100000)
     for (int k = 0; k < m; k++) {
         size_t n = s->count[k];
         if (!n)
@@ -261,7 +261,7 @@ static int seed_kmeanspp(km *s, nac_error *err)
         }
         if (m + 1 == M)
             break;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nb > 1)
         for (long b = 0; b < (long)nb; b++) {
             size_t i0 = (size_t)b * BLOCK, i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
             double acc = 0;

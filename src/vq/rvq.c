@@ -310,7 +310,7 @@ int nac_rvq_forward(float *zq, int32_t *codes, nac_rvq_losses *loss, void *ws, c
             continue;
         pack_lookup(PK, CH, w.cb, c);
         int nblk = (na + RB - 1) / RB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nblk > 1)
         for (int b = 0; b < nblk; b++) {
             int i0 = b * RB, i1 = i0 + RB < na ? i0 + RB : na;
             for (int i = i0; i < i1; i++) {
@@ -402,7 +402,7 @@ int nac_rvq_backward(float *dz, float *grads, const float *dzq, void *ws, const 
         const float *Es = fact ? E + (size_t)s * N * Dc : Rs;
         const int32_t *Is = IDX + (size_t)s * N;
         int nblk = (na + RB - 1) / RB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nblk > 1)
         for (int b = 0; b < nblk; b++) {
             int i1 = (b + 1) * RB < na ? (b + 1) * RB : na;
             for (int i = b * RB; i < i1; i++) {
@@ -450,25 +450,55 @@ int nac_rvq_backward(float *dz, float *grads, const float *dzq, void *ws, const 
             float *gbo = grads + lay->params[NAC_RVQ_OUT_B].offset + (size_t)s * D;
             float *gwi = grads + lay->params[NAC_RVQ_IN_W].offset + (size_t)s * Dc * D;
             float *gbi = grads + lay->params[NAC_RVQ_IN_B].offset + (size_t)s * Dc;
-#pragma omp parallel for schedule(static)
-            for (int d = 0; d < D; d++) {
-                double ao[NAC_RVQ_MAX_DIM], ai[NAC_RVQ_MAX_DIM], ab = 0;
-                for (int j = 0; j < Dc; j++)
-                    ao[j] = ai[j] = 0;
-                for (int i = 0; i < na; i++) {
-                    int n = act[i];
-                    float dy = DY[(size_t)n * D + d], r = Rs[(size_t)n * D + d];
-                    const float *cv = w.cb + (size_t)Is[n] * Dc, *de = DE + (size_t)n * Dc;
-                    ab += dy;
-                    for (int j = 0; j < Dc; j++) {
-                        ao[j] += (double)dy * cv[j];
-                        ai[j] += (double)de[j] * r;
+            /* blocks of 32 latent x 8 code dimensions: each output element is summed over the
+             * rows in order by exactly one iteration (cache-friendly, thread-count independent) */
+            enum { GB = 32, GJ = 8 };
+            int ndb = (D + GB - 1) / GB, njb = (Dc + GJ - 1) / GJ;
+#pragma omp parallel for schedule(static) if (na >= 64)
+            for (int t = 0; t < ndb * njb; t++) {
+                int d0 = t / njb * GB, j0 = t % njb * GJ;
+                int nd = D - d0 < GB ? D - d0 : GB, nj = Dc - j0 < GJ ? Dc - j0 : GJ;
+                double ao[GB][GJ], ai[GB][GJ], ab[GB];
+                float fo[GB][GJ], fi[GB][GJ], fb[GB];
+                memset(ao, 0, sizeof ao);
+                memset(ai, 0, sizeof ai);
+                memset(ab, 0, sizeof ab);
+                for (int i0 = 0; i0 < na; i0 += 64) { /* float sums over 64 rows, then double */
+                    int i1 = i0 + 64 < na ? i0 + 64 : na;
+                    memset(fo, 0, sizeof fo);
+                    memset(fi, 0, sizeof fi);
+                    memset(fb, 0, sizeof fb);
+                    for (int i = i0; i < i1; i++) {
+                        int n = act[i];
+                        const float *dy = DY + (size_t)n * D + d0, *rr = Rs + (size_t)n * D + d0;
+                        const float *cv = w.cb + (size_t)Is[n] * Dc + j0, *de = DE + (size_t)n * Dc + j0;
+                        float c8[GJ] = {0}, e8[GJ] = {0}; /* zero-padded: fixed-length loops vectorise */
+                        memcpy(c8, cv, (size_t)nj * sizeof(float));
+                        memcpy(e8, de, (size_t)nj * sizeof(float));
+                        for (int dd = 0; dd < nd; dd++) {
+                            float y = dy[dd], r = rr[dd];
+                            fb[dd] += y;
+                            for (int j = 0; j < GJ; j++) {
+                                fo[dd][j] += y * c8[j];
+                                fi[dd][j] += e8[j] * r;
+                            }
+                        }
+                    }
+                    for (int dd = 0; dd < nd; dd++) {
+                        ab[dd] += fb[dd];
+                        for (int j = 0; j < nj; j++) {
+                            ao[dd][j] += fo[dd][j];
+                            ai[dd][j] += fi[dd][j];
+                        }
                     }
                 }
-                gbo[d] += (float)ab;
-                for (int j = 0; j < Dc; j++) {
-                    gwo[(size_t)d * Dc + j] += (float)ao[j];
-                    gwi[(size_t)j * D + d] += (float)ai[j];
+                for (int dd = 0; dd < nd; dd++) {
+                    if (j0 == 0)
+                        gbo[d0 + dd] += (float)ab[dd];
+                    for (int j = 0; j < nj; j++) {
+                        gwo[(size_t)(d0 + dd) * Dc + j0 + j] += (float)ao[dd][j];
+                        gwi[(size_t)(j0 + j) * D + d0 + dd] += (float)ai[dd][j];
+                    }
                 }
             }
             for (int j = 0; j < Dc; j++) {
@@ -599,7 +629,7 @@ int nac_rvq_kmeans_init(float *params, float *state, const float *z, const nac_r
     for (int s = 0; s < S; s++) {
         stage_w w = stage_weights(params, lay, s);
         float *cb = params + lay->params[NAC_RVQ_CODEBOOK].offset + (size_t)s * M * Dc;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N > 256)
         for (int n = 0; n < N; n++) {
             if (fact) {
                 linear_row(e + (size_t)n * Dc, r + (size_t)n * D, w.in_w, w.in_b, Dc, D);
@@ -645,7 +675,7 @@ int nac_rvq_kmeans_init(float *params, float *state, const float *z, const nac_r
         /* residuals for the next stage, with the forward's own lookup */
         pack_lookup(pk, tmp, cb, c);
         int nblk = (N + RB - 1) / RB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nblk > 1)
         for (int b = 0; b < nblk; b++) {
             int i0 = b * RB, i1 = i0 + RB < N ? i0 + RB : N;
             nac_vq_nearest(lab + i0, NULL, v + (size_t)i0 * Dc, pk, i1 - i0, M, Dc);
@@ -813,7 +843,7 @@ int nac_rvq_encode(int32_t *codes, const float *z, const nac_rvq_coder *q, int N
         return rc;
     enum { T = NAC_VQ_TILE_ROWS };
     int nblk = (N + T - 1) / T;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nblk > 1)
     for (int b = 0; b < nblk; b++) {
         int n0 = b * T, nb = N - n0 < T ? N - n0 : T;
         float r[T * NAC_RVQ_MAX_DIM], e[NAC_RVQ_MAX_DIM], v[T * NAC_RVQ_MAX_DIM];
