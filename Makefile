@@ -73,6 +73,15 @@ demo: $(BUILD)/nac
 	$(BUILD)/nac plot compare $(DEMO_IN) demo/speech_6kbps.wav demo/compare_6kbps.png
 	@echo "listen: demo/speech_6kbps.wav and demo/speech_1.5kbps.wav (original: $(DEMO_IN)); picture: demo/compare_6kbps.png"
 
+# Trains the built-in model (resuming from models/default.nacw.ckpt when it exists, so the run
+# continues across sessions). MODEL_TIME limits the wall time in seconds (0: until MODEL_STEPS).
+MODEL_STEPS ?= 200000
+MODEL_TIME ?= 0
+model: $(BUILD)/nac
+	$(BUILD)/nac train --data ../shared/data/train --val ../shared/data/dev --out models/default.nacw \
+	  --steps $(MODEL_STEPS) --time-limit $(MODEL_TIME) --save-every 100 --val-every 500 --compact --seed 1 \
+	  --log models/default.csv
+
 # Sanitizer build in its own folder.
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
@@ -96,4 +105,4 @@ clean:
 -include $(wildcard bench/*.mk)
 -include $(DEPS)
 
-.PHONY: all test demo asan deps install clean
+.PHONY: all test demo model asan deps install clean
