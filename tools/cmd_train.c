@@ -20,6 +20,7 @@
 #include "model/codec_io.h"
 #include "model/codec_net.h"
 #include "model/dataset.h"
+#include "model/default_model.h"
 #include "nn/loss_spectral.h"
 #include "nn/optim.h"
 
@@ -305,7 +306,11 @@ int nac_cmd_train(int argc, char **argv)
         if (o.config)
             fprintf(stderr, "nac train: note: --config ignored when resuming\n");
     } else if (o.init) {
-        if ((st = nac_weights_load(&wf, o.init, &err)) || (st = nac_codec_net_from_weights(&n, wf, 1, NULL, &err)))
+        const void *bytes;
+        size_t size;
+        nac_default_model_bytes(&bytes, &size);
+        st = strcmp(o.init, "default") ? nac_weights_load(&wf, o.init, &err) : nac_weights_load_mem(&wf, bytes, size, &err);
+        if (st || (st = nac_codec_net_from_weights(&n, wf, 1, NULL, &err)))
             goto fail;
         memset(n->p.m, 0, n->p.total * sizeof(float));
         memset(n->p.v, 0, n->p.total * sizeof(float));

@@ -1,5 +1,6 @@
 /* The built-in model: models/default.nacw embedded in the library's read-only data by the
  * assembler's .incbin, and loaded through the same loader as model files. */
+#include "model/default_model.h"
 #include "nac/nac.h"
 
 __asm__(".section .rodata\n"
@@ -14,6 +15,12 @@ __asm__(".section .rodata\n"
         ".previous\n");
 
 extern const unsigned char nac_default_model_begin[], nac_default_model_end[];
+
+void nac_default_model_bytes(const void **data, size_t *size)
+{
+    *data = nac_default_model_begin;
+    *size = (size_t)(nac_default_model_end - nac_default_model_begin);
+}
 
 int nac_model_load_default(nac_model **out, nac_error *err)
 {
