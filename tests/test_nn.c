@@ -737,3 +737,97 @@ TEST(nn_elementwise_match_torch)
     CHECK(memcmp(yp, want, sizeof want) == 0);
     NOTE("worst err/tol %.3g", fmax(w, fmax(ws, fmax(wl, fmax(wr, wn)))));
 }
+
+/* The AVX2 activations (vector exp, Chebyshev erfc) against the libm ones, tails and extremes included. */
+TEST(nn_activation_simd_matches_scalar)
+{
+    if (!nn_simd_enabled())
+        SKIP("no AVX2+FMA on this CPU");
+    enum { N = 1003 };
+    float x[N], dy[N], y[2][N], d[2][N];
+    nac_rng r;
+    nac_rng_seed(&r, 31);
+    for (int i = 0; i < N; i++) {
+        x[i] = i < 40 ? (float)(i - 20) * 5.0f : (float)(3.0 * nac_rng_normal(&r));
+        dy[i] = (float)nac_rng_normal(&r);
+    }
+    double worst = 0;
+    for (int kind = 0; kind < 2; kind++) {
+        for (int simd = 0; simd < 2; simd++) {
+            nn_simd_set(simd);
+            for (int i = 0; i < N; i++)
+                d[simd][i] = 0.5f;
+            if (kind == 0) {
+                nn_gelu_forward(y[simd], x, N);
+                nn_gelu_backward(d[simd], dy, x, N);
+            } else {
+                nn_elu_forward(y[simd], x, 0.7f, N);
+                nn_elu_backward(d[simd], dy, x, 0.7f, N);
+            }
+        }
+        nn_simd_set(1);
+        size_t at = 0;
+        double ey = worst_rel(y[1], y[0], N, 1e-6, 1e-5, &at);
+        CHECKF(ey <= 1.0, "%s forward: x = %g: %g vs libm %g", kind ? "elu" : "gelu", x[at], y[1][at], y[0][at]);
+        double ed = worst_rel(d[1], d[0], N, 1e-6, 1e-5, &at);
+        CHECKF(ed <= 1.0, "%s backward: x = %g: %g vs libm %g", kind ? "elu" : "gelu", x[at], d[1][at], d[0][at]);
+        worst = fmax(worst, fmax(ey, ed));
+    }
+    NOTE("worst err/tol %.3g", worst);
+}
+
+/* The paths taken when the phase-plane scratch cannot be allocated give the same gradients. */
+TEST(nn_conv_backward_without_scratch)
+{
+    nac_rng r;
+    nac_rng_seed(&r, 41);
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof stream_cases / sizeof stream_cases[0]; ci++) {
+        const int *f = stream_cases[ci];
+        nn_conv1d c = {f[0], f[1], f[2], f[3], f[4], f[5]};
+        int B = 2, T = c.stride * 53, To = T / c.stride;
+        size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.oc * (c.ic / c.groups) * c.k, ny = (size_t)B * c.oc * To;
+        float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *dy = randn(ny, &r, 1);
+        float *o[2][3];
+        for (int pl = 0; pl < 2; pl++) {
+            nn_planes_set(pl);
+            o[pl][0] = zeros(ny), o[pl][1] = zeros(nx), o[pl][2] = zeros(nw);
+            nn_conv1d_forward(o[pl][0], x, NULL, w, NULL, &c, B, T);
+            nn_conv1d_backward(o[pl][1], o[pl][2], NULL, dy, x, w, &c, B, T);
+        }
+        nn_planes_set(1);
+        int fwd_same = !memcmp(o[0][0], o[1][0], ny * 4);
+        double e = fmax(worst_rel(o[0][1], o[1][1], nx, 1e-4, 1e-4, NULL),
+                        worst_rel(o[0][2], o[1][2], nw, 1e-3, 1e-4, NULL));
+        for (int pl = 0; pl < 2; pl++)
+            for (int k = 0; k < 3; k++)
+                free(o[pl][k]);
+        free(x), free(w), free(dy);
+        CHECKF(fwd_same, "conv case %zu: forward without planes differs", ci);
+        CHECKF(e <= 1.0, "conv case %zu: gradients without planes differ (err/tol %.3g)", ci, e);
+        worst = fmax(worst, e);
+    }
+    for (size_t ci = 0; ci < sizeof convtr_big / sizeof convtr_big[0]; ci++) {
+        const int *f = convtr_big[ci];
+        nn_convtr1d c = {f[0], f[1], f[2], f[3]};
+        int B = 2, T = 41;
+        size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.ic * c.oc * c.k, ny = (size_t)B * c.oc * T * c.stride;
+        float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *dy = randn(ny, &r, 1);
+        float *o[2][2];
+        for (int pl = 0; pl < 2; pl++) {
+            nn_planes_set(pl);
+            o[pl][0] = zeros(nx), o[pl][1] = zeros(nw);
+            nn_convtr1d_backward(o[pl][0], o[pl][1], NULL, dy, x, w, &c, B, T);
+        }
+        nn_planes_set(1);
+        double e = fmax(worst_rel(o[0][0], o[1][0], nx, 1e-4, 1e-4, NULL),
+                        worst_rel(o[0][1], o[1][1], nw, 1e-3, 1e-4, NULL));
+        for (int pl = 0; pl < 2; pl++)
+            for (int k = 0; k < 2; k++)
+                free(o[pl][k]);
+        free(x), free(w), free(dy);
+        CHECKF(e <= 1.0, "convtr case %zu: gradients without planes differ (err/tol %.3g)", ci, e);
+        worst = fmax(worst, e);
+    }
+    NOTE("worst err/tol %.3g", worst);
+}

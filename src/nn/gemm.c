@@ -239,7 +239,7 @@ void nn_gemm_run(const nn_gemm *g)
 #define NT_NR 3   /* columns per micro-tile */
 #define NT_MB 32  /* rows per task */
 #define NT_NB 24  /* columns per task */
-#define NT_TB 1024 /* t per block */
+#define NT_TB 256 /* t per block: the task's B rows stay in L1 */
 #define NT_ACC (NT_MR * NT_NR * 8)
 
 /* acc[(i*NT_NR + j)*8 + l] += sum over t = l mod 8 of a[i][t] b[j][t]: lane sums kept across calls. */
@@ -351,10 +351,16 @@ void nn_gemm_nt_run(const nn_gemm_nt *g)
 
 /* ---- phase planes ---- */
 
+static int planes_allowed = 1;
+
+void nn_planes_set(int enable) { planes_allowed = enable != 0; }
+
 float *nn_planes(const float *src, size_t rows, int srclen, int R, int padL, int padR, int *pl)
 {
     int len = (srclen + R - 1) / R, L = padL + len + padR;
     *pl = L;
+    if (!planes_allowed)
+        return NULL;
     float *dst = nac_alloc(rows * R * (size_t)L * sizeof(float));
     if (!dst)
         return NULL;
