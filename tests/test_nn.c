@@ -831,3 +831,50 @@ TEST(nn_conv_backward_without_scratch)
     }
     NOTE("worst err/tol %.3g", worst);
 }
+
+/* Every other layer at 1 and 2 threads, bit for bit, on sizes above the serial thresholds. */
+TEST(nn_layers_threads_identical)
+{
+    enum { B = 3, C = 64, T = 300, N = 200, IN = 96, OUT = 80 };
+    size_t n = (size_t)B * C * T;
+    nac_rng r;
+    nac_rng_seed(&r, 51);
+    float *x = randn(n, &r, 1), *dy = randn(n, &r, 1), *gam = randn(C, &r, 1), *bet = randn(C, &r, 1);
+    float *lx = randn((size_t)N * IN, &r, 1), *lw = randn((size_t)OUT * IN, &r, 0.2f), *lb = randn(OUT, &r, 1);
+    float *ldy = randn((size_t)N * OUT, &r, 1);
+    for (int c = 0; c < C; c++)
+        gam[c] = 0.5f + fabsf(gam[c]);
+    float *out[2][12];
+    for (int th = 0; th < 2; th++) {
+        set_threads(th + 1);
+        float **o = out[th];
+        for (int k = 0; k < 12; k++)
+            o[k] = zeros((n > (size_t)N * OUT ? n : (size_t)N * OUT) + 2 * C);
+        float *st = zeros((size_t)B * T * 2);
+        nn_layernorm_forward(o[0], st, x, gam, bet, B, C, T, 1e-5f);
+        nn_layernorm_backward(o[1], o[2], o[3], dy, x, st, gam, B, C, T);
+        nn_rmsnorm_forward(o[4], st, x, gam, B, C, T, 1e-6f);
+        nn_rmsnorm_backward(o[5], o[6], dy, x, st, gam, B, C, T);
+        nn_snake_forward(o[7], x, gam, B, C, T);
+        nn_snake_backward(o[8], o[9], dy, x, gam, B, C, T);
+        nn_gelu_forward(o[10], x, n);
+        nn_gelu_backward(o[10], dy, x, n);
+        nn_linear_forward(o[11], lx, lw, lb, N, IN, OUT);
+        nn_linear_backward(o[11], o[11] + (size_t)N * IN, o[11] + (size_t)N * IN + (size_t)OUT * IN, ldy, lx, lw, N,
+                           IN, OUT);
+        nn_weightnorm_forward(o[2] + C, x, gam, C, B * T);
+        nn_weightnorm_backward(o[3] + C, o[3], dy, x, gam, C, B * T);
+        free(st);
+    }
+    set_threads(2);
+    int bad = -1;
+    size_t big = (n > (size_t)N * OUT ? n : (size_t)N * OUT) + 2 * C;
+    for (int k = 0; k < 12 && bad < 0; k++)
+        if (memcmp(out[0][k], out[1][k], big * 4) != 0)
+            bad = k;
+    for (int th = 0; th < 2; th++)
+        for (int k = 0; k < 12; k++)
+            free(out[th][k]);
+    free(x), free(dy), free(gam), free(bet), free(lx), free(lw), free(lb), free(ldy);
+    CHECKF(bad < 0, "output %d differs between 1 and 2 threads", bad);
+}
