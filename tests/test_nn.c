@@ -563,7 +563,20 @@ TEST(nn_linear_gradcheck_and_reference)
         gc_worst wx = gradcheck(lin_loss, &q, q.x, dx, nx, 1e-2f, 200);
         gc_worst ww = gradcheck(lin_loss, &q, q.w, dw, nw, 1e-2f, 200);
         gc_worst wb = gradcheck(lin_loss, &q, q.b, db, q.OUT, 1e-2f, 200);
+        float *dx2 = malloc(nx * 4), *dw2 = malloc(nw * 4), *db2 = malloc(q.OUT * 4);
+        memcpy(dx2, dx, nx * 4), memcpy(dw2, dw, nw * 4), memcpy(db2, db, q.OUT * 4);
+        nn_linear_backward(dx2, dw2, db2, q.g, q.x, q.w, q.N, q.IN, q.OUT);
+        for (size_t i = 0; i < nx; i++)
+            dx[i] *= 2;
+        for (size_t i = 0; i < nw; i++)
+            dw[i] *= 2;
+        for (int i = 0; i < q.OUT; i++)
+            db[i] *= 2;
+        double acc = worst_rel(dx2, dx, nx, 1e-5, 1e-5, NULL) + worst_rel(dw2, dw, nw, 1e-5, 1e-5, NULL) +
+                     worst_rel(db2, db, q.OUT, 1e-5, 1e-5, NULL);
+        free(dx2), free(dw2), free(db2);
         free(q.x), free(q.w), free(q.b), free(q.y), free(q.g), free(dx), free(dw), free(db);
+        CHECKF(acc <= 3.0, "case %zu: second backward did not double the gradients", ci);
         CHECKF(ref_err <= 1.0, "case %zu: forward differs from the double reference (err/tol %.3g)", ci, ref_err);
         CHECK_GC(wx, "dx");
         CHECK_GC(ww, "dw");
