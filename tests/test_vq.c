@@ -231,7 +231,8 @@ TEST(vq_kmeans_error_never_rises)
 
 TEST(vq_kmeans_threads_identical)
 {
-    enum { G = 16, K = 6, N = 5000, M = 32 };
+    /* large enough that the assignment and update loops run in parallel */
+    enum { G = 16, K = 20, N = 105000, M = 32 };
     float *x = malloc(sizeof(float) * N * K), cent[G * K], a[M * K], b[M * K];
     mixture(x, cent, N, G, K, 0.3, 23);
     double ea, eb;
@@ -239,7 +240,7 @@ TEST(vq_kmeans_threads_identical)
         nac_vq_train_opts o;
         nac_vq_train_opts_default(&o);
         o.init = method ? NAC_VQ_INIT_SPLIT : NAC_VQ_INIT_KMEANSPP;
-        o.iters = 8;
+        o.iters = 3;
         set_threads(1);
         CHECK(nac_vq_train(a, &ea, NULL, x, N, K, M, &o, NULL) == 0);
         set_threads(2);
@@ -359,7 +360,7 @@ TEST(vq_msvq_mbest_large_is_exhaustive)
 
 TEST(vq_msvq_threads_identical)
 {
-    enum { N = 500, K = 5, S = 2, M = 33 };
+    enum { N = 3000, K = 5, S = 2, M = 33 };
     nac_rng r;
     nac_rng_seed(&r, 33);
     int Ms[S] = {M, M};
@@ -752,11 +753,12 @@ TEST(vq_rvq_inference_matches_training)
 
 TEST(vq_rvq_threads_identical)
 {
-    enum { N = 150, D = 16, S = 5, M = 32 };
+    /* large enough that forward, backward and parameter-gradient loops run in parallel */
+    enum { N = 1100, D = 64, S = 3, M = 64 };
     for (int fact = 0; fact < 2; fact++) {
         nac_rvq_layout lay;
         float *params;
-        CHECK(make_rvq(&lay, &params, S, D, M, fact ? 8 : 0, 71) == 0);
+        CHECK(make_rvq(&lay, &params, S, D, M, fact ? 16 : 0, 71) == 0);
         nac_rng r;
         nac_rng_seed(&r, 72);
         float *z = malloc(sizeof(float) * N * D), *g = malloc(sizeof(float) * N * D);

@@ -11,6 +11,9 @@
 #include "vq/search.h"
 
 #define BLOCK 1200 /* rows per parallel block (a multiple of the search tile) */
+/* Below this many multiply-adds a loop runs on one thread: on a busy machine a parallel region
+ * can cost a scheduler time slice. */
+#define PAR_WORK 2000000.0
 
 void nac_vq_train_opts_default(nac_vq_train_opts *o)
 {
@@ -47,7 +50,7 @@ static double assign(km *s, int m)
     int K = s->K;
     nac_vq_pack(s->packed, cb, m, K);
     long nb = (long)s->n_blocks;
-#pragma omp parallel for schedule(dynamic, 4) if (nb > 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)s->N * m * K > PAR_WORK)
     for (long b = 0; b < nb; b++) {
         size_t r0 = (size_t)b * BLOCK, r1 = r0 + BLOCK < s->N ? r0 + BLOCK : s->N;
         nac_vq_nearest(s->labels + r0, NULL, x + r0 * K, s->packed, (int)(r1 - r0), m, K);
@@ -119,7 +122,7 @@ static void split_into(km *s, int e, int j, double eps, int spherical)
 static void update(km *s, int m, double eps, int spherical)
 {
     int K = s->K;
-#pragma omp parallel for schedule(dynamic, 16) if (s->N * (size_t)K > 100000)
+#pragma omp parallel for schedule(dynamic, 16) if ((double)s->N * K > PAR_WORK)
     for (int k = 0; k < m; k++) {
         size_t n = s->count[k];
         if (!n)
@@ -261,7 +264,7 @@ static int seed_kmeanspp(km *s, nac_error *err)
         }
         if (m + 1 == M)
             break;
-#pragma omp parallel for schedule(static) if (nb > 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)n * K > PAR_WORK)
         for (long b = 0; b < (long)nb; b++) {
             size_t i0 = (size_t)b * BLOCK, i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
             double acc = 0;
@@ -338,8 +341,9 @@ int nac_vq_train(float *cb, double *mse, int32_t *labels, const float *x, size_t
     s.count = malloc((size_t)M * sizeof *s.count);
     s.start = malloc(((size_t)M + 1) * sizeof *s.start);
     s.sigma = calloc((size_t)K, sizeof *s.sigma);
-    double *mean = calloc((size_t)K, sizeof *mean);
-    if (!s.packed || !s.labels || !s.order || !s.bsum || !s.count || !s.start || !s.sigma || !mean) {
+    double *mean = calloc((size_t)K, sizeof *mean), *dist = malloc((size_t)M * sizeof *dist);
+    int *nsplit = malloc((size_t)M * sizeof *nsplit);
+    if (!dist || !nsplit || !s.packed || !s.labels || !s.order || !s.bsum || !s.count || !s.start || !s.sigma || !mean) {
         rc = nac_error_set(err, NAC_ERR_NOMEM, "out of memory for k-means on %zu x %d vectors", N, K);
         goto done;
     }
@@ -367,17 +371,22 @@ int nac_vq_train(float *cb, double *mse, int32_t *labels, const float *x, size_t
         lloyd(&s, m, o, o->min_gain);
         while (m < M) {
             int m2 = 2 * m < M ? 2 * m : M;
-            /* split the (m2 - m) most populated cells of the last assignment */
-            double e0 = assign(&s, m);
-            (void)e0;
-            group(&s, m);
+            /* m2 - m splits, given greedily to the cells of largest distortion per centre: a cell
+             * holding several clusters may split more than once, a tight one not at all */
+            assign(&s, m);
+            for (int k = 0; k < m; k++) {
+                dist[k] = 0;
+                nsplit[k] = 0;
+            }
+            for (size_t i = 0; i < N; i++)
+                dist[s.labels[i]] += dist2(x + i * K, cb + (size_t)s.labels[i] * K, K);
             for (int e = m; e < m2; e++) {
                 int j = 0;
                 for (int k = 1; k < m; k++)
-                    if (s.count[k] > s.count[j])
+                    if (dist[k] / (nsplit[k] + 1) > dist[j] / (nsplit[j] + 1))
                         j = k;
                 split_into(&s, e, j, o->split_eps, o->spherical);
-                s.count[j] = 0; /* each cell splits at most once per level */
+                nsplit[j]++;
             }
             m = m2;
             lloyd(&s, m, o, o->min_gain);
@@ -400,6 +409,8 @@ done:
     free(s.start);
     free(s.sigma);
     free(mean);
+    free(dist);
+    free(nsplit);
     return rc;
 }
 

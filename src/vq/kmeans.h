@@ -14,7 +14,8 @@
 
 typedef enum nac_vq_init_method {
     NAC_VQ_INIT_KMEANSPP = 0, /* k-means++ seeding (on a random subset of at most 256 M rows) */
-    NAC_VQ_INIT_SPLIT,        /* LBG: start from the mean, split up to M entries */
+    NAC_VQ_INIT_SPLIT,        /* LBG: start from the mean, double the entries up to M (the splits
+                                 go to the cells of largest distortion per entry), Lloyd at each size */
     NAC_VQ_INIT_GIVEN         /* start from the codebook passed in */
 } nac_vq_init_method;
 

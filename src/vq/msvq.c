@@ -239,6 +239,11 @@ int nac_msvq_quantize(float *out, int32_t *idx, double *stage_se, const float *x
     size_t nblk = (N + B - 1) / B;
     if ((size_t)nt > nblk)
         nt = (int)nblk;
+    double work = 0; /* one thread for small jobs: a parallel region can cost a time slice */
+    for (int s = 0; s < q->S; s++)
+        work += (double)N * q->M[s] * q->K * (s ? mbest : 1);
+    if (work < 2e6)
+        nt = 1;
     int S = q->S, rc = NAC_OK;
     scratch *w = calloc((size_t)nt, sizeof *w);
     double *part = calloc(nblk * S, sizeof *part);

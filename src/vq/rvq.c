@@ -16,6 +16,9 @@
 #include "vq/search.h"
 
 #define RB 48 /* rows per parallel block (a multiple of the search tile) */
+/* Below this many multiply-adds a loop runs on one thread: on a busy machine a parallel region
+ * can cost a scheduler time slice. */
+#define PAR_WORK 2000000.0
 #define WS_MAGIC 0x52565157u
 
 /* ---- config and layout --------------------------------------------------------------- */
@@ -310,7 +313,7 @@ int nac_rvq_forward(float *zq, int32_t *codes, nac_rvq_losses *loss, void *ws, c
             continue;
         pack_lookup(PK, CH, w.cb, c);
         int nblk = (na + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if (nblk > 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)na * (M + 2.0 * D) * Dc > PAR_WORK)
         for (int b = 0; b < nblk; b++) {
             int i0 = b * RB, i1 = i0 + RB < na ? i0 + RB : na;
             for (int i = i0; i < i1; i++) {
@@ -402,7 +405,7 @@ int nac_rvq_backward(float *dz, float *grads, const float *dzq, void *ws, const 
         const float *Es = fact ? E + (size_t)s * N * Dc : Rs;
         const int32_t *Is = IDX + (size_t)s * N;
         int nblk = (na + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if (nblk > 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)na * D * (fact ? 2.0 * Dc : 2.0) > PAR_WORK)
         for (int b = 0; b < nblk; b++) {
             int i1 = (b + 1) * RB < na ? (b + 1) * RB : na;
             for (int i = b * RB; i < i1; i++) {
@@ -454,7 +457,7 @@ int nac_rvq_backward(float *dz, float *grads, const float *dzq, void *ws, const 
              * rows in order by exactly one iteration (cache-friendly, thread-count independent) */
             enum { GB = 32, GJ = 8 };
             int ndb = (D + GB - 1) / GB, njb = (Dc + GJ - 1) / GJ;
-#pragma omp parallel for schedule(static) if (na >= 64)
+#pragma omp parallel for schedule(dynamic, 1) if (2.0 * na * D * Dc > PAR_WORK)
             for (int t = 0; t < ndb * njb; t++) {
                 int d0 = t / njb * GB, j0 = t % njb * GJ;
                 int nd = D - d0 < GB ? D - d0 : GB, nj = Dc - j0 < GJ ? Dc - j0 : GJ;
@@ -629,7 +632,7 @@ int nac_rvq_kmeans_init(float *params, float *state, const float *z, const nac_r
     for (int s = 0; s < S; s++) {
         stage_w w = stage_weights(params, lay, s);
         float *cb = params + lay->params[NAC_RVQ_CODEBOOK].offset + (size_t)s * M * Dc;
-#pragma omp parallel for schedule(static) if (N > 256)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)N * D * Dc > PAR_WORK)
         for (int n = 0; n < N; n++) {
             if (fact) {
                 linear_row(e + (size_t)n * Dc, r + (size_t)n * D, w.in_w, w.in_b, Dc, D);
@@ -675,7 +678,7 @@ int nac_rvq_kmeans_init(float *params, float *state, const float *z, const nac_r
         /* residuals for the next stage, with the forward's own lookup */
         pack_lookup(pk, tmp, cb, c);
         int nblk = (N + RB - 1) / RB;
-#pragma omp parallel for schedule(static) if (nblk > 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)N * (M + 2.0 * D) * Dc > PAR_WORK)
         for (int b = 0; b < nblk; b++) {
             int i0 = b * RB, i1 = i0 + RB < N ? i0 + RB : N;
             nac_vq_nearest(lab + i0, NULL, v + (size_t)i0 * Dc, pk, i1 - i0, M, Dc);
@@ -843,7 +846,7 @@ int nac_rvq_encode(int32_t *codes, const float *z, const nac_rvq_coder *q, int N
         return rc;
     enum { T = NAC_VQ_TILE_ROWS };
     int nblk = (N + T - 1) / T;
-#pragma omp parallel for schedule(static) if (nblk > 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((double)N * n_q * (M + 2.0 * D) * Dc > PAR_WORK)
     for (int b = 0; b < nblk; b++) {
         int n0 = b * T, nb = N - n0 < T ? N - n0 : T;
         float r[T * NAC_RVQ_MAX_DIM], e[NAC_RVQ_MAX_DIM], v[T * NAC_RVQ_MAX_DIM];
