@@ -198,7 +198,7 @@ void nn_gemm_run(const nn_gemm *g)
         apk = nac_alloc((size_t)period * Mp * g->K * sizeof(float));
         int kb = (g->K + NN_KC - 1) / NN_KC;
         long njobs = (long)period * mtiles * kb;
-#pragma omp parallel for schedule(static) if (par && njobs > 1)
+        /* Serial: it is cheap, and every parallel region is a barrier that costs dearly on a shared machine. */
         for (long job = 0; job < (apk ? njobs : 0); job++) {
             int pi = (int)(job / ((long)mtiles * kb)), rem = (int)(job % ((long)mtiles * kb));
             int m0 = (rem / kb) * NN_MC, k0 = (rem % kb) * NN_KC;
@@ -364,7 +364,7 @@ float *nn_planes(const float *src, size_t rows, int srclen, int R, int padL, int
     float *dst = nac_alloc(rows * R * (size_t)L * sizeof(float));
     if (!dst)
         return NULL;
-#pragma omp parallel for schedule(static) if (rows * (size_t)srclen > 100000)
+#pragma omp parallel for schedule(static) if (rows * (size_t)srclen > 1000000)
     for (long row = 0; row < (long)rows; row++) {
         const float *s = src + (size_t)row * srclen;
         for (int r = 0; r < R; r++) {
