@@ -934,3 +934,65 @@ TEST(vq_rvq_layout_and_config)
     cfg.ema_decay = 1.0f;
     CHECK(nac_rvq_param_layout(&lay, &cfg, &e) == NAC_ERR_ARG);
 }
+
+/* ---- residual VQ against PyTorch (tests/fixtures/gen_rvq.py) ----------------------------- */
+
+static void rvq_fixture(nac_test *t_, const char *file, int N, int D, int S, int M, int code_dim)
+{
+    nac_rvq_config cfg;
+    nac_rvq_config_default(&cfg);
+    cfg.n_stages = S;
+    cfg.dim = D;
+    cfg.codebook_size = M;
+    cfg.code_dim = code_dim;
+    cfg.commitment_weight = 0.25f;
+    cfg.codebook_weight = 1.0f;
+    nac_rvq_layout lay;
+    CHECK(nac_rvq_param_layout(&lay, &cfg, NULL) == 0);
+    size_t P = lay.param_floats, ND = (size_t)N * D;
+    size_t total = P + 2 * ND + N + ND + (size_t)N * S + 2 + ND + P;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", nac_test_fixture_dir(), file);
+    float *f;
+    size_t rows;
+    nac_error e;
+    CHECKF(nac_vq_f32_read(&f, &rows, path, 1, 0, &e) == 0, "%s", e.msg);
+    CHECKF(rows == total, "%s: %zu floats, expected %zu", file, rows, total);
+    const float *params = f, *z = f + P, *g = z + ND, *na = g + ND, *zq_ref = na + N, *codes_ref = zq_ref + ND;
+    const float *loss_ref = codes_ref + (size_t)N * S, *dz_ref = loss_ref + 2, *grad_ref = dz_ref + ND;
+    int nact[64];
+    for (int n = 0; n < N; n++)
+        nact[n] = (int)na[n];
+    float *zq = malloc(ND * sizeof(float)), *dz = calloc(ND, sizeof(float)), *grads = calloc(P, sizeof(float));
+    int32_t *codes = malloc(sizeof(int32_t) * N * S);
+    void *ws = nac_alloc(nac_rvq_workspace_size(&cfg, N));
+    nac_rvq_losses L;
+    CHECK(nac_rvq_forward(zq, codes, &L, ws, z, nact, params, &lay, N, NULL) == 0);
+    CHECK(nac_rvq_backward(dz, grads, g, ws, params, &lay, N, NULL) == 0);
+    for (int i = 0; i < N * S; i++)
+        CHECKF(codes[i] == (int32_t)codes_ref[i], "%s: code %d: %d vs torch %d", file, i, codes[i],
+               (int)codes_ref[i]);
+    double worst = 0;
+    for (size_t i = 0; i < ND; i++) {
+        CHECK_NEAR(zq[i], zq_ref[i], 1e-5 * (1 + fabs(zq_ref[i])));
+        CHECK_NEAR(dz[i], dz_ref[i], 1e-5 * (1 + fabs(dz_ref[i])));
+    }
+    CHECK_NEAR(L.commitment, loss_ref[0], 1e-5 * (1 + loss_ref[0]));
+    CHECK_NEAR(L.codebook, loss_ref[1], 1e-5 * (1 + loss_ref[1]));
+    for (size_t i = 0; i < P; i++) {
+        double d = fabs(grads[i] - grad_ref[i]);
+        worst = d > worst ? d : worst;
+        CHECKF(d <= 1e-5 * (1 + fabs(grad_ref[i])), "%s: grad %zu: %.8g vs torch %.8g", file, i, grads[i],
+               grad_ref[i]);
+    }
+    snprintf(t_->why, sizeof t_->why, "worst parameter-gradient difference %.2e", worst);
+    nac_free(f);
+    free(zq);
+    free(dz);
+    free(grads);
+    free(codes);
+    nac_free(ws);
+}
+
+TEST(vq_rvq_matches_torch_plain) { rvq_fixture(t_, "rvq_plain_9_6_3_5.f32", 9, 6, 3, 5, 0); }
+TEST(vq_rvq_matches_torch_factorised) { rvq_fixture(t_, "rvq_fact_11_7_4_6_3.f32", 11, 7, 4, 6, 3); }
