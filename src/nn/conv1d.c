@@ -293,6 +293,90 @@ static const float *nt_row_x(const void *ctx, int g, int b, int col)
     return plane_row(q, b, g * q->icg + ci, q->jr[j]) + q->jq[j];
 }
 
+/* (T, C) <- (C, T), in cache blocks; 8x8 register transposes on AVX2. */
+#if NN_X86
+__attribute__((target("avx2,fma")))
+static void transpose8_avx2(float *dst, size_t ldd, const float *src, size_t lds)
+{
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds);
+    __m256 r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3);
+    __m256 t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
+static void transpose(float *restrict dst, const float *restrict src, int C, int T)
+{
+    enum { BLK = 32 };
+    int simd = nn_simd_enabled();
+    (void)simd;
+    for (int c0 = 0; c0 < C; c0 += BLK)
+        for (int t0 = 0; t0 < T; t0 += BLK) {
+            int c1 = c0 + BLK < C ? c0 + BLK : C, t1 = t0 + BLK < T ? t0 + BLK : T;
+            int c = c0;
+#if NN_X86
+            if (simd) {
+                for (; c + 8 <= c1; c += 8) {
+                    int t = t0;
+                    for (; t + 8 <= t1; t += 8)
+                        transpose8_avx2(dst + (size_t)t * C + c, (size_t)C, src + (size_t)c * T + t, (size_t)T);
+                    for (; t < t1; t++)
+                        for (int e = 0; e < 8; e++)
+                            dst[(size_t)t * C + c + e] = src[(size_t)(c + e) * T + t];
+                }
+            }
+#endif
+            for (; c < c1; c++)
+                for (int t = t0; t < t1; t++)
+                    dst[(size_t)t * C + c] = src[(size_t)c * T + t];
+        }
+}
+
+/* Pointwise dw = dy x^T over (b, t): with both operands transposed to (B*T, channels) once, the GEMM
+ * packs contiguous runs. Returns 1 when done, 0 when out of memory. */
+static int conv_dw_pointwise(float *dw, const conv_ctx *q)
+{
+    const nn_conv1d *c = q->c;
+    int B = q->B, T = q->T;
+    float *xt = nac_alloc((size_t)B * T * c->ic * sizeof(float));
+    float *dyt = nac_alloc((size_t)B * T * c->oc * sizeof(float));
+    if (!xt || !dyt) {
+        nac_free(xt);
+        nac_free(dyt);
+        return 0;
+    }
+#pragma omp parallel for schedule(static) if ((double)B * T * (c->ic + c->oc) > 200000.0)
+    for (int bi = 0; bi < 2 * B; bi++) {
+        if (bi < B)
+            transpose(xt + (size_t)bi * T * c->ic, q->x + (size_t)bi * c->ic * T, c->ic, T);
+        else
+            transpose(dyt + (size_t)(bi - B) * T * c->oc, q->dy + (size_t)(bi - B) * c->oc * T, c->oc, T);
+    }
+    nn_strided a = {dyt, 0, 1, (size_t)c->oc}; /* A(o, k) = dyt[k*OC + o] */
+    nn_strided bx = {xt, 0, 1, (size_t)c->ic}; /* B(k, i) = xt[k*IC + i] */
+    nn_gemm g = {.batch = 1, .M = c->oc, .N = c->ic, .K = B * T, .pack_a = nn_pack_a_strided,
+                 .pack_b = nn_pack_b_strided, .actx = &a, .bctx = &bx, .c = dw, .c_batch = 0,
+                 .c_row = (size_t)c->ic, .c_col = 1};
+    nn_gemm_run(&g);
+    nac_free(xt);
+    nac_free(dyt);
+    return 1;
+}
+
 /* dw as dot products over t of dy rows and (planed, zero-padded) x rows. Returns 1 when done, 0 when out
  * of memory (the caller falls back to the packed GEMM). */
 static int conv_dw_nt(float *dw, const conv_ctx *q0)
@@ -508,6 +592,9 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
         }
         return;
     }
+    /* Short rows make the dot products' per-call overhead dominate: transpose instead (measured). */
+    if (dw && c->k == 1 && c->stride == 1 && c->groups == 1 && T < 256 && conv_dw_pointwise(dw, &q))
+        dw = NULL;
     if (dw && c->k <= 256 && conv_dw_nt(dw, &q))
         dw = NULL;
     if (dw) {

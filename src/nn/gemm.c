@@ -385,6 +385,19 @@ void nn_pack_a_strided(const void *ctx, int b, int r0, int rn, int k0, int kc, f
 {
     const nn_strided *s = ctx;
     const float *base = s->p + (size_t)b * s->sb + (size_t)k0 * s->sk;
+    if (s->sr == 1) { /* A stored transposed: the MR values of a depth are contiguous */
+        for (int p = 0; p * NN_MR < rn; p++) {
+            float *d = dst + (size_t)p * kc * NN_MR;
+            int rows = rn - p * NN_MR < NN_MR ? rn - p * NN_MR : NN_MR;
+            const float *src = base + r0 + p * NN_MR;
+            for (int kk = 0; kk < kc; kk++) {
+                const float *q = src + (size_t)kk * s->sk;
+                for (int i = 0; i < NN_MR; i++)
+                    d[kk * NN_MR + i] = i < rows ? q[i] : 0.0f;
+            }
+        }
+        return;
+    }
     for (int p = 0; p * NN_MR < rn; p++) {
         float *d = dst + (size_t)p * kc * NN_MR;
         for (int i = 0; i < NN_MR; i++) {
