@@ -22,7 +22,7 @@ int nn_conv1d_hist_len(const nn_conv1d *c)
 
 int nn_conv1d_valid(const nn_conv1d *c)
 {
-    return c && c->ic > 0 && c->oc > 0 && c->k > 0 && c->stride > 0 && c->dil > 0 && c->groups > 0 &&
+    return c && c->ic > 0 && c->oc > 0 && c->k > 0 && c->k <= 256 && c->stride > 0 && c->dil > 0 && c->groups > 0 &&
            c->ic % c->groups == 0 && c->oc % c->groups == 0;
 }
 

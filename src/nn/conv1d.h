@@ -19,7 +19,7 @@ typedef struct nn_conv1d {
 /* History length H = max(0, (k-1)*dil + 1 - stride): input samples a streaming call needs from the past. */
 int nn_conv1d_hist_len(const nn_conv1d *c);
 
-/* Returns 1 if c is well formed (positive sizes, ic and oc divisible by groups), 0 otherwise. */
+/* Returns 1 if c is well formed (positive sizes, k <= 256, ic and oc divisible by groups), 0 otherwise. */
 int nn_conv1d_valid(const nn_conv1d *c);
 
 /* Multiply-adds of one forward call (for GFLOP/s reports: 2 flops each). */
@@ -30,7 +30,7 @@ double nn_conv1d_macs(const nn_conv1d *c, int B, int T);
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T);
 
-/* Gradients of the offline forward with zero history. Accumulates (+=) into dx (B, IC, T) (may be NULL),
+/* Gradients of the offline forward with zero history (k <= 256). Accumulates (+=) into dx (B, IC, T) (may be NULL),
  * dw (OC, IC/groups, K) and db (OC) (may be NULL); dy (B, OC, T/stride). */
 void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                         const nn_conv1d *c, int B, int T);
