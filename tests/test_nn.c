@@ -789,7 +789,8 @@ TEST(nn_activation_simd_matches_scalar)
     NOTE("worst err/tol %.3g", worst);
 }
 
-/* The paths taken when the phase-plane scratch cannot be allocated give the same gradients. */
+/* The paths taken when scratch memory cannot be allocated give the same forwards (bit for bit) and
+ * gradients. */
 TEST(nn_conv_backward_without_scratch)
 {
     nac_rng r;
@@ -803,12 +804,12 @@ TEST(nn_conv_backward_without_scratch)
         float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *dy = randn(ny, &r, 1);
         float *o[2][3];
         for (int pl = 0; pl < 2; pl++) {
-            nn_planes_set(pl);
+            nn_scratch_set(pl);
             o[pl][0] = zeros(ny), o[pl][1] = zeros(nx), o[pl][2] = zeros(nw);
             nn_conv1d_forward(o[pl][0], x, NULL, w, NULL, &c, B, T);
             nn_conv1d_backward(o[pl][1], o[pl][2], NULL, dy, x, w, &c, B, T);
         }
-        nn_planes_set(1);
+        nn_scratch_set(1);
         int fwd_same = !memcmp(o[0][0], o[1][0], ny * 4);
         double e = fmax(worst_rel(o[0][1], o[1][1], nx, 1e-4, 1e-4, NULL),
                         worst_rel(o[0][2], o[1][2], nw, 1e-3, 1e-4, NULL));
@@ -816,8 +817,8 @@ TEST(nn_conv_backward_without_scratch)
             for (int k = 0; k < 3; k++)
                 free(o[pl][k]);
         free(x), free(w), free(dy);
-        CHECKF(fwd_same, "conv case %zu: forward without planes differs", ci);
-        CHECKF(e <= 1.0, "conv case %zu: gradients without planes differ (err/tol %.3g)", ci, e);
+        CHECKF(fwd_same, "conv case %zu: forward without scratch differs", ci);
+        CHECKF(e <= 1.0, "conv case %zu: gradients without scratch differ (err/tol %.3g)", ci, e);
         worst = fmax(worst, e);
     }
     for (size_t ci = 0; ci < sizeof convtr_big / sizeof convtr_big[0]; ci++) {
@@ -826,20 +827,23 @@ TEST(nn_conv_backward_without_scratch)
         int B = 2, T = 41;
         size_t nx = (size_t)B * c.ic * T, nw = (size_t)c.ic * c.oc * c.k, ny = (size_t)B * c.oc * T * c.stride;
         float *x = randn(nx, &r, 1), *w = randn(nw, &r, 0.3f), *dy = randn(ny, &r, 1);
-        float *o[2][2];
+        float *o[2][3];
         for (int pl = 0; pl < 2; pl++) {
-            nn_planes_set(pl);
-            o[pl][0] = zeros(nx), o[pl][1] = zeros(nw);
+            nn_scratch_set(pl);
+            o[pl][0] = zeros(nx), o[pl][1] = zeros(nw), o[pl][2] = zeros(ny);
             nn_convtr1d_backward(o[pl][0], o[pl][1], NULL, dy, x, w, &c, B, T);
+            nn_convtr1d_forward(o[pl][2], x, NULL, w, NULL, &c, B, T);
         }
-        nn_planes_set(1);
+        nn_scratch_set(1);
+        int fwd_same = !memcmp(o[0][2], o[1][2], ny * 4);
         double e = fmax(worst_rel(o[0][0], o[1][0], nx, 1e-4, 1e-4, NULL),
                         worst_rel(o[0][1], o[1][1], nw, 1e-3, 1e-4, NULL));
         for (int pl = 0; pl < 2; pl++)
-            for (int k = 0; k < 2; k++)
+            for (int k = 0; k < 3; k++)
                 free(o[pl][k]);
         free(x), free(w), free(dy);
-        CHECKF(e <= 1.0, "convtr case %zu: gradients without planes differ (err/tol %.3g)", ci, e);
+        CHECKF(fwd_same, "convtr case %zu: forward without scratch differs", ci);
+        CHECKF(e <= 1.0, "convtr case %zu: gradients without scratch differ (err/tol %.3g)", ci, e);
         worst = fmax(worst, e);
     }
     NOTE("worst err/tol %.3g", worst);

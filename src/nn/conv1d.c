@@ -352,8 +352,8 @@ static int conv_dw_pointwise(float *dw, const conv_ctx *q)
 {
     const nn_conv1d *c = q->c;
     int B = q->B, T = q->T;
-    float *xt = nac_alloc((size_t)B * T * c->ic * sizeof(float));
-    float *dyt = nac_alloc((size_t)B * T * c->oc * sizeof(float));
+    float *xt = nn_scratch((size_t)B * T * c->ic);
+    float *dyt = nn_scratch((size_t)B * T * c->oc);
     if (!xt || !dyt) {
         nac_free(xt);
         nac_free(dyt);

@@ -94,12 +94,30 @@ void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w,
             }
         }
     }
+    float *ph = s > 1 ? nn_scratch((size_t)B * c->oc * T) : NULL;
     for (int r = 0; r < s; r++) {
         tr_ctx q = {.c = c, .x = x, .w = w, .B = B, .T = T, .r = r, .mr = (c->k - r + s - 1) / s, .q0 = 0};
         nn_gemm g = {.batch = B, .M = c->oc, .N = T, .K = q.mr * c->ic, .pack_a = pack_a_fwd,
                      .pack_b = pack_b_fwd, .actx = &q, .bctx = &q, .c = y + r,
                      .c_batch = (size_t)c->oc * Ty, .c_row = Ty, .c_col = (size_t)s, .a_period = 1};
-        nn_gemm_run(&g);
+        if (ph) {
+            /* Phase r gathered into a contiguous plane so the GEMM writes whole tiles, then put back. */
+#pragma omp parallel for schedule(static) if (par)
+            for (long row = 0; row < (long)B * c->oc; row++)
+                for (int t = 0; t < T; t++)
+                    ph[(size_t)row * T + t] = y[(size_t)row * Ty + (size_t)t * s + r];
+            g.c = ph;
+            g.c_batch = (size_t)c->oc * T;
+            g.c_row = (size_t)T;
+            g.c_col = 1;
+            nn_gemm_run(&g);
+#pragma omp parallel for schedule(static) if (par)
+            for (long row = 0; row < (long)B * c->oc; row++)
+                for (int t = 0; t < T; t++)
+                    y[(size_t)row * Ty + (size_t)t * s + r] = ph[(size_t)row * T + t];
+        } else {
+            nn_gemm_run(&g);
+        }
         if (carry && q.mr > 1) {
             tr_ctx qc = q;
             qc.q0 = T;
@@ -109,6 +127,7 @@ void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w,
             nn_gemm_run(&gc);
         }
     }
+    nac_free(ph);
     if (b) {
 #pragma omp parallel for schedule(static) if (par)
         for (long row = 0; row < (long)B * c->oc; row++) {

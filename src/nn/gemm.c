@@ -195,7 +195,7 @@ void nn_gemm_run(const nn_gemm *g)
     float *apk = NULL;
     int period = g->a_period;
     if (period > 0) {
-        apk = nac_alloc((size_t)period * Mp * g->K * sizeof(float));
+        apk = nn_scratch((size_t)period * Mp * g->K);
         int kb = (g->K + NN_KC - 1) / NN_KC;
         long njobs = (long)period * mtiles * kb;
         /* Serial: it is cheap, and every parallel region is a barrier that costs dearly on a shared machine. */
@@ -351,17 +351,17 @@ void nn_gemm_nt_run(const nn_gemm_nt *g)
 
 /* ---- phase planes ---- */
 
-static int planes_allowed = 1;
+static int scratch_allowed = 1;
 
-void nn_planes_set(int enable) { planes_allowed = enable != 0; }
+void nn_scratch_set(int enable) { scratch_allowed = enable != 0; }
+
+float *nn_scratch(size_t n) { return scratch_allowed ? nac_alloc(n * sizeof(float)) : NULL; }
 
 float *nn_planes(const float *src, size_t rows, int srclen, int R, int padL, int padR, int *pl)
 {
     int len = (srclen + R - 1) / R, L = padL + len + padR;
     *pl = L;
-    if (!planes_allowed)
-        return NULL;
-    float *dst = nac_alloc(rows * R * (size_t)L * sizeof(float));
+    float *dst = nn_scratch(rows * R * (size_t)L);
     if (!dst)
         return NULL;
 #pragma omp parallel for schedule(static) if (rows * (size_t)srclen > 1000000)

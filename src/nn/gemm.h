@@ -59,8 +59,10 @@ void nn_gemm_nt_run(const nn_gemm_nt *g);
  * P[row][r][padL + i] = src[row*srclen + i*R + r] for i*R + r < srclen and zeros elsewhere (pads included),
  * pl = padL + ceil(srclen/R) + padR (stored in *pl). Free with nac_free; NULL when out of memory. */
 float *nn_planes(const float *src, size_t rows, int srclen, int R, int padL, int padR, int *pl);
-/* Test hook: 0 makes nn_planes fail, so callers take their out-of-memory paths; 1 restores. */
-void nn_planes_set(int enable);
+/* Scratch of n floats (nac_free it), or NULL: out of memory, or disabled by the test hook below. */
+float *nn_scratch(size_t n);
+/* Test hook: 0 makes nn_scratch and nn_planes fail, so callers take their out-of-memory paths; 1 restores. */
+void nn_scratch_set(int enable);
 
 /* 1 when the AVX2+FMA kernels are in use (CPU support, not disabled). */
 int nn_simd_enabled(void);
