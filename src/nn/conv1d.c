@@ -33,6 +33,10 @@ double nn_conv1d_macs(const nn_conv1d *c, int B, int T)
 
 /* ---- operands ---- */
 
+/* Forwards allocate scratch only from this many output frames on, so short streaming chunks allocate
+ * nothing (the values are the same either way). */
+#define SCRATCH_MIN_T 64
+
 typedef struct conv_ctx {
     const nn_conv1d *c;
     const float *x, *hist, *w, *dy;
@@ -187,7 +191,7 @@ void nn_conv1d_forward(float *y, const float *x, const float *hist, const float 
     }
     conv_taps(&q);
     float *planes = NULL;
-    if (c->stride > 1) {
+    if (c->stride > 1 && q.Tout >= SCRATCH_MIN_T) {
         planes = nn_planes(x, (size_t)B * c->ic, T, c->stride, 0, 0, &q.pl);
         q.xp = planes;
     }

@@ -26,12 +26,15 @@ int nn_conv1d_valid(const nn_conv1d *c);
 double nn_conv1d_macs(const nn_conv1d *c, int B, int T);
 
 /* y (B, OC, T/stride) = conv(x (B, IC, T)) with the past from hist (B, IC, H) or zeros when hist == NULL.
- * w (OC, IC/groups, K); b (OC) or NULL. y must not alias x. Threads: OpenMP over outputs. */
+ * w (OC, IC/groups, K); b (OC) or NULL. y must not alias x. Threads: OpenMP over outputs. Temporary
+ * scratch is taken from the heap only for long inputs (batches, or 64 output frames and more); a single
+ * short streaming chunk allocates nothing. Out of memory falls back to slower paths with equal results. */
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T);
 
 /* Gradients of the offline forward with zero history (k <= 256). Accumulates (+=) into dx (B, IC, T) (may be NULL),
- * dw (OC, IC/groups, K) and db (OC) (may be NULL); dy (B, OC, T/stride). */
+ * dw (OC, IC/groups, K) and db (OC) (may be NULL); dy (B, OC, T/stride). Allocates heap scratch of about
+ * the size of x and dy (falls back to slower paths when that fails); identical for any thread count. */
 void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                         const nn_conv1d *c, int B, int T);
 

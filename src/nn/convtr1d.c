@@ -94,7 +94,7 @@ void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w,
             }
         }
     }
-    float *ph = s > 1 ? nn_scratch((size_t)B * c->oc * T) : NULL;
+    float *ph = s > 1 && T >= 64 ? nn_scratch((size_t)B * c->oc * T) : NULL; /* none for short chunks */
     for (int r = 0; r < s; r++) {
         tr_ctx q = {.c = c, .x = x, .w = w, .B = B, .T = T, .r = r, .mr = (c->k - r + s - 1) / s, .q0 = 0};
         nn_gemm g = {.batch = B, .M = c->oc, .N = T, .K = q.mr * c->ic, .pack_a = pack_a_fwd,

@@ -21,7 +21,9 @@ double nn_convtr1d_macs(const nn_convtr1d *c, int B, int T);
 
 /* y (B, OC, T*s). carry (B, OC, K-s): on entry, partial sums added to y[..., 0:K-s] (the tail of the
  * previous chunk; zero it at stream start); on exit, the part of full beyond T*s (without bias).
- * carry == NULL: offline, the tail is dropped. b (OC) or NULL. */
+ * carry == NULL: offline, the tail is dropped. b (OC) or NULL. Threads: OpenMP over outputs. Heap scratch
+ * only for batches or T >= 64 (short streaming chunks allocate nothing); out of memory gives equal results
+ * on a slower path. */
 void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w, const float *b,
                          const nn_convtr1d *c, int B, int T);
 

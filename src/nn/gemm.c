@@ -194,7 +194,8 @@ void nn_gemm_run(const nn_gemm *g)
      * panels of rows m0.. of block k0 at k0*Mp + m0*kc. Without memory, tasks pack their own. */
     float *apk = NULL;
     int period = g->a_period;
-    if (period > 0) {
+    /* Only when A is used by more than one task: a short streaming call then allocates nothing. */
+    if (period > 0 && (g->batch > period || nt > 1)) {
         apk = nn_scratch((size_t)period * Mp * g->K);
         int kb = (g->K + NN_KC - 1) / NN_KC;
         long njobs = (long)period * mtiles * kb;
