@@ -78,7 +78,7 @@ demo: $(BUILD)/nac
 MODEL_STEPS ?= 200000
 MODEL_TIME ?= 0
 model: $(BUILD)/nac
-	$(BUILD)/nac train --data ../shared/data/train --val ../shared/data/dev --out models/default.nacw \
+	OMP_WAIT_POLICY=passive $(BUILD)/nac train --data ../shared/data/train --val ../shared/data/dev --out models/default.nacw \
 	  --steps $(MODEL_STEPS) --time-limit $(MODEL_TIME) --save-every 100 --val-every 500 --compact --seed 1 \
 	  --log models/default.csv
 
