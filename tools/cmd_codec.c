@@ -63,6 +63,29 @@ static int rate_stage_run(rate_stage *s, const float **y, size_t *ny, const floa
     return NAC_OK;
 }
 
+/* Decoder output: drops the codec delay, converts to the source rate, trims to the source length. */
+typedef struct pcm_sink {
+    rate_stage rate;
+    nac_audio_writer *wr;
+    size_t skip;          /* codec-rate samples still to drop */
+    uint64_t want;        /* source samples expected, or NAC_NACFILE_LENGTH_UNKNOWN */
+    uint64_t written;
+} pcm_sink;
+
+static int sink_write(pcm_sink *k, const float *pcm, size_t n, int flush, nac_error *err)
+{
+    const float *res;
+    size_t nres, off = k->skip < n ? k->skip : n;
+    k->skip -= off;
+    int st = rate_stage_run(&k->rate, &res, &nres, pcm + off, n - off, flush, err);
+    if (st)
+        return st;
+    if (k->want != NAC_NACFILE_LENGTH_UNKNOWN && k->written + nres > k->want)
+        nres = (size_t)(k->want - k->written);
+    k->written += nres;
+    return nac_audio_writer_write(k->wr, res, nres, err);
+}
+
 static void progress(int on, const char *verb, double done_s, double total_s)
 {
     if (!on)
@@ -315,12 +338,10 @@ int nac_cmd_decode(int argc, char **argv)
     nac_model *m = NULL;
     nac_decoder *dec = NULL;
     nac_nacfile_reader *rd = NULL;
-    nac_audio_writer *wr = NULL;
-    rate_stage rate = {0};
+    pcm_sink sink = {0};
     FILE *f = NULL;
     float *pcm = NULL;
     int32_t *codes = NULL;
-    uint8_t *lost = NULL;
     int st, warned = 0;
     f = strcmp(in, "-") ? fopen(in, "rb") : stdin;
     if (!f) {
@@ -352,23 +373,22 @@ int nac_cmd_decode(int argc, char **argv)
     if ((st = nac_decoder_create(&dec, m, &err)))
         goto fail;
     if ((int)info->source_rate != mi.sample_rate &&
-        (st = nac_resampler_create(&rate.rs, mi.sample_rate, info->source_rate, &err)))
+        (st = nac_resampler_create(&sink.rate.rs, mi.sample_rate, info->source_rate, &err)))
         goto fail;
-    if ((st = nac_audio_writer_open(&wr, out, (int)info->source_rate, &err)))
+    if ((st = nac_audio_writer_open(&sink.wr, out, (int)info->source_rate, &err)))
         goto fail;
     size_t max_pf = 65535 * 8 / ((size_t)S * mi.bits_per_stage) + 1;
     size_t fpp = info->frames_per_packet ? info->frames_per_packet : 50;
     size_t cap = max_pf > fpp ? max_pf : fpp;
     codes = malloc(cap * (size_t)S * sizeof *codes);
-    lost = calloc(cap, 1);
     pcm = malloc(cap * (size_t)mi.frame_size * sizeof *pcm);
-    if (!codes || !lost || !pcm) {
+    if (!codes || !pcm) {
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    uint64_t want = info->length, written = 0;
-    size_t skip = (size_t)mi.delay;
-    double secs = want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)want / info->source_rate : 0;
+    sink.want = info->length;
+    sink.skip = (size_t)mi.delay;
+    double secs = sink.want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)sink.want / info->source_rate : 0;
     int show = !quiet && isatty(2) && secs > 30;
     int truncated = 0;
     for (;;) {
@@ -389,21 +409,10 @@ int nac_cmd_decode(int argc, char **argv)
             goto fail;
         }
         /* concealment for whole lost packets first */
-        for (uint32_t k = 0; k < pkt.lost; k++) {
-            const float *res;
-            size_t nres;
-            if ((st = nac_decoder_decode(dec, pcm, NULL, NULL, fpp, Sd, &err)))
+        for (uint32_t k = 0; k < pkt.lost; k++)
+            if ((st = nac_decoder_decode(dec, pcm, NULL, NULL, fpp, Sd, &err)) ||
+                (st = sink_write(&sink, pcm, fpp * (size_t)mi.frame_size, 0, &err)))
                 goto fail;
-            size_t n = fpp * (size_t)mi.frame_size, off = skip < n ? skip : n;
-            skip -= off;
-            if ((st = rate_stage_run(&rate, &res, &nres, pcm + off, n - off, 0, &err)))
-                goto fail;
-            if (want != NAC_NACFILE_LENGTH_UNKNOWN && written + nres > want)
-                nres = (size_t)(want - written);
-            if ((st = nac_audio_writer_write(wr, res, nres, &err)))
-                goto fail;
-            written += nres;
-        }
         size_t frames = pkt.size * 8 / ((size_t)S * (size_t)mi.bits_per_stage);
         if (frames > cap)
             frames = cap;
@@ -412,44 +421,24 @@ int nac_cmd_decode(int argc, char **argv)
         if (Sd < S)
             for (size_t k = 0; k < frames; k++)
                 memmove(codes + k * (size_t)Sd, codes + k * (size_t)S, (size_t)Sd * sizeof *codes);
-        const float *res;
-        size_t nres;
-        if ((st = nac_decoder_decode(dec, pcm, codes, NULL, frames, Sd, &err)))
+        if ((st = nac_decoder_decode(dec, pcm, codes, NULL, frames, Sd, &err)) ||
+            (st = sink_write(&sink, pcm, frames * (size_t)mi.frame_size, 0, &err)))
             goto fail;
-        size_t n = frames * (size_t)mi.frame_size, off = skip < n ? skip : n;
-        skip -= off;
-        if ((st = rate_stage_run(&rate, &res, &nres, pcm + off, n - off, 0, &err)))
-            goto fail;
-        if (want != NAC_NACFILE_LENGTH_UNKNOWN && written + nres > want)
-            nres = (size_t)(want - written);
-        if ((st = nac_audio_writer_write(wr, res, nres, &err)))
-            goto fail;
-        written += nres;
-        progress(show, "decode", (double)written / info->source_rate, secs);
+        progress(show, "decode", (double)sink.written / info->source_rate, secs);
     }
-    {
-        const float *res;
-        size_t nres;
-        if ((st = rate_stage_run(&rate, &res, &nres, NULL, 0, 1, &err)))
-            goto fail;
-        if (want != NAC_NACFILE_LENGTH_UNKNOWN && written + nres > want)
-            nres = (size_t)(want - written);
-        if ((st = nac_audio_writer_write(wr, res, nres, &err)))
-            goto fail;
-        written += nres;
-    }
-    if (want != NAC_NACFILE_LENGTH_UNKNOWN && written < want) {
+    if ((st = sink_write(&sink, NULL, 0, 1, &err)))
+        goto fail;
+    if (sink.want != NAC_NACFILE_LENGTH_UNKNOWN && sink.written < sink.want) {
         if (!truncated)
             fprintf(stderr, "nac decode: warning: %s: stream ends early", in);
         fprintf(stderr, "%snac decode: warning: decoded %.2f of %.2f s; the rest is missing\n", show ? "\n" : "",
-                (double)written / info->source_rate, secs);
+                (double)sink.written / info->source_rate, secs);
         warned = 1;
     }
-    if ((st = nac_audio_writer_close(wr, &err))) {
-        wr = NULL;
+    st = nac_audio_writer_close(sink.wr, &err);
+    sink.wr = NULL;
+    if (st)
         goto fail;
-    }
-    wr = NULL;
     if (show)
         fprintf(stderr, "\n");
     status = 0;
@@ -458,18 +447,17 @@ int nac_cmd_decode(int argc, char **argv)
 fail:
     fprintf(stderr, "nac decode: %s\n", nac_error_message(&err));
 done:
-    if (wr)
-        nac_audio_writer_close(wr, NULL);
+    if (sink.wr)
+        nac_audio_writer_close(sink.wr, NULL);
     if (f && f != stdin)
         fclose(f);
     nac_nacfile_reader_destroy(rd);
-    nac_resampler_destroy(rate.rs);
-    free(rate.out);
+    nac_resampler_destroy(sink.rate.rs);
+    free(sink.rate.out);
     nac_decoder_destroy(dec);
     nac_model_destroy(m);
     free(pcm);
     free(codes);
-    free(lost);
     return status;
 }
 
