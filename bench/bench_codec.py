@@ -1,18 +1,36 @@
 #!/usr/bin/env python3
 """Quality and speed table: nac at 1.5-24 kbps against Opus (opusenc/opusdec) and Codec 2
 (c2enc/c2dec through 8 kHz) on every file of a folder. Metrics come from `nac eval --json`
-(aligned, trimmed); speeds are audio seconds per wall second of each command on one thread
-(OMP_NUM_THREADS=1), process start included for every codec alike.
+(aligned, trimmed), averaged over the files. Speeds are measured on all the files joined into one
+long file (so process start and model loading hardly count), as audio seconds per CPU second
+(user + system) of each command on one thread (OMP_NUM_THREADS=1), the same way for every codec.
 
 usage: bench/bench_codec.py [--nac build/nac] [--data ../shared/data/dev] [--max-files N] [--model M]
 """
 import argparse, glob, json, os, subprocess, sys, tempfile, time
 
 def run(cmd):
-    t0 = time.perf_counter()
+    """Runs cmd on one thread; returns its CPU time (user + system) in seconds."""
+    t0 = os.times()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env=dict(os.environ, OMP_NUM_THREADS="1"))
-    return time.perf_counter() - t0
+    t1 = os.times()
+    return (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+
+def code(codec, rate, f, out, tmp, nac, model):
+    """Encodes and decodes f to out (a 16 kHz, or 8 kHz for Codec 2, wav); returns CPU seconds."""
+    if codec == "nac":
+        te = run([nac, "encode", "-q", f, tmp + "/x.nac", "--kbps", rate] + model)
+        td = run([nac, "decode", "-q", tmp + "/x.nac", out] + model)
+    elif codec == "opus":
+        te = run(["opusenc", "--quiet", "--bitrate", rate, f, tmp + "/x.opus"])
+        td = run(["opusdec", "--quiet", "--rate", "16000", tmp + "/x.opus", out])
+    else:
+        run(["sox", f, "-r", "8000", "-b", "16", "-e", "signed", "-t", "raw", tmp + "/x.raw"])
+        te = run(["c2enc", rate, tmp + "/x.raw", tmp + "/x.c2"])
+        td = run(["c2dec", rate, tmp + "/x.c2", tmp + "/y.raw"])
+        run(["sox", "-r", "8000", "-b", "16", "-e", "signed", "-c", "1", "-t", "raw", tmp + "/y.raw", out])
+    return te, td
 
 def duration(path):
     out = subprocess.run(["soxi", "-D", path], check=True, capture_output=True, text=True).stdout
@@ -39,23 +57,14 @@ def main():
     rows = []
     total_s = sum(duration(f) for f in files)
     print(f"{len(files)} files, {total_s:.1f} s of audio from {a.data}", file=sys.stderr)
+    joined = os.path.join(tmp, "joined.wav")
+    subprocess.run(["sox"] + files + ["-r", "16000", "-c", "1", joined], check=True)
     for codec, rate in configs:
         acc = {k: 0.0 for k in ("stoi", "estoi", "mel_distance", "si_sdr")}
-        t_enc = t_dec = 0.0
         n = 0
         for f in files:
             out = os.path.join(tmp, "out.wav")
-            if codec == "nac":
-                t_enc += run([a.nac, "encode", "-q", f, tmp + "/x.nac", "--kbps", rate] + model)
-                t_dec += run([a.nac, "decode", "-q", tmp + "/x.nac", out] + model)
-            elif codec == "opus":
-                t_enc += run(["opusenc", "--quiet", "--bitrate", rate, f, tmp + "/x.opus"])
-                t_dec += run(["opusdec", "--quiet", "--rate", "16000", tmp + "/x.opus", out])
-            else:
-                run(["sox", f, "-r", "8000", "-b", "16", "-e", "signed", "-t", "raw", tmp + "/x.raw"])
-                t_enc += run(["c2enc", rate, tmp + "/x.raw", tmp + "/x.c2"])
-                t_dec += run(["c2dec", rate, tmp + "/x.c2", tmp + "/y.raw"])
-                run(["sox", "-r", "8000", "-b", "16", "-e", "signed", "-c", "1", "-t", "raw", tmp + "/y.raw", out])
+            code(codec, rate, f, out, tmp, a.nac, model)
             r = subprocess.run([a.nac, "eval", f, out, "--json"], capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"  {codec} {rate} {f}: {r.stderr.strip()}", file=sys.stderr)
@@ -64,8 +73,10 @@ def main():
             for k in acc:
                 acc[k] += m[k] if m[k] is not None else 0.0
             n += 1
-        rows.append((codec, rate, {k: v / max(n, 1) for k, v in acc.items()}, total_s / t_enc, total_s / t_dec))
+        te, td = code(codec, rate, joined, os.path.join(tmp, "out.wav"), tmp, a.nac, model)
+        rows.append((codec, rate, {k: v / max(n, 1) for k, v in acc.items()}, total_s / te, total_s / td))
         print(f"  done {codec} {rate}", file=sys.stderr)
+    print(f"{len(files)} files, {total_s:.1f} s; speeds on one thread, audio seconds per CPU second")
     print(f"| codec | kbps | STOI | ESTOI | mel distance | SI-SDR dB | encode xRT | decode xRT |")
     print(f"|---|---|---|---|---|---|---|---|")
     for codec, rate, m, xe, xd in rows:

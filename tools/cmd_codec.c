@@ -16,7 +16,7 @@
 #include "nac/nac.h"
 #include "vq/rvq.h"
 
-#define BLOCK 16000 /* samples read per step */
+#define BLOCK 32000 /* samples read per step (2 s at 16 kHz: one internal chunk) */
 
 static const double rates_kbps[] = {1.5, 3, 6, 12, 24};
 

@@ -17,7 +17,7 @@
 #include "nn/pixshuf1d.h"
 #include "vq/rvq.h"
 
-#define CHUNK 25 /* latent frames per internal forward call (0.5 s): bounds scratch */
+#define CHUNK 100 /* latent frames per internal forward call (2 s): bounds scratch, amortises weight packing */
 #define LN_EPS 1e-6f
 #define CONCEAL_FADE 0.7f
 
