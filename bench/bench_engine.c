@@ -53,6 +53,7 @@ typedef struct net {
     int n, shuffle;
     size_t cap;               /* largest B*T the buffers hold */
     double (*prof)[4];        /* NULL, or per-op seconds accumulated by net_forward: OP_RES: ELUs, conv a, conv b, add */
+    double (*bprof)[4];       /* the same for net_backward: OP_RES: ELUs, adds and zeroing, conv a, conv b */
     float *g[4];              /* gradient scratch, each of the largest activation size */
 } net;
 
@@ -209,13 +210,13 @@ static double now(clockid_t id)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Profiling: adds the time since *t0 to m->prof[i][k] and restarts *t0. */
-static void lap(net *m, int i, int k, double *t0)
+/* Profiling: adds the time since *t0 to prof[i][k] and restarts *t0. */
+static void lap(double (*prof)[4], int i, int k, double *t0)
 {
-    if (!m->prof)
+    if (!prof)
         return;
     double t = now(CLOCK_MONOTONIC);
-    m->prof[i][k] += t - *t0;
+    prof[i][k] += t - *t0;
     *t0 = t;
 }
 
@@ -238,16 +239,16 @@ static const float *net_forward(net *m, const float *x, int B, int T)
             break;
         case OP_RES:
             nn_elu_forward(o->e1, in, 1.0f, n);
-            lap(m, i, 0, &t0);
+            lap(m->prof, i, 0, &t0);
             nn_conv1d_forward(o->h1, o->e1, NULL, wa, ba, &o->ca, B, Tin);
-            lap(m, i, 1, &t0);
+            lap(m->prof, i, 1, &t0);
             nn_elu_forward(o->e2, o->h1, 1.0f, n);
-            lap(m, i, 0, &t0);
+            lap(m->prof, i, 0, &t0);
             nn_conv1d_forward(o->out, o->e2, NULL, nn_params_data(&m->p, o->wb), nn_params_data(&m->p, o->bb),
                               &o->cb, B, Tin);
-            lap(m, i, 2, &t0);
+            lap(m->prof, i, 2, &t0);
             nn_add_forward(o->out, o->out, in, n);
-            lap(m, i, 3, &t0);
+            lap(m->prof, i, 3, &t0);
             break;
         case OP_UP:
             if (m->shuffle) {
@@ -258,16 +259,17 @@ static const float *net_forward(net *m, const float *x, int B, int T)
             }
             break;
         }
-        lap(m, i, 0, &t0);
+        lap(m->prof, i, 0, &t0);
         in = o->out;
     }
     return in;
 }
 
-/* Gradients into m->p.grad (accumulated) from dy (B, 1, T), which is overwritten (used as scratch). */
+/* Gradients into m->p.grad (accumulated) from dy (B, 1, T). */
 static void net_backward(net *m, float *dy, const float *x, int B, int T)
 {
     float *g = dy, *spare = m->g[0];
+    double t0 = m->bprof ? now(CLOCK_MONOTONIC) : 0.0;
     for (int i = m->n - 1; i >= 0; i--) {
         op *o = &m->ops[i];
         int Tin = T / o->hin;
@@ -289,12 +291,16 @@ static void net_backward(net *m, float *dy, const float *x, int B, int T)
             float *d1 = m->g[2], *d2 = m->g[3];
             nn_add_backward(dx, NULL, g, n);
             memset(d1, 0, n * sizeof(float));
+            lap(m->bprof, i, 0, &t0);
             nn_conv1d_backward(d1, nn_params_grad(&m->p, o->wb), nn_params_grad(&m->p, o->bb), g, o->e2,
                                nn_params_data(&m->p, o->wb), &o->cb, B, Tin);
+            lap(m->bprof, i, 2, &t0);
             memset(d2, 0, n * sizeof(float));
             nn_elu_backward(d2, d1, o->h1, 1.0f, n);
             memset(d1, 0, n * sizeof(float));
+            lap(m->bprof, i, 0, &t0);
             nn_conv1d_backward(d1, dwa, dba, d2, o->e1, wa, &o->ca, B, Tin);
+            lap(m->bprof, i, 1, &t0);
             nn_elu_backward(dx, d1, in, 1.0f, n);
             break;
         }
@@ -310,6 +316,7 @@ static void net_backward(net *m, float *dy, const float *x, int B, int T)
             }
             break;
         }
+        lap(m->bprof, i, 0, &t0);
         /* ping-pong: this op's input gradient is the next op's output gradient */
         spare = g == dy ? m->g[1] : g;
         g = dx;
@@ -324,19 +331,28 @@ typedef struct trainer {
     nn_adamw opt;
     float *dy;
     long step;
+    double phase[4];          /* seconds in forward, loss, backward, optimizer (zero_grad + AdamW) */
 } trainer;
 
 /* One step: forward, loss (MR-STFT + L1), backward, AdamW. Returns the loss before the update. */
 static double train_step(trainer *t, const float *x, int B, int T, int update)
 {
+    double t0 = now(CLOCK_MONOTONIC), t1, t2, t3;
     const float *y = net_forward(&t->m, x, B, T);
+    t1 = now(CLOCK_MONOTONIC);
     memset(t->dy, 0, (size_t)B * T * sizeof(float));
     double loss = nn_mrstft_loss_forward_backward(t->mr, t->dy, y, x, B, T, 1.0f) +
                   nn_l1_loss_forward_backward(t->dy, y, x, B, T, 1.0f);
+    t2 = now(CLOCK_MONOTONIC);
     nn_params_zero_grad(&t->m.p);
     net_backward(&t->m, t->dy, x, B, T);
+    t3 = now(CLOCK_MONOTONIC);
     if (update)
         nn_adamw_step(&t->m.p, &t->opt, 3e-4f, ++t->step);
+    t->phase[0] += t1 - t0;
+    t->phase[1] += t2 - t1;
+    t->phase[2] += t3 - t2;
+    t->phase[3] += now(CLOCK_MONOTONIC) - t3;
     return loss;
 }
 
@@ -377,7 +393,7 @@ static int write_f32(const char *dir, const char *name, const float *a, size_t n
 }
 
 /* Parity check data: params.txt (name and shape per tensor, table order), params.f32, grads.f32 (one step's
- * gradients before the update), x.f32 (B, T), y.f32 (B, T), loss.txt (mrstft l1). */
+ * gradients before the update), x.f32 (B, T), y.f32 (B, T), dy.f32 (B, T: d loss / d y), loss.txt (mrstft l1). */
 static int write_check(trainer *t, const char *dir)
 {
     enum { CB = 2, CT = 16000 };
@@ -391,7 +407,8 @@ static int write_check(trainer *t, const char *dir)
     memset(t->dy, 0, sizeof(float) * CB * CT);
     double mr = nn_mrstft_loss_forward_backward(t->mr, t->dy, y, x, CB, CT, 1.0f);
     double l1 = nn_l1_loss_forward_backward(t->dy, y, x, CB, CT, 1.0f);
-    if (write_f32(dir, "x.f32", x, (size_t)CB * CT) || write_f32(dir, "y.f32", y, (size_t)CB * CT))
+    if (write_f32(dir, "x.f32", x, (size_t)CB * CT) || write_f32(dir, "y.f32", y, (size_t)CB * CT) ||
+        write_f32(dir, "dy.f32", t->dy, (size_t)CB * CT))
         goto done;
     nn_params_zero_grad(&t->m.p);
     net_backward(&t->m, t->dy, x, CB, CT);
@@ -447,9 +464,14 @@ static double op_macs(const op *o, int T)
     }
 }
 
-/* Per-op inference times (1 thread, batch 1, T samples, mean of reps): one LAYER line per op. */
-static void print_layers(net *m, const float *x, int T, int reps)
+static double sum4(const double *v) { return v[0] + v[1] + v[2] + v[3]; }
+
+/* One LAYER line per op: inference ms (1 thread, batch 1, T samples, mean of reps; OP_RES split into ELUs,
+ * conv a, conv b, add) and, when tf and tb are not NULL, training forward and backward ms per step (from the
+ * timed steps: batch 8 x 1 s, all threads). */
+static void print_layers(net *m, const float *x, int T, int reps, double (*tf)[4], double (*tb)[4], int steps)
 {
+    static const char *kinds[] = {"conv", "elu", "res", "up"};
     double (*prof)[4] = calloc((size_t)m->n, sizeof *prof);
     if (!prof)
         return;
@@ -459,15 +481,18 @@ static void print_layers(net *m, const float *x, int T, int reps)
     m->prof = NULL;
     for (int i = 0; i < m->n; i++) {
         const op *o = &m->ops[i];
-        static const char *kinds[] = {"conv", "elu", "res", "up"};
-        printf("LAYER %d %s %s cin=%d cout=%d tin=%d macs=%.0f", i, o->name, kinds[o->kind], o->cin, o->cout,
-               T / o->hin, op_macs(o, T));
+        printf("LAYER %d %s %s cin=%d cout=%d tin=%d macs=%.0f ms=%.3f", i, o->name, kinds[o->kind], o->cin, o->cout,
+               T / o->hin, op_macs(o, T), 1e3 * sum4(prof[i]) / reps);
         if (o->kind == OP_RES)
-            printf(" ms=%.3f elu_ms=%.3f conv_a_ms=%.3f conv_b_ms=%.3f add_ms=%.3f\n",
-                   1e3 * (prof[i][0] + prof[i][1] + prof[i][2] + prof[i][3]) / reps, 1e3 * prof[i][0] / reps,
+            printf(" elu_ms=%.3f conv_a_ms=%.3f conv_b_ms=%.3f add_ms=%.3f", 1e3 * prof[i][0] / reps,
                    1e3 * prof[i][1] / reps, 1e3 * prof[i][2] / reps, 1e3 * prof[i][3] / reps);
-        else
-            printf(" ms=%.3f\n", 1e3 * prof[i][0] / reps);
+        if (tf && tb && steps > 0) {
+            printf(" train_fwd_ms=%.3f train_bwd_ms=%.3f", 1e3 * sum4(tf[i]) / steps, 1e3 * sum4(tb[i]) / steps);
+            if (o->kind == OP_RES)
+                printf(" bwd_elementwise_ms=%.3f bwd_conv_a_ms=%.3f bwd_conv_b_ms=%.3f", 1e3 * tb[i][0] / steps,
+                       1e3 * tb[i][1] / steps, 1e3 * tb[i][2] / steps);
+        }
+        printf("\n");
     }
     free(prof);
 }
@@ -553,10 +578,16 @@ int main(int argc, char **argv)
     double loss0 = 0.0, loss1 = 0.0;
     for (int i = 0; i < warmup; i++)
         loss0 = train_step(&t, x, B, T, 1);
+    double (*tf)[4] = layers ? calloc((size_t)t.m.n, sizeof *tf) : NULL;
+    double (*tb)[4] = layers ? calloc((size_t)t.m.n, sizeof *tb) : NULL;
+    t.m.prof = tf;
+    t.m.bprof = tb;
+    memset(t.phase, 0, sizeof t.phase);
     double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
     for (int i = 0; i < steps; i++)
         loss1 = train_step(&t, x, B, T, 1);
     double wall = now(CLOCK_MONOTONIC) - w0, cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    t.m.prof = t.m.bprof = NULL;
 
     /* inference: one thread, batch 1, one pass over infer_s seconds; median of infer_reps after a warm-up */
 #ifdef _OPENMP
@@ -574,12 +605,17 @@ int main(int argc, char **argv)
         iw[i] = now(CLOCK_MONOTONIC) - a;
         ic[i] = now(CLOCK_PROCESS_CPUTIME_ID) - b;
     }
+    int ns = steps > 0 ? steps : 1;
     printf("RESULT impl=nac threads=%d params=%zu up=%s train_steps_per_s=%.4f train_cpu_s_per_step=%.4f "
-           "infer_rtf=%.5f infer_cpu_rtf=%.5f loss_first=%.5f loss_last=%.5f\n",
-           threads, nparams, t.m.shuffle ? "shuffle" : "convtr", steps / wall, cpu / steps,
-           median(iw, infer_reps) / infer_s, median(ic, infer_reps) / infer_s, loss0, loss1);
+           "infer_rtf=%.5f infer_cpu_rtf=%.5f loss_first=%.5f loss_last=%.5f fwd_ms=%.1f loss_ms=%.1f bwd_ms=%.1f "
+           "opt_ms=%.1f\n",
+           threads, nparams, t.m.shuffle ? "shuffle" : "convtr", steps / wall, cpu / ns,
+           median(iw, infer_reps) / infer_s, median(ic, infer_reps) / infer_s, loss0, loss1, 1e3 * t.phase[0] / ns,
+           1e3 * t.phase[1] / ns, 1e3 * t.phase[2] / ns, 1e3 * t.phase[3] / ns);
     if (layers)
-        print_layers(&t.m, x, Ti, infer_reps);
+        print_layers(&t.m, x, Ti, infer_reps, tf, tb, steps);
+    free(tf);
+    free(tb);
     free(iw);
     free(ic);
     free(x);

@@ -17,7 +17,6 @@ Usage: /usr/bin/python3 bench/bench_engine.py --bin build/bench_engine [--thread
        [--up convtr|shuffle] [--skip-check]
 """
 import argparse
-import copy
 import os
 import re
 import subprocess
@@ -130,6 +129,7 @@ def parity(args, model, wins):
         gflat = np.fromfile(os.path.join(d, "grads.f32"), "<f4")
         x = torch.from_numpy(np.fromfile(os.path.join(d, "x.f32"), "<f4").copy())
         y_nac = torch.from_numpy(np.fromfile(os.path.join(d, "y.f32"), "<f4").copy())
+        dy_nac = torch.from_numpy(np.fromfile(os.path.join(d, "dy.f32"), "<f4").copy())
         mr_nac, l1_nac, B, T = (float(v) for v in open(os.path.join(d, "loss.txt")).read().split())
     B, T = int(B), int(T)
     params = list(model.parameters())
@@ -146,23 +146,32 @@ def parity(args, model, wins):
     x = x.reshape(B, T)
     y = model(x.reshape(B, 1, T)).reshape(B, T)
     mr, l1 = loss_fn(y, x, wins)
-    (mr + l1).backward()
+    # The network's backward from nac's own d loss / d y: the parameter gradients then compare the two backward
+    # passes, free of the loss gradient's conditioning (below).
+    y.backward(dy_nac.reshape(B, T))
     grads = torch.cat([p.grad.reshape(-1) for p in params]).double()
-    model.zero_grad(set_to_none=True)
-    # float64 reference: float32 rounding, amplified by the log-magnitude term, sets the gradient tolerance
-    ref = copy.deepcopy(model).double()
-    yr = ref(x.double().reshape(B, 1, T)).reshape(B, T)
-    sum(loss_fn(yr, x.double(), {n: w.double() for n, w in wins.items()})).backward()
-    gref = torch.cat([p.grad.reshape(-1) for p in ref.parameters()])
     gnac = torch.from_numpy(gflat).double()
+    model.zero_grad(set_to_none=True)
+    # d loss / d y against float64: in float32 the log-magnitude term, 1/(|Y| + eps) on near-empty bins, and
+    # the sign of |Y| - |X| make it good to about 1e-2 only (in PyTorch as in nac).
+    dl = {}
+    for dt in (torch.float32, torch.float64):
+        yy = y_nac.reshape(B, T).to(dt).requires_grad_(True)
+        sum(loss_fn(yy, x.to(dt), {n: w.to(dt) for n, w in wins.items()})).backward()
+        dl[dt] = yy.grad.double()
+    ref = dl[torch.float64]
+    e_nac = ((dy_nac.reshape(B, T).double() - ref).norm() / ref.norm()).item()
+    e_t32 = ((dl[torch.float32] - ref).norm() / ref.norm()).item()
     dy = (y.detach() - y_nac.reshape(B, T)).abs().max().item() / y_nac.abs().max().item()
     dg = ((grads - gnac).norm() / grads.norm()).item()
-    en, et = ((gnac - gref).norm() / gref.norm()).item(), ((grads - gref).norm() / gref.norm()).item()
-    print("parity (B %d, T %d, %d tensors, %d parameters): output max rel diff %.2e; loss mrstft %.6f / %.6f, "
-          "l1 %.6f / %.6f (nac / torch); gradients: rel diff %.2e, against float64 nac %.2e, torch %.2e"
-          % (B, T, len(params), off, dy, mr_nac, mr.item(), l1_nac, l1.item(), dg, en, et))
+    worst = max(((grads[o:o + p.numel()] - gnac[o:o + p.numel()]).norm() / grads[o:o + p.numel()].norm()).item()
+                for p, o in zip(params, np.cumsum([0] + [q.numel() for q in params])[:-1]))
+    print("parity (B %d, T %d, %d tensors, %d parameters): output max rel diff %.1e; loss mrstft %.6f / %.6f, "
+          "L1 %.6f / %.6f (nac / PyTorch); d loss/dy rel err against float64: nac %.1e, PyTorch float32 %.1e; "
+          "parameter gradients from the same d loss/dy: rel diff %.1e (worst tensor %.1e)"
+          % (B, T, len(params), off, dy, mr_nac, mr.item(), l1_nac, l1.item(), e_nac, e_t32, dg, worst))
     ok = dy < 1e-4 and abs(mr.item() - mr_nac) < 1e-4 * abs(mr_nac) and abs(l1.item() - l1_nac) < 1e-4 * abs(
-        l1_nac) and en < 2e-3
+        l1_nac) and e_nac < max(0.05, 2 * e_t32) and worst < 1e-4
     if not ok:
         sys.exit("parity: FAILED, the two models do not compute the same thing")
     print("parity: OK")
@@ -205,15 +214,20 @@ def torch_run(model, wins, args):
 
 
 def layers(args, model):
-    """Per-layer single-thread inference times on args.infer_s seconds, nac against PyTorch (a diagnostic)."""
-    out = subprocess.run([args.bin, "--threads", "1", "--steps", "0", "--warmup", "0", "--infer-reps",
-                          str(args.infer_reps), "--infer-s", str(args.infer_s), "--up", args.up, "--layers"],
-                         capture_output=True, text=True)
+    """Per-layer times, nac against PyTorch (a diagnostic): single-thread inference on args.infer_s seconds, and
+    training forward and backward at batch 8 x 1 s with args.threads threads (PyTorch: each layer alone on
+    the activations of a forward pass, backward from a random gradient; nac: inside its timed steps)."""
+    out = subprocess.run([args.bin, "--threads", str(args.threads), "--steps", str(args.steps), "--warmup",
+                          str(args.warmup), "--infer-reps", str(args.infer_reps), "--infer-s", str(args.infer_s),
+                          "--up", args.up, "--layers"], capture_output=True, text=True)
     rows = [dict(re.findall(r"(\w+)=(\S+)", ln), name=ln.split()[2]) for ln in out.stdout.splitlines()
             if ln.startswith("LAYER")]
+    res = [dict(re.findall(r"(\w+)=(\S+)", ln)) for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
+    if len(rows) != len(model) or not res:
+        sys.exit("layers: bench_engine gave %d layers for %d modules: %s" % (len(rows), len(model), out.stderr))
     torch.set_num_threads(1)
     x = signal(1, args.infer_s * SR, 2).reshape(1, 1, -1)
-    tt = [0.0] * len(model)
+    ti = [0.0] * len(model)
     with torch.inference_mode():
         for r in range(args.infer_reps + 1):
             h = x
@@ -221,20 +235,47 @@ def layers(args, model):
                 t0 = time.perf_counter()
                 h = layer(h)
                 if r:
-                    tt[i] += time.perf_counter() - t0
+                    ti[i] += time.perf_counter() - t0
     torch.set_num_threads(args.threads)
-    if len(rows) != len(model):
-        sys.exit("layers: %d nac ops, %d PyTorch modules" % (len(rows), len(model)))
-    print("%-12s %5s %5s %7s %7s | %8s %8s %6s | %6s %6s" % ("layer", "cin", "cout", "T in", "MMAC", "nac ms",
-                                                         "torch ms", "ratio", "nac GF", "tch GF"))
-    tn = ts = 0.0
-    for row, t in zip(rows, tt):
-        ms_n, ms_t, macs = float(row["ms"]), 1e3 * t / args.infer_reps, float(row["macs"])
-        tn, ts = tn + ms_n, ts + ms_t
-        print("%-12s %5s %5s %7s %7.1f | %8.2f %8.2f %6.2f | %6.1f %6.1f" % (
-            row["name"], row["cin"], row["cout"], row["tin"], macs / 1e6, ms_n, ms_t, ms_t / ms_n,
-            2e-6 * macs / ms_n, 2e-6 * macs / ms_t))
-    print("%-41s | %8.2f %8.2f %6.2f" % ("total", tn, ts, ts / tn))
+    tf, tb = [0.0] * len(model), [0.0] * len(model)
+    with torch.no_grad():
+        acts = [signal(8, SR, 1).reshape(8, 1, SR)]
+        for layer in model:
+            acts.append(layer(acts[-1]))
+    for r in range(args.steps + 1):
+        for i, layer in enumerate(model):
+            inp = acts[i].clone().requires_grad_(i > 0)
+            g = torch.randn_like(acts[i + 1])
+            t0 = time.perf_counter()
+            o = layer(inp)
+            t1 = time.perf_counter()
+            o.backward(g)
+            t2 = time.perf_counter()
+            if r:
+                tf[i] += t1 - t0
+                tb[i] += t2 - t1
+    model.zero_grad(set_to_none=True)
+    print("inference: 1 thread, batch 1, %d s; training: batch 8 x 1 s, %d threads; ms; ratio = PyTorch / nac"
+          % (args.infer_s, args.threads))
+    print("%-11s %4s %4s %7s %7s | %7s %7s %5s %5s %5s | %7s %7s %5s | %7s %7s %5s" % (
+        "layer", "cin", "cout", "T in", "MMAC/s", "inf nac", "torch", "ratio", "GF/s", "tGF/s", "fwd nac", "torch",
+        "ratio", "bwd nac", "torch", "ratio"))
+    tot = np.zeros(6)
+    for row, a, f, b in zip(rows, ti, tf, tb):
+        v = np.array([float(row["ms"]), 1e3 * a / args.infer_reps, float(row.get("train_fwd_ms", "nan")),
+                      1e3 * f / args.steps, float(row.get("train_bwd_ms", "nan")), 1e3 * b / args.steps])
+        tot += v
+        macs = float(row["macs"]) / args.infer_s
+        print("%-11s %4s %4s %7s %7.1f | %7.2f %7.2f %5.2f %5.1f %5.1f | %7.2f %7.2f %5.2f | %7.2f %7.2f %5.2f" % (
+            row["name"], row["cin"], row["cout"], int(row["tin"]) // args.infer_s, macs / 1e6, v[0], v[1],
+            v[1] / v[0], 2e-6 * macs * args.infer_s / v[0], 2e-6 * macs * args.infer_s / v[1], v[2], v[3],
+            v[3] / v[2], v[4], v[5], v[5] / v[4]))
+    print("%-37s | %7.2f %7.2f %5.2f %11s | %7.2f %7.2f %5.2f | %7.2f %7.2f %5.2f" % (
+        "total", tot[0], tot[1], tot[1] / tot[0], "", tot[2], tot[3], tot[3] / tot[2], tot[4], tot[5],
+        tot[5] / tot[4]))
+    r = res[0]
+    print("nac training step phases (ms): forward %s, loss %s, backward %s, AdamW %s; %.3f steps/s"
+          % (r["fwd_ms"], r["loss_ms"], r["bwd_ms"], r["opt_ms"], float(r["train_steps_per_s"])))
 
 
 def nac_run(args):
@@ -265,9 +306,14 @@ def main():
     model = build(args.up == "shuffle")
     wins = {n: torch.hann_window(n) for n in (512, 1024, 2048)}
     nparams = sum(p.numel() for p in model.parameters())
+    policy = os.environ.get("OMP_WAIT_POLICY", "")
     print("engine bench: SEANet-style autoencoder, %d parameters, up=%s, train batch 8 x 1 s at %d threads, "
-          "inference 1 thread on %d s; torch %s; load average %.1f"
-          % (nparams, args.up, args.threads, args.infer_s, torch.__version__, os.getloadavg()[0]))
+          "inference 1 thread on %d s; torch %s; OMP_WAIT_POLICY=%s; load average %.1f"
+          % (nparams, args.up, args.threads, args.infer_s, torch.__version__, policy or "(default)",
+             os.getloadavg()[0]))
+    if args.threads > 1 and os.getloadavg()[0] > 0.5 and policy.lower() != "passive":
+        print("warning: the machine is busy; spinning OpenMP threads lose their time slices to other processes and "
+              "both engines slow down several-fold at %d threads (run with OMP_WAIT_POLICY=passive)" % args.threads)
     if not args.skip_check:
         parity(args, model, wins)
     if args.layers:
