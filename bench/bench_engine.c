@@ -278,7 +278,10 @@ static void net_backward(net *m, float *dy, const float *x, int B, int T)
         float *dx = i ? spare : NULL;
         float *wa = nn_params_data(&m->p, o->wa), *dwa = nn_params_grad(&m->p, o->wa);
         float *dba = nn_params_grad(&m->p, o->ba);
-        if (dx)
+        /* the residual path's gradient starts dx of a residual unit; every other op accumulates into zeros */
+        if (dx && o->kind == OP_RES)
+            memcpy(dx, g, n * sizeof(float));
+        else if (dx)
             memset(dx, 0, n * sizeof(float));
         switch (o->kind) {
         case OP_CONV:
@@ -289,7 +292,6 @@ static void net_backward(net *m, float *dy, const float *x, int B, int T)
             break;
         case OP_RES: {
             float *d1 = m->g[2], *d2 = m->g[3];
-            nn_add_backward(dx, NULL, g, n);
             memset(d1, 0, n * sizeof(float));
             lap(m->bprof, i, 0, &t0);
             nn_conv1d_backward(d1, nn_params_grad(&m->p, o->wb), nn_params_grad(&m->p, o->bb), g, o->e2,
