@@ -4,7 +4,8 @@
  * builds the same model in PyTorch and calls this binary; `make bench-engine` runs both.
  * Usage: bench_engine [--threads T] [--steps N] [--warmup W] [--infer-reps R] [--up convtr|shuffle]
  *                     [--check DIR]   (writes weights, input, output, loss and gradients for the parity check)
- *                     [--layers]      (also prints per-layer inference times, LAYER lines)
+ *                     [--infer-s S]   (inference signal length, default 10)
+ *                     [--layers]      (also prints per-layer inference and training times, LAYER lines)
  * Prints one line: RESULT impl=nac key=value ... */
 #include <math.h>
 #include <stdio.h>

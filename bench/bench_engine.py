@@ -11,10 +11,16 @@ factor on 10 s, nac and PyTorch interleaved (A B A B ...), medians and ratios.
 PyTorch gets its fast path: pointwise layers are 1x1 Conv1d (not nn.Linear), causal padding is one F.pad, the
 optimizer is AdamW(foreach=True), gradients are set to None, inference runs under torch.inference_mode().
 Upsampling is a ConvTranspose1d (k = 2s) trimmed to T*s, or with --up shuffle, in both implementations, a
-causal conv k2 to C*s channels and a pixel shuffle (the same map; s-1 more bias values per channel).
+causal conv k2 to C*s channels and a pixel shuffle (the same map; s-1 more bias values per channel). In
+Debian's torch 1.13 the transposed convolution was no slower than the shuffle form here, so it is the default.
+Tried and not faster for PyTorch inference: TorchScript freeze + optimize_for_inference, 1 s chunks (~5%).
+
+On a busy machine set OMP_WAIT_POLICY=passive: with spinning OpenMP threads both engines lose their time
+slices to other processes and run several times slower at 2 threads (the script warns).
 
 Usage: /usr/bin/python3 bench/bench_engine.py --bin build/bench_engine [--threads T] [--reps R] [--steps N]
-       [--up convtr|shuffle] [--skip-check]
+       [--up convtr|shuffle] [--skip-check] [--layers]
+       --layers: per-layer times of both engines (inference 1 thread; training forward and backward)
 """
 import argparse
 import os
