@@ -512,6 +512,63 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Times training (`steps` steps after `warmup`, batch B x T, the current thread count) and single-thread inference
+ * (one pass over infer_s seconds at batch 1, median of infer_reps after a warm-up); prints the RESULT line and,
+ * with layers, the LAYER lines. x holds the net's capacity. Returns 0, or 1 when out of memory. */
+static int bench_run(trainer *t, float *x, int B, int T, int steps, int warmup, int infer_s, int infer_reps,
+                     int threads, int layers, size_t nparams)
+{
+    double (*tf)[4] = layers ? calloc((size_t)t->m.n, sizeof *tf) : NULL;
+    double (*tb)[4] = layers ? calloc((size_t)t->m.n, sizeof *tb) : NULL;
+    double *iw = malloc(sizeof(double) * (size_t)infer_reps), *ic = malloc(sizeof(double) * (size_t)infer_reps);
+    int rc = 1, Ti = infer_s * SR;
+    if (!iw || !ic || (layers && (!tf || !tb)))
+        goto done;
+
+    /* training: wall time of `steps` steps after `warmup`, with `threads` threads */
+    make_signal(x, B, T, 1);
+    double loss0 = 0.0, loss1 = 0.0;
+    for (int i = 0; i < warmup; i++)
+        loss0 = train_step(t, x, B, T, 1);
+    t->m.prof = tf;
+    t->m.bprof = tb;
+    memset(t->phase, 0, sizeof t->phase);
+    double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+    for (int i = 0; i < steps; i++)
+        loss1 = train_step(t, x, B, T, 1);
+    double wall = now(CLOCK_MONOTONIC) - w0, cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    t->m.prof = t->m.bprof = NULL;
+
+    /* inference: one thread, batch 1, one pass over infer_s seconds; median of infer_reps after a warm-up */
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    make_signal(x, 1, Ti, 2);
+    net_forward(&t->m, x, 1, Ti);
+    for (int i = 0; i < infer_reps; i++) {
+        double a = now(CLOCK_MONOTONIC), b = now(CLOCK_PROCESS_CPUTIME_ID);
+        net_forward(&t->m, x, 1, Ti);
+        iw[i] = now(CLOCK_MONOTONIC) - a;
+        ic[i] = now(CLOCK_PROCESS_CPUTIME_ID) - b;
+    }
+    int ns = steps > 0 ? steps : 1;
+    printf("RESULT impl=nac threads=%d params=%zu up=%s train_steps_per_s=%.4f train_cpu_s_per_step=%.4f "
+           "infer_rtf=%.5f infer_cpu_rtf=%.5f loss_first=%.5f loss_last=%.5f fwd_ms=%.1f loss_ms=%.1f bwd_ms=%.1f "
+           "opt_ms=%.1f\n",
+           threads, nparams, t->m.shuffle ? "shuffle" : "convtr", steps / wall, cpu / ns,
+           median(iw, infer_reps) / infer_s, median(ic, infer_reps) / infer_s, loss0, loss1, 1e3 * t->phase[0] / ns,
+           1e3 * t->phase[1] / ns, 1e3 * t->phase[2] / ns, 1e3 * t->phase[3] / ns);
+    if (layers)
+        print_layers(&t->m, x, Ti, infer_reps, tf, tb, steps);
+    rc = 0;
+done:
+    free(tf);
+    free(tb);
+    free(iw);
+    free(ic);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int layers = 0, threads = 0, steps = 5, warmup = 2, infer_reps = 3, B = 8, T = SR, infer_s = 10;
@@ -558,9 +615,10 @@ int main(int argc, char **argv)
     size_t cap = (size_t)B * T > (size_t)infer_s * SR ? (size_t)B * T : (size_t)infer_s * SR;
     float *x = malloc(sizeof(float) * cap);
     t.dy = malloc(sizeof(float) * cap);
+    int rc = 1;
     if (!x || !t.dy || net_alloc(&t.m, cap) || nn_mrstft_loss_create(&t.mr, &mc, B, T, NULL)) {
         fprintf(stderr, "bench_engine: out of memory\n");
-        return 1;
+        goto done;
     }
     nac_rng r;
     nac_rng_seed(&r, 1);
@@ -569,61 +627,20 @@ int main(int argc, char **argv)
     for (int i = 0; i < t.m.p.n; i++)
         nparams += t.m.p.t[i].numel;
     if (check) {
-        int rc = write_check(&t, check);
+        rc = write_check(&t, check) ? 1 : 0;
         if (rc)
             fprintf(stderr, "bench_engine: cannot write check data to %s\n", check);
         printf("RESULT impl=nac params=%zu check=%s\n", nparams, rc ? "failed" : "written");
-        return rc ? 1 : 0;
+        goto done;
     }
 
-    /* training: wall time of `steps` steps after `warmup`, with `threads` threads */
-    make_signal(x, B, T, 1);
-    double loss0 = 0.0, loss1 = 0.0;
-    for (int i = 0; i < warmup; i++)
-        loss0 = train_step(&t, x, B, T, 1);
-    double (*tf)[4] = layers ? calloc((size_t)t.m.n, sizeof *tf) : NULL;
-    double (*tb)[4] = layers ? calloc((size_t)t.m.n, sizeof *tb) : NULL;
-    t.m.prof = tf;
-    t.m.bprof = tb;
-    memset(t.phase, 0, sizeof t.phase);
-    double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-    for (int i = 0; i < steps; i++)
-        loss1 = train_step(&t, x, B, T, 1);
-    double wall = now(CLOCK_MONOTONIC) - w0, cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    t.m.prof = t.m.bprof = NULL;
-
-    /* inference: one thread, batch 1, one pass over infer_s seconds; median of infer_reps after a warm-up */
-#ifdef _OPENMP
-    omp_set_num_threads(1);
-#endif
-    int Ti = infer_s * SR;
-    double *iw = malloc(sizeof(double) * (size_t)(infer_reps + 1)), *ic = malloc(sizeof(double) * (size_t)(infer_reps + 1));
-    if (!iw || !ic)
-        return 1;
-    make_signal(x, 1, Ti, 2);
-    net_forward(&t.m, x, 1, Ti);
-    for (int i = 0; i < infer_reps; i++) {
-        double a = now(CLOCK_MONOTONIC), b = now(CLOCK_PROCESS_CPUTIME_ID);
-        net_forward(&t.m, x, 1, Ti);
-        iw[i] = now(CLOCK_MONOTONIC) - a;
-        ic[i] = now(CLOCK_PROCESS_CPUTIME_ID) - b;
-    }
-    int ns = steps > 0 ? steps : 1;
-    printf("RESULT impl=nac threads=%d params=%zu up=%s train_steps_per_s=%.4f train_cpu_s_per_step=%.4f "
-           "infer_rtf=%.5f infer_cpu_rtf=%.5f loss_first=%.5f loss_last=%.5f fwd_ms=%.1f loss_ms=%.1f bwd_ms=%.1f "
-           "opt_ms=%.1f\n",
-           threads, nparams, t.m.shuffle ? "shuffle" : "convtr", steps / wall, cpu / ns,
-           median(iw, infer_reps) / infer_s, median(ic, infer_reps) / infer_s, loss0, loss1, 1e3 * t.phase[0] / ns,
-           1e3 * t.phase[1] / ns, 1e3 * t.phase[2] / ns, 1e3 * t.phase[3] / ns);
-    if (layers)
-        print_layers(&t.m, x, Ti, infer_reps, tf, tb, steps);
-    free(tf);
-    free(tb);
-    free(iw);
-    free(ic);
+    rc = bench_run(&t, x, B, T, steps, warmup, infer_s, infer_reps, threads, layers, nparams);
+    if (rc)
+        fprintf(stderr, "bench_engine: out of memory\n");
+done:
     free(x);
     free(t.dy);
     nn_mrstft_loss_destroy(t.mr);
     net_free(&t.m);
-    return 0;
+    return rc;
 }
