@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Quality and speed table: nac at 1.5-24 kbps against Opus (opusenc/opusdec) and Codec 2
 (c2enc/c2dec through 8 kHz) on every file of a folder. Metrics come from `nac eval --json`
-(aligned, trimmed), averaged over the files. Speeds are measured on all the files joined into one
+(trimmed; Opus and Codec 2 outputs aligned by nac eval's delay search, nac's compared at its
+known delay of 0 with --no-align, since nac's decoder removes its own delay and its made-up phase
+misleads a waveform correlation), averaged over the files. Speeds are measured on all the files joined into one
 long file (so process start and model loading hardly count), as audio seconds per CPU second
 (user + system) of each command on one thread (OMP_NUM_THREADS=1), the same way for every codec.
 
@@ -65,7 +67,8 @@ def main():
         for f in files:
             out = os.path.join(tmp, "out.wav")
             code(codec, rate, f, out, tmp, a.nac, model)
-            r = subprocess.run([a.nac, "eval", f, out, "--json"], capture_output=True, text=True)
+            align = ["--no-align"] if codec == "nac" else []
+            r = subprocess.run([a.nac, "eval", f, out, "--json"] + align, capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"  {codec} {rate} {f}: {r.stderr.strip()}", file=sys.stderr)
                 continue
