@@ -8,7 +8,7 @@ OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 NAC_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc \
              $(shell pkg-config --cflags sndfile soxr fftw3f libpng zlib 2>/dev/null)
-LIBS    = $(shell pkg-config --libs sndfile soxr fftw3f libpng zlib) -lopenblas -lm -fopenmp
+LIBS    = $(shell pkg-config --libs sndfile soxr fftw3f libpng zlib) -lopenblas -lm -fopenmp -lpthread
 
 LIB_SRC  := $(sort $(shell find src -name '*.c'))
 TOOL_SRC := $(sort $(wildcard tools/*.c))

@@ -259,3 +259,54 @@ TEST(codec_cli_odd_inputs)
         free(y);
     }
 }
+
+#include <pthread.h>
+
+typedef struct {
+    const nac_model *m;
+    const float *x;
+    size_t n;
+    float *y;
+    int rc;
+} thread_job;
+
+/* Encodes and decodes x with its own handles on the shared model. */
+static void *code_job(void *arg)
+{
+    thread_job *j = arg;
+    int32_t *codes = NULL;
+    size_t frames = encode_chunked((nac_model *)j->m, 6, j->x, j->n, 4000, &codes);
+    nac_decoder *d = NULL;
+    j->rc = frames == 0 || nac_decoder_create(&d, j->m, NULL) ||
+            nac_decoder_decode(d, j->y, codes, NULL, frames, 6, NULL);
+    nac_decoder_destroy(d);
+    free(codes);
+    return NULL;
+}
+
+TEST(codec_handles_independent_across_threads)
+{
+    nac_model *m = NULL;
+    CHECK(nac_model_load_default(&m, NULL) == NAC_OK);
+    float *x = NULL;
+    size_t n = 0;
+    CHECK(nac_audio_read_all(&x, &n, NULL, speech(), NULL) == NAC_OK);
+    n = n > 32000 ? 32000 : n;
+    size_t out = (n / 320 + 8) * 320;
+    thread_job jobs[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (thread_job){m, x, n, calloc(out, sizeof(float)), -1};
+        CHECK(pthread_create(&th[i], NULL, code_job, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++) {
+        CHECKF(jobs[i].rc == 0, "thread %d failed", i);
+        CHECKF(memcmp(jobs[i].y, jobs[0].y, out * sizeof(float)) == 0, "thread %d decoded differently", i);
+    }
+    for (int i = 0; i < 3; i++)
+        free(jobs[i].y);
+    free(x);
+    nac_model_destroy(m);
+}
