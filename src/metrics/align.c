@@ -1,6 +1,8 @@
 /* Delay of a degraded signal relative to its reference. A decoder that invents its own phase
  * fools a plain waveform cross-correlation, so the delay is first found on short-time RMS
- * envelopes (2 ms hop), then refined by waveform cross-correlation within +-2 envelope hops.
+ * envelopes (2 ms hop), then checked on log spectra (the lag within +-3 envelope hops, in
+ * half-hop steps, whose log power spectra differ least), then refined by waveform
+ * cross-correlation within +-2 envelope hops when the waveforms are clearly correlated.
  * Both correlations go through FFTs (float) so a minute of audio aligns in well under a second. */
 #include "metrics/metrics.h"
 
@@ -13,6 +15,9 @@
 #define ENV_HOP_S 0.002
 #define REFINE_HOPS 2
 #define REFINE_MIN_CORR 0.2
+#define SPEC_HOPS 3          /* spectral check: lags within +-SPEC_HOPS envelope hops */
+#define SPEC_WIN_S 0.032     /* spectral check: frame length */
+#define SPEC_MAX_FRAMES 400  /* spectral check: frames compared per lag (spread over the signal) */
 
 /* c[l + L] = sum_i a[i] b[i + l] for l in [-L, L] (terms outside b are zero). */
 static int xcorr_fft(double *c, const float *a, size_t na, const float *b, size_t nb, long L,
@@ -100,6 +105,75 @@ static long argmax(const double *c, long count)
     return best;
 }
 
+/* Mean |log10 P_ref - log10 P_deg| over frames spread across the overlap of ref and deg shifted
+ * by lag (deg[i + lag] ~ ref[i]); HUGE_VAL when they do not overlap by a frame. */
+static double spectral_mismatch(nac_frame_spec *sp, float *pr, float *pd, const float *ref, size_t nref,
+                                const float *deg, size_t ndeg, long lag)
+{
+    long r0 = lag < 0 ? -lag : 0, end = (long)nref;
+    if ((long)ndeg - lag < end)
+        end = (long)ndeg - lag;
+    long span = end - r0 - sp->win_len;
+    if (span < 0)
+        return HUGE_VAL;
+    long frames = span / (sp->win_len / 2) + 1;
+    if (frames > SPEC_MAX_FRAMES)
+        frames = SPEC_MAX_FRAMES;
+    double sum = 0;
+    for (long f = 0; f < frames; f++) {
+        long at = r0 + (frames > 1 ? span * f / (frames - 1) : 0);
+        nac_frame_spec_power(sp, pr, ref + at, (size_t)sp->win_len);
+        nac_frame_spec_power(sp, pd, deg + at + lag, (size_t)sp->win_len);
+        double d = 0;
+        for (int k = 0; k < sp->n_bins; k++)
+            d += fabs(log10((double)pr[k] + 1e-10) - log10((double)pd[k] + 1e-10));
+        sum += d / sp->n_bins;
+    }
+    return sum / (double)frames;
+}
+
+/* The lag near coarse (within +-SPEC_HOPS hops, half-hop steps) with the least spectral mismatch. */
+static int spectral_check(long *best, const float *ref, size_t nref, const float *deg, size_t ndeg,
+                          int sample_rate, long coarse, long hop, long max_lag, nac_error *err)
+{
+    nac_frame_spec sp;
+    int win = (int)lround(SPEC_WIN_S * sample_rate);
+    float *w = malloc((size_t)win * sizeof *w), *pr = NULL, *pd = NULL;
+    if (!w)
+        return nac_error_set(err, NAC_ERR_NOMEM, "align: out of memory");
+    for (int i = 0; i < win; i++)
+        w[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / win));
+    int rc = nac_frame_spec_init(&sp, win, (int)nac_fft_good_size((size_t)win), w, err);
+    free(w);
+    if (rc < 0)
+        return rc;
+    pr = malloc((size_t)sp.n_bins * sizeof *pr);
+    pd = malloc((size_t)sp.n_bins * sizeof *pd);
+    if (!pr || !pd) {
+        rc = nac_error_set(err, NAC_ERR_NOMEM, "align: out of memory");
+        goto done;
+    }
+    double best_d = HUGE_VAL;
+    long step = hop / 2 > 0 ? hop / 2 : 1;
+    *best = coarse;
+    for (long lag = coarse - SPEC_HOPS * hop; lag <= coarse + SPEC_HOPS * hop; lag += step) {
+        if (lag < -max_lag || lag > max_lag)
+            continue;
+        double d = spectral_mismatch(&sp, pr, pd, ref, nref, deg, ndeg, lag);
+        /* ties go to the lag nearest the coarse estimate */
+        if (d < best_d - 1e-12 || (fabs(d - best_d) <= 1e-12 && labs(lag - coarse) < labs(*best - coarse))) {
+            best_d = d;
+            *best = lag;
+        }
+    }
+    rc = NAC_OK;
+done:
+    free(pr);
+    free(pd);
+    nac_frame_spec_free(&sp);
+    return rc;
+}
+
 int nac_align_delay(long *delay, const float *ref, size_t nref, const float *deg, size_t ndeg,
                     int sample_rate, double max_delay_s, nac_error *err)
 {
@@ -147,7 +221,12 @@ int nac_align_delay(long *delay, const float *ref, size_t nref, const float *deg
         c = NULL;
     }
 
-    /* Fine: waveform correlation near the coarse delay, trusted only if clearly correlated. */
+    /* Check on log spectra: robust when the phase is made up. */
+    rc = spectral_check(&coarse, ref, nref, deg, ndeg, sample_rate, coarse, (long)hop, max_lag, err);
+    if (rc < 0)
+        goto fail;
+
+    /* Fine: waveform correlation near that delay, trusted only if clearly correlated. */
     long lo = coarse - REFINE_HOPS * (long)hop, hi = coarse + REFINE_HOPS * (long)hop;
     if (lo < -max_lag)
         lo = -max_lag;
