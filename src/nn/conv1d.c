@@ -576,9 +576,7 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const 
         for (int o = 0; o < c->oc; o++) {
             double tot = 0.0;
             for (int bi = 0; bi < B; bi++) {
-                const float *r = dy + ((size_t)bi * c->oc + o) * q.Tout;
-                for (int t = 0; t < q.Tout; t++)
-                    tot += r[t];
+                tot += nn_sum_d(dy + ((size_t)bi * c->oc + o) * q.Tout, (size_t)q.Tout);
             }
             db[o] += (float)tot;
         }

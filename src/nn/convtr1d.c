@@ -253,9 +253,7 @@ void nn_convtr1d_backward(float *dx, float *dw, float *db, const float *dy, cons
         for (int o = 0; o < c->oc; o++) {
             double tot = 0.0;
             for (int bi = 0; bi < B; bi++) {
-                const float *r = dy + ((size_t)bi * c->oc + o) * Ty;
-                for (size_t u = 0; u < Ty; u++)
-                    tot += r[u];
+                tot += nn_sum_d(dy + ((size_t)bi * c->oc + o) * Ty, Ty);
             }
             db[o] += (float)tot;
         }

@@ -350,6 +350,23 @@ void nn_gemm_nt_run(const nn_gemm_nt *g)
     }
 }
 
+/* ---- sums ---- */
+
+double nn_sum_d(const float *x, size_t n)
+{
+    double acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int e = 0; e < 16; e++)
+            acc[e] += (double)x[i + e];
+    for (int e = 0; i + e < n; e++)
+        acc[e] += (double)x[i + e];
+    for (int w = 8; w > 0; w /= 2)
+        for (int e = 0; e < w; e++)
+            acc[e] += acc[e + w];
+    return acc[0];
+}
+
 /* ---- phase planes ---- */
 
 static int scratch_allowed = 1;

@@ -64,6 +64,10 @@ float *nn_scratch(size_t n);
 /* Test hook: 0 makes nn_scratch and nn_planes fail, so callers take their out-of-memory paths; 1 restores. */
 void nn_scratch_set(int enable);
 
+/* Sum of x[0..n) in double: 16 lanes (lane e takes i = e mod 16, ascending), then a fixed pairwise tree.
+ * Lanes keep the adds independent, so the loop vectorises and pipelines without reassociation. */
+double nn_sum_d(const float *x, size_t n);
+
 /* 1 when the AVX2+FMA kernels are in use (CPU support, not disabled). */
 int nn_simd_enabled(void);
 /* Test hook: 0 forces the portable kernels, 1 restores detection. Call outside parallel regions. */
