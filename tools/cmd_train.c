@@ -36,7 +36,7 @@ typedef struct train_opts {
     const char *data, *val, *init, *out, *config, *log;
     long steps;
     int threads, batch, save_every, val_every, val_files, compact, seed, warmup;
-    double seconds, lr, min_lr, time_limit, clip, w_mel, w_stft, p_full;
+    double seconds, lr, min_lr, time_limit, clip, w_mel, w_stft, p_full, dead_threshold;
     int print_every;
 } train_opts;
 
@@ -64,6 +64,9 @@ static void usage(FILE *f)
             "  --mel-weight W     multi-scale mel L1 weight (default 15), --stft-weight W (default 1)\n"
             "  --p-full P         share of examples trained with all VQ stages (default 0.25; the rest\n"
             "                     draw 3, 6, 12, 24 or 48 stages: quantizer dropout)\n"
+            "  --dead-threshold X restart VQ codebook entries whose decayed usage (assignments per\n"
+            "                     batch) falls below X (0: never); stored in the model, default: the\n"
+            "                     model's (0.05 for new models)\n"
             "  --threads N        OpenMP threads (default: all cores)\n"
             "  --seed S           seed of initialisation and data order (default 1)\n"
             "  --save-every N     checkpoint interval in steps (default 200)\n"
@@ -89,6 +92,7 @@ static int parse(train_opts *o, int argc, char **argv)
     o->w_mel = 15;
     o->w_stft = 1;
     o->p_full = 0.25;
+    o->dead_threshold = -1;
     o->seed = 1;
     o->save_every = 200;
     o->val_every = 1000;
@@ -122,7 +126,7 @@ static int parse(train_opts *o, int argc, char **argv)
         STR("--data", data) STR("--val", val) STR("--init", init) STR("--out", out) STR("--config", config)
         STR("--log", log) NUM("--steps", steps) NUM("--threads", threads) NUM("--batch", batch)
         NUM("--seconds", seconds) NUM("--lr", lr) NUM("--min-lr", min_lr) NUM("--warmup", warmup)
-        NUM("--clip", clip) NUM("--mel-weight", w_mel) NUM("--stft-weight", w_stft) NUM("--p-full", p_full)
+        NUM("--clip", clip) NUM("--mel-weight", w_mel) NUM("--stft-weight", w_stft) NUM("--p-full", p_full) NUM("--dead-threshold", dead_threshold)
         NUM("--seed", seed) NUM("--save-every", save_every) NUM("--val-every", val_every)
         NUM("--val-files", val_files) NUM("--time-limit", time_limit) NUM("--print-every", print_every)
         if (!strcmp(a, "--compact")) {
@@ -329,6 +333,8 @@ int nac_cmd_train(int argc, char **argv)
     nac_weights_destroy(wf);
     wf = NULL;
 
+    if (o.dead_threshold >= 0)
+        n->cfg.rvq.dead_threshold = n->rvq.cfg.dead_threshold = (float)o.dead_threshold;
     const nac_codec_config *c = &n->cfg;
     int fs = nac_codec_frame_size(c), delay = nac_codec_delay(c), B = o.batch;
     int T = (int)lround(o.seconds * c->sample_rate / fs) * fs;

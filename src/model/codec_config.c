@@ -26,6 +26,9 @@ void nac_codec_config_default(nac_codec_config *c)
     c->rvq.dim = 128;
     c->rvq.codebook_size = 1024;
     c->rvq.code_dim = 8;
+    /* Restart entries used less than once per 20 batches: without it the first model trained
+     * used 165 of 1024 entries in stage 1 and under 30 in later stages. */
+    c->rvq.dead_threshold = 0.05f;
 }
 
 /* One table maps keys to int fields, so parsing, listing and checking cannot disagree. */
