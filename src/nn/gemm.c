@@ -106,6 +106,48 @@ static void kern_avx2(int kc, const float *restrict a, const float *restrict b, 
     _mm256_storeu_ps(c + 4 * ldc, c40), _mm256_storeu_ps(c + 4 * ldc + 8, c41);
     _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
 }
+
+/* The first R rows of the tile only (R < 6, an edge tile in place): the same chains as kern_avx2. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void kern_avx2_rows(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                                  size_t ldc, const float *init, const int R)
+{
+    __m256 acc[NN_MR - 1][2];
+    for (int i = 0; i < R; i++) {
+        if (init) {
+            acc[i][0] = acc[i][1] = _mm256_broadcast_ss(init + i);
+        } else {
+            acc[i][0] = _mm256_loadu_ps(c + i * ldc);
+            acc[i][1] = _mm256_loadu_ps(c + i * ldc + 8);
+        }
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        for (int i = 0; i < R; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+        a += NN_MR;
+        b += NN_NR;
+    }
+    for (int i = 0; i < R; i++) {
+        _mm256_storeu_ps(c + i * ldc, acc[i][0]);
+        _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void kern_avx2_part(int kc, const float *a, const float *b, float *c, size_t ldc, const float *init, int rows)
+{
+    switch (rows) {
+    case 1: kern_avx2_rows(kc, a, b, c, ldc, init, 1); break;
+    case 2: kern_avx2_rows(kc, a, b, c, ldc, init, 2); break;
+    case 3: kern_avx2_rows(kc, a, b, c, ldc, init, 3); break;
+    case 4: kern_avx2_rows(kc, a, b, c, ldc, init, 4); break;
+    default: kern_avx2_rows(kc, a, b, c, ldc, init, 5); break;
+    }
+}
 #endif
 
 typedef void (*kern_fn)(int, const float *, const float *, float *, size_t, const float *);
@@ -158,6 +200,10 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
                     }
                     if (rows == NN_MR && cols == NN_NR && g->c_col == 1) {
                         kern(kc, ap, bp, cp, g->c_row, init);
+#if NN_X86
+                    } else if (cols == NN_NR && g->c_col == 1 && kern == kern_avx2) {
+                        kern_avx2_part(kc, ap, bp, cp, g->c_row, init, rows);
+#endif
                     } else {
                         /* Edge or strided tile: the same kernel on a copy, so every element sees the same chain. */
                         memset(tile, 0, sizeof tile);
