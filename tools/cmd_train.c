@@ -21,6 +21,7 @@
 #include "model/codec_net.h"
 #include "model/dataset.h"
 #include "model/default_model.h"
+#include "model/disc.h"
 #include "nn/loss_spectral.h"
 #include "nn/optim.h"
 
@@ -37,6 +38,8 @@ typedef struct train_opts {
     long steps;
     int threads, batch, save_every, val_every, val_files, compact, seed, warmup;
     double seconds, lr, min_lr, time_limit, clip, w_mel, w_stft, p_full, dead_threshold;
+    double w_adv, w_fm, disc_lr;
+    long adv_start;
     int print_every;
 } train_opts;
 
@@ -71,6 +74,12 @@ static void usage(FILE *f)
             "  --seed S           seed of initialisation and data order (default 1)\n"
             "  --save-every N     checkpoint interval in steps (default 200)\n"
             "  --val-every N      validation interval (default 1000), --val-files N (default 16)\n"
+            "  --adv-weight W     adversarial stage: weight of the hinge generator loss against a multi-\n"
+            "                     resolution STFT discriminator (default 0 = off); its state goes to MODEL.disc\n"
+            "                     (resumed when present)\n"
+            "  --fm-weight W      feature-matching weight when --adv-weight > 0 (default 2)\n"
+            "  --adv-start N      adversarial terms (and discriminator updates) from step N on (default 0)\n"
+            "  --disc-lr LR       discriminator peak learning rate, same schedule (default: --lr)\n"
             "  --compact          small checkpoint: second moments in bfloat16 and no first moments (a\n"
             "                     third of the size; resuming is then close to, not bit-identical with,\n"
             "                     an uninterrupted run)\n"
@@ -98,6 +107,8 @@ static int parse(train_opts *o, int argc, char **argv)
     o->val_every = 1000;
     o->val_files = 16;
     o->print_every = 10;
+    o->w_fm = 2;
+    o->disc_lr = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -129,6 +140,7 @@ static int parse(train_opts *o, int argc, char **argv)
         NUM("--clip", clip) NUM("--mel-weight", w_mel) NUM("--stft-weight", w_stft) NUM("--p-full", p_full) NUM("--dead-threshold", dead_threshold)
         NUM("--seed", seed) NUM("--save-every", save_every) NUM("--val-every", val_every)
         NUM("--val-files", val_files) NUM("--time-limit", time_limit) NUM("--print-every", print_every)
+        NUM("--adv-weight", w_adv) NUM("--fm-weight", w_fm) NUM("--adv-start", adv_start) NUM("--disc-lr", disc_lr)
         if (!strcmp(a, "--compact")) {
             o->compact = 1;
             continue;
@@ -149,6 +161,8 @@ static int parse(train_opts *o, int argc, char **argv)
         fprintf(stderr, "nac train: --data and --out are required (see nac train --help)\n");
         return 2;
     }
+    if (o->disc_lr < 0)
+        o->disc_lr = o->lr;
     if (o->batch < 1 || o->seconds <= 0 || o->save_every < 1 || o->print_every < 1) {
         fprintf(stderr, "nac train: --batch, --seconds, --save-every must be positive\n");
         return 2;
@@ -194,6 +208,18 @@ static int save_all(const nac_codec_net *n, const run_state *rs, const train_opt
     /* the inference model: half-precision weights (half the size; decoding is unaffected) */
     nac_codec_save_opts mo = {0, NAC_DTYPE_F32, NAC_DTYPE_F16, 0, extra};
     return nac_codec_net_save(n, o->out, &mo, err);
+}
+
+/* The discriminator of the adversarial stage: MODEL.disc, with its own AdamW moments and step. */
+typedef struct adv_state {
+    nac_disc *d;
+    long step;
+    char path[4096];
+} adv_state;
+
+static int save_disc(const adv_state *a, nac_error *err)
+{
+    return a->d ? nac_disc_save(a->d, a->path, a->step, err) : NAC_OK;
 }
 
 static int load_state(run_state *rs, const nac_weights *w, nac_error *err)
@@ -279,7 +305,8 @@ int nac_cmd_train(int argc, char **argv)
     nac_weights *wf = NULL;
     nac_dataset ds = {0};
     val_set val = {0};
-    float *x = NULL, *yc = NULL, *xc = NULL, *dyc = NULL, *dy = NULL;
+    float *x = NULL, *yc = NULL, *xc = NULL, *dyc = NULL, *dy = NULL, *xy = NULL;
+    adv_state adv = {0};
     int *n_active = NULL;
     FILE *log = NULL;
     run_state rs = {0};
@@ -362,6 +389,26 @@ int nac_cmd_train(int argc, char **argv)
     nn_mrstft_config_default(&sc);
     if ((st = nn_melspec_loss_create(&mel, &mc, B, Tc, &err)) || (st = nn_mrstft_loss_create(&stft, &sc, B, Tc, &err)))
         goto fail;
+    snprintf(adv.path, sizeof adv.path, "%s.disc", o.out);
+    if (o.w_adv > 0) {
+        if (stat(adv.path, &sb) == 0) {
+            if ((st = nac_disc_load(&adv.d, adv.path, 2 * B, Tc, &adv.step, NULL, &err)))
+                goto fail;
+            fprintf(stderr, "nac train: discriminator resumed from %s (%ld updates)\n", adv.path, adv.step);
+        } else {
+            nac_disc_config dc;
+            nac_disc_config_default(&dc);
+            if ((st = nac_disc_create(&adv.d, &dc, 2 * B, Tc, 1, &err)))
+                goto fail;
+            nac_disc_init(adv.d, (uint64_t)o.seed * 104729u + 5u);
+        }
+        fprintf(stderr, "nac train: adversarial stage from step %ld: adv %g, fm %g, discriminator %zu parameters\n",
+                o.adv_start, o.w_adv, o.w_fm, nac_disc_params(adv.d)->total);
+        if (!(xy = calloc((size_t)2 * B * Tc, sizeof *xy))) {
+            st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
     x = calloc((size_t)B * T, sizeof *x);
     dy = calloc((size_t)B * T, sizeof *dy);
     yc = calloc((size_t)B * Tc, sizeof *yc);
@@ -378,7 +425,8 @@ int nac_cmd_train(int argc, char **argv)
         goto fail;
     }
     if (!resumed)
-        fprintf(log, "step,hours,loss,mel,stft,vq_commit,grad_norm,lr,steps_per_s,val_stoi,val_mel\n");
+        fprintf(log, "step,hours,loss,mel,stft,vq_commit,grad_norm,lr,steps_per_s,val_stoi,val_mel%s\n",
+                adv.d ? ",adv,fm,disc" : "");
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -410,6 +458,33 @@ int nac_cmd_train(int argc, char **argv)
                                rs.step, l_mel, l_stft, vq.total);
             goto fail;
         }
+        double l_adv = 0, l_fm = 0, l_disc = 0;
+        if (adv.d && rs.step >= o.adv_start) {
+            /* D step on (x, sg(y)), then the generator terms from the updated D, added into dyc */
+            nn_params *dp = nac_disc_params(adv.d);
+            float dlr = nn_lr_at(rs.step, o.warmup, o.steps, (float)o.disc_lr,
+                                 (float)(o.lr > 0 ? o.min_lr * o.disc_lr / o.lr : o.min_lr));
+            memcpy(xy, xc, (size_t)B * Tc * sizeof *xy);
+            memcpy(xy + (size_t)B * Tc, yc, (size_t)B * Tc * sizeof *xy);
+            if ((st = nac_disc_forward(adv.d, xy, 2 * B, Tc, &err)))
+                goto fail;
+            l_disc = nac_disc_loss_d(adv.d, B);
+            nn_params_zero_grad(dp);
+            if ((st = nac_disc_backward(adv.d, NULL, 1, 0, 2 * B, &err)))
+                goto fail;
+            nn_grad_clip(dp, o.clip);
+            adv.step++;
+            nn_adamw_step(dp, &opt, dlr, adv.step);
+            if ((st = nac_disc_forward(adv.d, xy, 2 * B, Tc, &err)))
+                goto fail;
+            nac_disc_loss_g(adv.d, B, (float)o.w_adv, (float)o.w_fm, &l_adv, &l_fm);
+            if ((st = nac_disc_backward(adv.d, dyc, 0, B, B, &err)))
+                goto fail;
+            if (!isfinite(l_disc) || !isfinite(l_adv) || !isfinite(l_fm)) {
+                st = nac_error_set(&err, NAC_ERR_NUMERIC, "adversarial loss is not finite at step %ld", rs.step);
+                goto fail;
+            }
+        }
         memset(dy, 0, (size_t)B * T * sizeof *dy);
         for (int b = 0; b < B; b++)
             memcpy(dy + (size_t)b * T + delay, dyc + (size_t)b * Tc, (size_t)Tc * sizeof *dy);
@@ -430,26 +505,32 @@ int nac_cmd_train(int argc, char **argv)
         int do_val = val.ws && (rs.step % o.val_every == 0 || rs.step == o.steps);
         if (do_val && (st = validate(&vs, &vm, &val, n, c->rvq.n_stages < 12 ? c->rvq.n_stages : 12, &err)))
             goto fail;
-        double loss = o.w_mel * l_mel + o.w_stft * l_stft + vq.total;
+        double loss = o.w_mel * l_mel + o.w_stft * l_stft + vq.total + o.w_adv * l_adv + o.w_fm * l_fm;
         if (rs.step % o.print_every == 0 || do_val) {
             double t = now(), sps = (double)(rs.step - step_last) / (t - t_last);
             double eta = sps > 0 ? (double)(o.steps - rs.step) / sps : 0;
-            fprintf(log, "%ld,%.4f,%.5f,%.5f,%.5f,%.5f,%.4f,%.3g,%.3f,%.4f,%.4f\n", rs.step, rs.train_seconds / 3600,
+            fprintf(log, "%ld,%.4f,%.5f,%.5f,%.5f,%.5f,%.4f,%.3g,%.3f,%.4f,%.4f", rs.step, rs.train_seconds / 3600,
                     loss, l_mel, l_stft, vq.commitment, gnorm, (double)lr, sps, vs, vm);
+            if (adv.d)
+                fprintf(log, ",%.5f,%.5f,%.5f", l_adv, l_fm, l_disc);
+            fputc('\n', log);
             fflush(log);
             fprintf(stderr, "%sstep %ld  mel %.4f  stft %.4f  vq %.4f  |g| %.2f  lr %.2e  %.2f steps/s (%.1f s audio/s)  ETA %.1f h%s",
                     tty ? "\r" : "", rs.step, ema_mel, ema_stft, vq.commitment, gnorm, (double)lr, sps,
                     sps * B * T / c->sample_rate, eta / 3600, tty ? "   " : "\n");
+            if (adv.d && rs.step > o.adv_start)
+                fprintf(stderr, "%sstep %ld  adv %.4f  fm %.4f  disc %.4f%s", tty ? "\n" : "", rs.step, l_adv, l_fm,
+                        l_disc, tty ? "" : "\n");
             if (do_val)
                 fprintf(stderr, "%sstep %ld  validation at 6 kbps: STOI %.4f  mel distance %.4f\n", tty ? "\n" : "",
                         rs.step, vs, vm);
             t_last = t;
             step_last = rs.step;
         }
-        if (rs.step % o.save_every == 0 && (st = save_all(n, &rs, &o, ckpt, &err)))
+        if (rs.step % o.save_every == 0 && ((st = save_all(n, &rs, &o, ckpt, &err)) || (st = save_disc(&adv, &err))))
             goto fail;
     }
-    if ((st = save_all(n, &rs, &o, ckpt, &err)))
+    if ((st = save_all(n, &rs, &o, ckpt, &err)) || (st = save_disc(&adv, &err)))
         goto fail;
     fprintf(stderr, "%snac train: saved %s and %s at step %ld (%.2f h of training in all)\n", tty ? "\n" : "", o.out,
             ckpt, rs.step, rs.train_seconds / 3600);
@@ -465,6 +546,8 @@ done:
     free(yc);
     free(xc);
     free(dyc);
+    free(xy);
+    nac_disc_destroy(adv.d);
     free(n_active);
     nn_melspec_loss_destroy(mel);
     nn_mrstft_loss_destroy(stft);
