@@ -47,6 +47,7 @@ typedef struct conv_ctx {
     const float *xp;    /* x as phase planes (B, IC, s, pl) with padL zeros in front, or NULL */
     int pl, padL;
     int jr[256], jq[256]; /* tap j reads plane jr[j] at t + jq[j] (floor division of its offset by s) */
+    int t0;             /* dw dot products: first output frame */
 } conv_ctx;
 
 /* Fills jr, jq: x[t*s + off_j] = plane[off_j mod s][t + floor(off_j / s)]. */
@@ -287,14 +288,14 @@ static void pack_b_col_t(const void *ctx, int g, int r0, int rn, int k0, int kc,
 static const float *nt_row_dy(const void *ctx, int g, int b, int m)
 {
     const conv_ctx *q = ctx;
-    return q->dy + ((size_t)b * q->c->oc + (size_t)g * q->ocg + m) * q->Tout;
+    return q->dy + ((size_t)b * q->c->oc + (size_t)g * q->ocg + m) * q->Tout + q->t0;
 }
 
 static const float *nt_row_x(const void *ctx, int g, int b, int col)
 {
     const conv_ctx *q = ctx;
     int ci = col / q->c->k, j = col % q->c->k;
-    return plane_row(q, b, g * q->icg + ci, q->jr[j]) + q->jq[j];
+    return plane_row(q, b, g * q->icg + ci, q->jr[j]) + q->jq[j] + q->t0;
 }
 
 /* (T, C) <- (C, T), in cache blocks; 8x8 register transposes on AVX2. */
@@ -381,6 +382,26 @@ static int conv_dw_pointwise(float *dw, const conv_ctx *q)
     return 1;
 }
 
+/* dw over output frames t < H (stride 1): tap j pairs dy[t] with x[t - d], d = (k-1-j)*dil, from t = d on. */
+static void conv_dw_head(float *dw, const conv_ctx *q)
+{
+    const nn_conv1d *c = q->c;
+    for (int g = 0; g < c->groups; g++)
+        for (int m = 0; m < q->ocg; m++)
+            for (int ci = 0; ci < q->icg; ci++)
+                for (int j = 0; j < c->k; j++) {
+                    int d = (c->k - 1 - j) * c->dil;
+                    double tot = 0.0;
+                    for (int b = 0; b < q->B; b++) {
+                        const float *dy = q->dy + ((size_t)b * c->oc + (size_t)g * q->ocg + m) * q->Tout;
+                        const float *x = q->x + ((size_t)b * c->ic + (size_t)g * q->icg + ci) * q->T;
+                        for (int t = d; t < q->H; t++)
+                            tot += (double)dy[t] * x[t - d];
+                    }
+                    dw[(((size_t)g * q->ocg + m) * q->icg + ci) * c->k + j] += (float)tot;
+                }
+}
+
 /* dw as dot products over t of dy rows and (planed, zero-padded) x rows. Returns 1 when done, 0 when out
  * of memory (the caller falls back to the packed GEMM). */
 static int conv_dw_nt(float *dw, const conv_ctx *q0)
@@ -390,7 +411,15 @@ static int conv_dw_nt(float *dw, const conv_ctx *q0)
     int s = c->stride;
     float *planes = NULL;
     q.padL = (q.H + s - 1) / s;
-    if (s == 1 && q.H == 0) {
+    if (s == 1 && q.H > 0 && q.Tout >= 256 * q.H) {
+        /* Long rows: the dot products start at frame H, where every tap is in the present, and the few frames
+         * before it are summed here; no zero-padded copy of x. */
+        q.xp = q.x;
+        q.pl = q.T;
+        q.padL = 0;
+        q.t0 = q.H;
+        conv_dw_head(dw, &q);
+    } else if (s == 1 && q.H == 0) {
         q.xp = q.x;
         q.pl = q.T;
     } else {
@@ -400,7 +429,7 @@ static int conv_dw_nt(float *dw, const conv_ctx *q0)
         q.xp = planes;
     }
     conv_taps(&q);
-    nn_gemm_nt g = {.groups = c->groups, .M = q.ocg, .N = q.icg * c->k, .B = q.B, .T = q.Tout,
+    nn_gemm_nt g = {.groups = c->groups, .M = q.ocg, .N = q.icg * c->k, .B = q.B, .T = q.Tout - q.t0,
                     .a_row = nt_row_dy, .b_row = nt_row_x, .ctx = &q, .c = dw,
                     .c_group = (size_t)q.ocg * q.icg * c->k, .c_row = (size_t)q.icg * c->k};
     nn_gemm_nt_run(&g);
