@@ -1,12 +1,11 @@
 /* Tests of the multi-resolution STFT discriminator: finite-difference gradient checks (parameters and
  * input waveform, hinge and feature-matching losses), accumulation, thread independence, a D step
- * that widens the real/fake margin, and save/load. */
+ * that widens the real/fake margin, save/load, and a resumed `nac train --adv-weight` run. */
 #include "test.h"
 
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <sys/wait.h>
 
 #include "core/rng.h"
