@@ -100,6 +100,10 @@ static void pack_b_im2col(const void *ctx, int bb, int r0, int rn, int k0, int k
         int off = s - 1 - (c->k - 1 - j) * c->dil;
         const float *row = s == 1 ? q->x + ((size_t)b * c->ic + ch) * q->T + q->jq[j]
                                   : q->xp ? plane_row(q, b, ch, q->jr[j]) + q->jq[j] : NULL;
+        /* The next column block of this row (the next task's, in order): long rows stream from memory. */
+        if (row && j == c->k - 1 && r0 + 2 * rn <= q->Tout)
+            for (int e = 0; e < rn; e += 16)
+                __builtin_prefetch(row + r0 + rn + e, 0, 2);
         for (int p = 0; p * NN_NR < rn; p++) {
             float *o = dst + (size_t)p * kc * NN_NR + (size_t)kk * NN_NR;
             int t0 = r0 + p * NN_NR;
@@ -465,6 +469,9 @@ static void pack_b_dy_taps(const void *ctx, int bb, int r0, int rn, int k0, int 
     int o = k0 / q->nj, jx = k0 % q->nj;
     for (int kk = 0; kk < kc; kk++) {
         const float *src = q->dy + ((size_t)b * c->oc + g * q->ocg + o) * q->Tout;
+        if (jx == q->nj - 1 && r0 + 2 * rn <= q->Tout) /* as in pack_b_im2col */
+            for (int e = 0; e < rn; e += 16)
+                __builtin_prefetch(src + r0 + rn + e, 0, 2);
         for (int p = 0; p * NN_NR < rn; p++) {
             float *out = dst + (size_t)p * kc * NN_NR + (size_t)kk * NN_NR;
             int t = r0 + p * NN_NR + q->off[jx];
