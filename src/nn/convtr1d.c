@@ -71,12 +71,48 @@ static void pack_b_fwd(const void *ctx, int b, int r0, int rn, int k0, int kc, f
     }
 }
 
+/* Offline forward (no carry) through s phase planes: every GEMM chain starts at 0, as on y zeroed, and one
+ * interleaving pass adds the bias, so the values equal the in-place path. Returns 0 when out of memory. */
+static int tr_forward_planes(float *y, const float *x, const float *w, const float *b, const nn_convtr1d *c, int B,
+                             int T)
+{
+    int s = c->stride;
+    size_t rows = (size_t)B * c->oc, Ty = (size_t)T * s;
+    float *ph = nn_scratch(rows * Ty); /* (s, B, OC, T) */
+    if (!ph)
+        return 0;
+    for (int r = 0; r < s; r++) {
+        tr_ctx q = {.c = c, .x = x, .w = w, .B = B, .T = T, .r = r, .mr = (c->k - r + s - 1) / s, .q0 = 0};
+        nn_gemm g = {.batch = B, .M = c->oc, .N = T, .K = q.mr * c->ic, .pack_a = pack_a_fwd,
+                     .pack_b = pack_b_fwd, .actx = &q, .bctx = &q, .c = ph + (size_t)r * rows * T,
+                     .c_batch = (size_t)c->oc * T, .c_row = (size_t)T, .c_col = 1, .a_period = 1, .c_init = 1};
+        nn_gemm_run(&g);
+    }
+#pragma omp parallel for schedule(static) if ((double)rows * Ty > 100000.0)
+    for (long row = 0; row < (long)rows; row++) {
+        float *yr = y + (size_t)row * Ty, bias = b ? b[row % c->oc] : 0.0f;
+        for (int r = 0; r < s; r++) {
+            const float *p = ph + ((size_t)r * rows + row) * T;
+            if (b)
+                for (int t = 0; t < T; t++)
+                    yr[(size_t)t * s + r] = p[t] + bias;
+            else
+                for (int t = 0; t < T; t++)
+                    yr[(size_t)t * s + r] = p[t];
+        }
+    }
+    nac_free(ph);
+    return 1;
+}
+
 void nn_convtr1d_forward(float *y, const float *x, float *carry, const float *w, const float *b,
                          const nn_convtr1d *c, int B, int T)
 {
     int s = c->stride, L = c->k - s;
     size_t Ty = (size_t)T * s;
     int par = (double)B * c->oc * Ty > 100000.0;
+    if (!carry && s > 1 && T >= 64 && tr_forward_planes(y, x, w, b, c, B, T))
+        return;
 #pragma omp parallel for schedule(static) if (par)
     for (long row = 0; row < (long)B * c->oc; row++) {
         float *yr = y + (size_t)row * Ty;
