@@ -6,6 +6,10 @@
 
 #include "core/alloc.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define NN_X86 1
@@ -352,7 +356,22 @@ void nn_gemm_nt_run(const nn_gemm_nt *g)
     if (nn_simd_enabled())
         dot = dot_avx2;
 #endif
-    int mb = (g->M + NT_MB - 1) / NT_MB, nb = (g->N + NT_NB - 1) / NT_NB;
+    /* Tasks of up to NT_MB x NT_NB outputs, smaller where that leaves threads idle (a 16 x 16 product would be
+     * one task). Every output's sum is the same whatever the tiling. */
+    int mbs = NT_MB, nbs = NT_NB, nthr = 1;
+#ifdef _OPENMP
+    nthr = omp_get_max_threads();
+#endif
+    while ((long)g->groups * ((g->M + mbs - 1) / mbs) * ((g->N + nbs - 1) / nbs) < nthr) {
+        int m2 = (mbs / 2 + NT_MR - 1) / NT_MR * NT_MR, n2 = (nbs / 2 + NT_NR - 1) / NT_NR * NT_NR;
+        if (m2 < mbs && g->M > m2)
+            mbs = m2;
+        else if (n2 < nbs && g->N > n2)
+            nbs = n2;
+        else
+            break;
+    }
+    int mb = (g->M + mbs - 1) / mbs, nb = (g->N + nbs - 1) / nbs;
     long ntask = (long)g->groups * mb * nb;
     double work = (double)g->groups * g->M * g->N * g->B * g->T;
     /* Long rows: half blocks keep the task's rows in L1 (measured 15-20% faster at 16-32 channels, T 8000-16000);
@@ -361,8 +380,8 @@ void nn_gemm_nt_run(const nn_gemm_nt *g)
 #pragma omp parallel for schedule(dynamic, 1) if (work > 200000.0 && ntask > 1)
     for (long task = 0; task < ntask; task++) {
         int gi = (int)(task / ((long)mb * nb)), rem = (int)(task % ((long)mb * nb));
-        int m0 = (rem / nb) * NT_MB, n0 = (rem % nb) * NT_NB;
-        int m1 = m0 + NT_MB < g->M ? m0 + NT_MB : g->M, n1 = n0 + NT_NB < g->N ? n0 + NT_NB : g->N;
+        int m0 = (rem / nb) * mbs, n0 = (rem % nb) * nbs;
+        int m1 = m0 + mbs < g->M ? m0 + mbs : g->M, n1 = n0 + nbs < g->N ? n0 + nbs : g->N;
         /* Lane sums of every micro-tile of the task, across all batches and blocks of t. */
         float acc[(NT_MB / NT_MR) * (NT_NB / NT_NR) * NT_ACC] __attribute__((aligned(32)));
         memset(acc, 0, sizeof acc);
