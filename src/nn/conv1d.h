@@ -32,8 +32,8 @@ double nn_conv1d_macs(const nn_conv1d *c, int B, int T);
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T);
 
-/* Gradients of the offline forward with zero history (k <= 256). Accumulates (+=) into dx (B, IC, T) (may be NULL),
- * dw (OC, IC/groups, K) and db (OC) (may be NULL); dy (B, OC, T/stride). Allocates heap scratch of about
+/* Gradients of the offline forward with zero history (k <= 256). Accumulates (+=) into dx (B, IC, T),
+ * dw (OC, IC/groups, K) and db (OC), each of which may be NULL (skipped); dy (B, OC, T/stride). Allocates heap scratch of about
  * the size of x and dy (falls back to slower paths when that fails); identical for any thread count. */
 void nn_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                         const nn_conv1d *c, int B, int T);
