@@ -241,6 +241,32 @@ static int load_state(run_state *rs, const nac_weights *w, nac_error *err)
     return NAC_OK;
 }
 
+/* On resuming at step: drops the log rows of steps after it (they were run after the last
+ * checkpoint and are run again), so every step appears once. A missing log is fine. */
+static int trim_log(const char *path, long step, nac_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NAC_OK;
+    char tmp[4096], line[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *o = fopen(tmp, "w");
+    if (!o) {
+        fclose(f);
+        return nac_error_set(err, NAC_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *end;
+        long s = strtol(line, &end, 10);
+        if (end == line || *end != ',' || s <= step)
+            fputs(line, o);
+    }
+    fclose(f);
+    if (fclose(o) != 0 || rename(tmp, path) != 0)
+        return nac_error_set(err, NAC_ERR_IO, "%s: cannot rewrite the log", path);
+    return NAC_OK;
+}
+
 /* ---- validation ---------------------------------------------------------------------------------- */
 
 typedef struct val_set {
@@ -419,6 +445,8 @@ int nac_cmd_train(int argc, char **argv)
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    if (resumed && (st = trim_log(logpath, rs.step, &err)))
+        goto fail;
     log = fopen(logpath, resumed ? "a" : "w");
     if (!log) {
         st = nac_error_set(&err, NAC_ERR_IO, "%s: cannot open log: %s", logpath, strerror(errno));
