@@ -96,6 +96,25 @@ static void progress(int on, const char *verb, double done_s, double total_s)
         fprintf(stderr, "\rnac %s: %.1f s", verb, done_s);
 }
 
+/* Takes a as the next of the two positional arguments IN and OUT ("-" counts as a name). Returns 0,
+ * or 2 after a usage message for an unknown option or a third argument. */
+static int positional(const char *cmd, const char *a, const char **in, const char **out)
+{
+    if (a[0] == '-' && a[1] != '\0') {
+        fprintf(stderr, "nac %s: unknown option '%s' (see nac %s --help)\n", cmd, a, cmd);
+        return 2;
+    }
+    if (!*in)
+        *in = a;
+    else if (!*out)
+        *out = a;
+    else {
+        fprintf(stderr, "nac %s: too many arguments (see nac %s --help)\n", cmd, cmd);
+        return 2;
+    }
+    return 0;
+}
+
 /* ---- encode ---------------------------------------------------------------------------------------- */
 
 static void encode_usage(FILE *f)
@@ -142,15 +161,7 @@ int nac_cmd_encode(int argc, char **argv)
             }
         } else if (!strcmp(a, "-q")) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "nac encode: unknown option '%s' (see nac encode --help)\n", a);
-            return 2;
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            fprintf(stderr, "nac encode: too many arguments (see nac encode --help)\n");
+        } else if (positional("encode", a, &in, &out)) {
             return 2;
         }
     }
@@ -318,15 +329,7 @@ int nac_cmd_decode(int argc, char **argv)
             model_path = argv[++i];
         } else if (!strcmp(a, "-q")) {
             quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "nac decode: unknown option '%s' (see nac decode --help)\n", a);
-            return 2;
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            fprintf(stderr, "nac decode: too many arguments (see nac decode --help)\n");
+        } else if (positional("decode", a, &in, &out)) {
             return 2;
         }
     }
