@@ -14,8 +14,6 @@
 #include "nn/norm.h"
 #include "nn/pixshuf1d.h"
 
-#define LN_EPS 1e-6f
-
 /* ---- tensor table ------------------------------------------------------------------------------ */
 
 static int add3(nn_params *p, const char *name, int d0, int d1, int d2, int *idx, nac_error *err)
@@ -37,15 +35,15 @@ static int add1(nn_params *p, const char *name, int d0, nn_init init, int *idx, 
     return NAC_OK;
 }
 
-static int conv_params(nn_params *p, const char *name, int oc, int ic, int k, int *w, int *b, nac_error *err)
+static int conv_params(nn_params *p, const char *name, nn_conv1d cv, int *w, int *b, nac_error *err)
 {
     char full[64];
     snprintf(full, sizeof full, "%s.w", name);
-    int st = add3(p, full, oc, ic, k, w, err);
+    int st = add3(p, full, cv.oc, cv.ic / cv.groups, cv.k, w, err);
     if (st)
         return st;
     snprintf(full, sizeof full, "%s.b", name);
-    return add1(p, full, oc, NN_INIT_ZERO, b, err);
+    return add1(p, full, cv.oc, NN_INIT_ZERO, b, err);
 }
 
 static int norm_params(nn_params *p, const char *name, int c, int *g, int *b, nac_error *err)
@@ -82,7 +80,7 @@ static int rvq_params(nac_codec_net *n, nac_error *err)
 int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int with_optimizer, nac_error *err)
 {
     const nac_codec_config *c = cfg;
-    int st, C = c->channels, F = nac_codec_bins(c), D = c->latent_dim;
+    int st, C = c->channels;
     *out = NULL;
     if ((st = nac_codec_config_check(cfg, err)))
         return st;
@@ -98,7 +96,7 @@ int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int w
     }
     float scale_init = 1.0f / (float)(n->n_blocks > 0 ? n->n_blocks : 1);
     nn_params *p = &n->p;
-    if ((st = conv_params(p, "enc.in", C, 3 * F, 1, &n->in_w, &n->in_b, err)))
+    if ((st = conv_params(p, "enc.in", nac_codec_conv(c, NAC_CONV_IN), &n->in_w, &n->in_b, err)))
         goto fail;
     for (int i = 0; i < n->n_blocks; i++) {
         char prefix[48];
@@ -114,13 +112,13 @@ int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int w
         if ((st = nac_convnext_register(&n->blocks[i], p, prefix, C, c->hidden, c->kernel, scale_init, err)))
             goto fail;
     }
-    if ((st = conv_params(p, "enc.down", C, C, 2 * c->down, &n->down_w, &n->down_b, err)) ||
+    if ((st = conv_params(p, "enc.down", nac_codec_conv(c, NAC_CONV_DOWN), &n->down_w, &n->down_b, err)) ||
         (st = norm_params(p, "enc.ln", C, &n->eln_g, &n->eln_b, err)) ||
-        (st = conv_params(p, "enc.lat", D, C, 1, &n->lat_w, &n->lat_b, err)) || (st = rvq_params(n, err)) ||
-        (st = conv_params(p, "dec.in", C, D, 3, &n->din_w, &n->din_b, err)) ||
-        (st = conv_params(p, "dec.up", C * c->down, C, 3, &n->up_w, &n->up_b, err)) ||
+        (st = conv_params(p, "enc.lat", nac_codec_conv(c, NAC_CONV_LAT), &n->lat_w, &n->lat_b, err)) || (st = rvq_params(n, err)) ||
+        (st = conv_params(p, "dec.in", nac_codec_conv(c, NAC_CONV_DIN), &n->din_w, &n->din_b, err)) ||
+        (st = conv_params(p, "dec.up", nac_codec_conv(c, NAC_CONV_UP), &n->up_w, &n->up_b, err)) ||
         (st = norm_params(p, "dec.ln", C, &n->oln_g, &n->oln_b, err)) ||
-        (st = conv_params(p, "dec.head", 2 * F, C, 1, &n->head_w, &n->head_b, err)))
+        (st = conv_params(p, "dec.head", nac_codec_conv(c, NAC_CONV_HEAD), &n->head_w, &n->head_b, err)))
         goto fail;
     if ((st = nn_params_alloc(p, with_optimizer, err)))
         goto fail;
@@ -370,14 +368,14 @@ int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_act
     memcpy(w->x, x, (size_t)B * (size_t)T * sizeof *x);
     nac_stft_forward(n->stft, w->sre, w->sim, w->x, B, T);
     nac_codec_features(w->feat, w->sre, w->sim, B, F, Tf);
-    nn_conv1d cin = {3 * F, C, 1, 1, 1, 1};
+    nn_conv1d cin = nac_codec_conv(c, NAC_CONV_IN);
     nn_conv1d_forward(w->e_in, w->feat, NULL, P(n, n->in_w), P(n, n->in_b), &cin, B, Tf);
     const float *h = blocks_forward(w, 0, c->enc_hi, w->e_in, B, Tf);
-    nn_conv1d cdown = {C, C, 2 * c->down, c->down, 1, 1};
+    nn_conv1d cdown = nac_codec_conv(c, NAC_CONV_DOWN);
     nn_conv1d_forward(w->down, h, NULL, P(n, n->down_w), P(n, n->down_b), &cdown, B, Tf);
     h = blocks_forward(w, c->enc_hi, c->enc_hi + c->enc_lo, w->down, B, Tl);
-    nn_layernorm_forward(w->eln, w->eln_stats, h, P(n, n->eln_g), P(n, n->eln_b), B, C, Tl, LN_EPS);
-    nn_conv1d clat = {C, D, 1, 1, 1, 1};
+    nn_layernorm_forward(w->eln, w->eln_stats, h, P(n, n->eln_g), P(n, n->eln_b), B, C, Tl, NAC_CODEC_LN_EPS);
+    nn_conv1d clat = nac_codec_conv(c, NAC_CONV_LAT);
     nn_conv1d_forward(w->z, w->eln, NULL, P(n, n->lat_w), P(n, n->lat_b), &clat, B, Tl);
 
     to_rows(w->zrows, w->z, B, D, Tl);
@@ -390,15 +388,15 @@ int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_act
         return st;
     from_rows(w->zq, w->zqrows, B, D, Tl);
 
-    nn_conv1d cdin = {D, C, 3, 1, 1, 1};
+    nn_conv1d cdin = nac_codec_conv(c, NAC_CONV_DIN);
     nn_conv1d_forward(w->din, w->zq, NULL, P(n, n->din_w), P(n, n->din_b), &cdin, B, Tl);
     h = blocks_forward(w, c->enc_hi + c->enc_lo, c->enc_hi + c->enc_lo + c->dec_lo, w->din, B, Tl);
-    nn_conv1d cup = {C, C * c->down, 3, 1, 1, 1};
+    nn_conv1d cup = nac_codec_conv(c, NAC_CONV_UP);
     nn_conv1d_forward(w->up, h, NULL, P(n, n->up_w), P(n, n->up_b), &cup, B, Tl);
     nn_pixshuf1d_forward(w->ups, w->up, B, C, Tl, c->down);
     h = blocks_forward(w, c->enc_hi + c->enc_lo + c->dec_lo, n->n_blocks, w->ups, B, Tf);
-    nn_layernorm_forward(w->oln, w->oln_stats, h, P(n, n->oln_g), P(n, n->oln_b), B, C, Tf, LN_EPS);
-    nn_conv1d chead = {C, 2 * F, 1, 1, 1, 1};
+    nn_layernorm_forward(w->oln, w->oln_stats, h, P(n, n->oln_g), P(n, n->oln_b), B, C, Tf, NAC_CODEC_LN_EPS);
+    nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
     nn_conv1d_forward(w->head, w->oln, NULL, P(n, n->head_w), P(n, n->head_b), &chead, B, Tf);
     nac_codec_polar(w->ore, w->oim, w->head, B, F, Tf);
     nac_istft_forward(n->stft, w->y, w->ore, w->oim, B, Tf);
@@ -450,7 +448,7 @@ int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err
     memset(ga, 0, 2 * (size_t)F * bf * sizeof *ga);
     nac_istft_backward(n->stft, dre, dim, dy, B, Tf);
     polar_backward(gb, dre, dim, w->ore, w->oim, w->head, B, F, Tf);
-    nn_conv1d chead = {C, 2 * F, 1, 1, 1, 1};
+    nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
     memset(ga, 0, (size_t)C * bf * sizeof *ga);
     nn_conv1d_backward(ga, G(n, n->head_w), G(n, n->head_b), gb, w->oln, P(n, n->head_w), &chead, B, Tf);
     const float *dec_hi_out = d2 > d1 ? w->bout[d2 - 1] : w->ups;
@@ -464,14 +462,14 @@ int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err
     memset(o, 0, (size_t)C * (size_t)c->down * bl * sizeof *o);
     nn_pixshuf1d_backward(o, g, B, C, Tl, c->down);
     const float *dec_lo_out = d1 > e2 ? w->bout[d1 - 1] : w->din;
-    nn_conv1d cup = {C, C * c->down, 3, 1, 1, 1};
+    nn_conv1d cup = nac_codec_conv(c, NAC_CONV_UP);
     memset(g, 0, (size_t)C * bl * sizeof *g);
     nn_conv1d_backward(g, G(n, n->up_w), G(n, n->up_b), o, dec_lo_out, P(n, n->up_w), &cup, B, Tl);
     g = blocks_backward(w, e2, d1, w->din, g, o, B, Tl);
     o = g == ga ? gb : ga;
 
     /* decoder input conv -> zq -> RVQ -> z */
-    nn_conv1d cdin = {D, C, 3, 1, 1, 1};
+    nn_conv1d cdin = nac_codec_conv(c, NAC_CONV_DIN);
     memset(o, 0, (size_t)D * bl * sizeof *o);
     nn_conv1d_backward(o, G(n, n->din_w), G(n, n->din_b), g, w->zq, P(n, n->din_w), &cdin, B, Tl);
     to_rows(w->zqrows, o, B, D, Tl); /* zqrows now holds dzq rows */
@@ -482,7 +480,7 @@ int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err
     from_rows(g, w->zrows, B, D, Tl); /* dz */
 
     /* encoder */
-    nn_conv1d clat = {C, D, 1, 1, 1, 1};
+    nn_conv1d clat = nac_codec_conv(c, NAC_CONV_LAT);
     memset(o, 0, (size_t)C * bl * sizeof *o);
     nn_conv1d_backward(o, G(n, n->lat_w), G(n, n->lat_b), g, w->eln, P(n, n->lat_w), &clat, B, Tl);
     const float *enc_lo_out = e2 > e1 ? w->bout[e2 - 1] : w->down;
@@ -491,11 +489,11 @@ int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err
     g = blocks_backward(w, e1, e2, w->down, g, o, B, Tl);
     o = g == ga ? gb : ga;
     const float *enc_hi_out = e1 > 0 ? w->bout[e1 - 1] : w->e_in;
-    nn_conv1d cdown = {C, C, 2 * c->down, c->down, 1, 1};
+    nn_conv1d cdown = nac_codec_conv(c, NAC_CONV_DOWN);
     memset(o, 0, (size_t)C * bf * sizeof *o);
     nn_conv1d_backward(o, G(n, n->down_w), G(n, n->down_b), g, enc_hi_out, P(n, n->down_w), &cdown, B, Tf);
     g = blocks_backward(w, 0, e1, w->e_in, o, g, B, Tf);
-    nn_conv1d cin = {3 * F, C, 1, 1, 1, 1};
+    nn_conv1d cin = nac_codec_conv(c, NAC_CONV_IN);
     nn_conv1d_backward(NULL, G(n, n->in_w), G(n, n->in_b), g, w->feat, P(n, n->in_w), &cin, B, Tf);
     return NAC_OK;
 }

@@ -15,10 +15,35 @@
 #include "dsp/stft.h"
 #include "model/codec_config.h"
 #include "model/convnext.h"
+#include "nn/conv1d.h"
 #include "nn/params.h"
 #include "vq/rvq.h"
 
 #define NAC_CODEC_LOGMAG_MAX 8.0f
+
+/* The codec's convolutions outside the ConvNeXt blocks. One definition of their shapes serves
+ * the tensor table, the training pass and the streaming coder. */
+typedef enum nac_codec_conv_id {
+    NAC_CONV_IN,   /* enc.in:   3F -> C, k 1 */
+    NAC_CONV_DOWN, /* enc.down: C -> C, k 2*down, stride down */
+    NAC_CONV_LAT,  /* enc.lat:  C -> D, k 1 */
+    NAC_CONV_DIN,  /* dec.in:   D -> C, k 3 */
+    NAC_CONV_UP,   /* dec.up:   C -> C*down, k 3 (then sub-pixel shuffle) */
+    NAC_CONV_HEAD  /* dec.head: C -> 2F, k 1 */
+} nac_codec_conv_id;
+
+static inline nn_conv1d nac_codec_conv(const nac_codec_config *c, nac_codec_conv_id id)
+{
+    int C = c->channels, F = nac_codec_bins(c), D = c->latent_dim;
+    switch (id) {
+    case NAC_CONV_IN: return (nn_conv1d){3 * F, C, 1, 1, 1, 1};
+    case NAC_CONV_DOWN: return (nn_conv1d){C, C, 2 * c->down, c->down, 1, 1};
+    case NAC_CONV_LAT: return (nn_conv1d){C, D, 1, 1, 1, 1};
+    case NAC_CONV_DIN: return (nn_conv1d){D, C, 3, 1, 1, 1};
+    case NAC_CONV_UP: return (nn_conv1d){C, C * c->down, 3, 1, 1, 1};
+    default: return (nn_conv1d){C, 2 * F, 1, 1, 1, 1};
+    }
+}
 
 typedef struct nac_codec_net {
     nac_codec_config cfg;

@@ -18,7 +18,6 @@
 #include "vq/rvq.h"
 
 #define CHUNK 100 /* latent frames per internal forward call (2 s): bounds scratch, amortises weight packing */
-#define LN_EPS 1e-6f
 #define CONCEAL_FADE 0.7f
 
 struct nac_model {
@@ -193,8 +192,6 @@ struct nac_encoder {
     float *z;         /* (D, Tl) / rows */
 };
 
-static nn_conv1d enc_down(const nac_codec_config *c) { return (nn_conv1d){c->channels, c->channels, 2 * c->down, c->down, 1, 1}; }
-
 int nac_encoder_create(nac_encoder **out, const nac_model *m, int n_stages, nac_error *err)
 {
     const nac_codec_net *n = m->net;
@@ -207,7 +204,7 @@ int nac_encoder_create(nac_encoder **out, const nac_model *m, int n_stages, nac_
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
     e->m = m;
     e->n_stages = n_stages;
-    nn_conv1d down = enc_down(c);
+    nn_conv1d down = nac_codec_conv(c, NAC_CONV_DOWN);
     size_t hist = blocks_hist(n, 0, c->enc_hi + c->enc_lo) + (size_t)c->channels * (size_t)nn_conv1d_hist_len(&down);
     int st = runner_init(&e->r, n, hist, err);
     if (st)
@@ -259,15 +256,15 @@ static int encode_chunk(nac_encoder *e, int32_t *codes, int Tl, nac_error *err)
     nn_params *p = (nn_params *)&n->p;
     nac_stft_stream(n->stft, &e->stft, r->re, r->im, e->pcm, Tf * c->hop);
     nac_codec_features(r->b, r->re, r->im, 1, F, Tf);
-    nn_conv1d cin = {3 * F, C, 1, 1, 1, 1};
+    nn_conv1d cin = nac_codec_conv(c, NAC_CONV_IN);
     nn_conv1d_forward(r->a, r->b, NULL, nn_params_data(p, n->in_w), nn_params_data(p, n->in_b), &cin, 1, Tf);
     float *x = run_blocks(r, 0, c->enc_hi, r->a, r->b, &h, Tf);
     float *y = x == r->a ? r->b : r->a;
-    run_conv(y, x, &h, n, n->down_w, n->down_b, enc_down(c), Tf);
+    run_conv(y, x, &h, n, n->down_w, n->down_b, nac_codec_conv(c, NAC_CONV_DOWN), Tf);
     x = run_blocks(r, c->enc_hi, c->enc_hi + c->enc_lo, y, x, &h, Tl);
     y = x == r->a ? r->b : r->a;
-    nn_layernorm_forward(y, r->stats, x, nn_params_data(p, n->eln_g), nn_params_data(p, n->eln_b), 1, C, Tl, LN_EPS);
-    nn_conv1d clat = {C, D, 1, 1, 1, 1};
+    nn_layernorm_forward(y, r->stats, x, nn_params_data(p, n->eln_g), nn_params_data(p, n->eln_b), 1, C, Tl, NAC_CODEC_LN_EPS);
+    nn_conv1d clat = nac_codec_conv(c, NAC_CONV_LAT);
     nn_conv1d_forward(e->z, y, NULL, nn_params_data(p, n->lat_w), nn_params_data(p, n->lat_b), &clat, 1, Tl);
     float *rows = e->z + (size_t)CHUNK * (size_t)D;
     transpose(rows, e->z, D, Tl);
@@ -341,9 +338,6 @@ struct nac_decoder {
     int have_last;
 };
 
-static nn_conv1d dec_in(const nac_codec_config *c) { return (nn_conv1d){c->latent_dim, c->channels, 3, 1, 1, 1}; }
-static nn_conv1d dec_up(const nac_codec_config *c) { return (nn_conv1d){c->channels, c->channels * c->down, 3, 1, 1, 1}; }
-
 int nac_decoder_create(nac_decoder **out, const nac_model *m, nac_error *err)
 {
     const nac_codec_net *n = m->net;
@@ -353,7 +347,7 @@ int nac_decoder_create(nac_decoder **out, const nac_model *m, nac_error *err)
     if (!d)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
     d->m = m;
-    nn_conv1d din = dec_in(c), up = dec_up(c);
+    nn_conv1d din = nac_codec_conv(c, NAC_CONV_DIN), up = nac_codec_conv(c, NAC_CONV_UP);
     size_t hist = blocks_hist(n, c->enc_hi + c->enc_lo, n->n_blocks) +
                   (size_t)din.ic * (size_t)nn_conv1d_hist_len(&din) + (size_t)up.ic * (size_t)nn_conv1d_hist_len(&up);
     int st = runner_init(&d->r, n, hist, err);
@@ -406,15 +400,15 @@ static void decode_chunk(nac_decoder *d, float *pcm, int Tl)
     nn_params *p = (nn_params *)&n->p;
     float *zq = d->zq + (size_t)CHUNK * (size_t)D;
     transpose(zq, d->zq, Tl, D);
-    run_conv(r->a, zq, &h, n, n->din_w, n->din_b, dec_in(c), Tl);
+    run_conv(r->a, zq, &h, n, n->din_w, n->din_b, nac_codec_conv(c, NAC_CONV_DIN), Tl);
     float *x = run_blocks(r, c->enc_hi + c->enc_lo, c->enc_hi + c->enc_lo + c->dec_lo, r->a, r->b, &h, Tl);
     float *y = x == r->a ? r->b : r->a;
-    run_conv(y, x, &h, n, n->up_w, n->up_b, dec_up(c), Tl);
+    run_conv(y, x, &h, n, n->up_w, n->up_b, nac_codec_conv(c, NAC_CONV_UP), Tl);
     nn_pixshuf1d_forward(x, y, 1, C, Tl, c->down);
     x = run_blocks(r, c->enc_hi + c->enc_lo + c->dec_lo, n->n_blocks, x, y, &h, Tf);
     y = x == r->a ? r->b : r->a;
-    nn_layernorm_forward(y, r->stats, x, nn_params_data(p, n->oln_g), nn_params_data(p, n->oln_b), 1, C, Tf, LN_EPS);
-    nn_conv1d chead = {C, 2 * F, 1, 1, 1, 1};
+    nn_layernorm_forward(y, r->stats, x, nn_params_data(p, n->oln_g), nn_params_data(p, n->oln_b), 1, C, Tf, NAC_CODEC_LN_EPS);
+    nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
     nn_conv1d_forward(x, y, NULL, nn_params_data(p, n->head_w), nn_params_data(p, n->head_b), &chead, 1, Tf);
     nac_codec_polar(r->re, r->im, x, 1, F, Tf);
     nac_istft_stream(n->stft, &d->istft, pcm, r->re, r->im, Tf);

@@ -9,8 +9,6 @@
 #include "nn/conv1d.h"
 #include "nn/norm.h"
 
-#define LN_EPS 1e-6f
-
 static int add(nn_params *p, const char *prefix, const char *name, int ndim, int d0, int d1, int d2,
                nn_init init, float scale, int decay, nac_error *err)
 {
@@ -81,7 +79,7 @@ void nac_convnext_forward(float *y, nac_convnext_acts *a, const float *x, const 
     size_t hn = (size_t)B * (size_t)blk->H * (size_t)T;
     nn_conv1d_forward(a->dw, x, hist, nn_params_data(p, blk->dw_w), nn_params_data(p, blk->dw_b), &dw, B, T);
     nn_layernorm_forward(a->ln, a->stats, a->dw, nn_params_data(p, blk->ln_g), nn_params_data(p, blk->ln_b), B, C,
-                         T, LN_EPS);
+                         T, NAC_CODEC_LN_EPS);
     nn_conv1d_forward(a->h1, a->ln, NULL, nn_params_data(p, blk->pw1_w), nn_params_data(p, blk->pw1_b), &pw1, B, T);
     nn_gelu_forward(a->g, a->h1, hn);
     nn_conv1d_forward(a->h2, a->g, NULL, nn_params_data(p, blk->pw2_w), nn_params_data(p, blk->pw2_b), &pw2, B, T);

@@ -7,6 +7,8 @@
 
 #include "nn/params.h"
 
+#define NAC_CODEC_LN_EPS 1e-6f /* every layernorm of the codec */
+
 typedef struct nac_convnext {
     int C, H, K;
     int dw_w, dw_b, ln_g, ln_b, pw1_w, pw1_b, pw2_w, pw2_b, scale; /* tensor indices */
