@@ -138,15 +138,10 @@ TEST(model_loss_falls_on_fixed_batch)
         const float *y;
         nac_rvq_losses vq;
         CHECK(nac_codec_train_forward(w, x, NULL, B, T, &y, &vq, NULL) == NAC_OK);
-        for (int b = 0; b < B; b++) {
-            memcpy(yc + b * Tc, y + b * T + delay, sizeof(float) * (size_t)Tc);
-            memcpy(xc + b * Tc, x + b * T, sizeof(float) * (size_t)Tc);
-        }
+        nac_codec_align(yc, xc, y, x, B, T, delay);
         memset(dyc, 0, sizeof(float) * (size_t)(B * Tc));
         double l = nn_melspec_loss_forward_backward(mel, dyc, yc, xc, B, Tc, 1.0f);
-        memset(dy, 0, sizeof(float) * (size_t)(B * T));
-        for (int b = 0; b < B; b++)
-            memcpy(dy + b * T + delay, dyc + b * Tc, sizeof(float) * (size_t)Tc);
+        nac_codec_unalign_grad(dy, dyc, B, T, delay);
         nn_params_zero_grad(&n->p);
         CHECK(nac_codec_train_backward(w, dy, NULL) == NAC_OK);
         nn_adamw_step(&n->p, &opt, 3e-3f, step);

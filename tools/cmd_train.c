@@ -474,10 +474,7 @@ int nac_cmd_train(int argc, char **argv)
         nac_rvq_losses vq;
         if ((st = nac_codec_train_forward(ws, x, n_active, B, T, &y, &vq, &err)))
             goto fail;
-        for (int b = 0; b < B; b++) {
-            memcpy(yc + (size_t)b * Tc, y + (size_t)b * T + delay, (size_t)Tc * sizeof *yc);
-            memcpy(xc + (size_t)b * Tc, x + (size_t)b * T, (size_t)Tc * sizeof *xc);
-        }
+        nac_codec_align(yc, xc, y, x, B, T, delay);
         memset(dyc, 0, (size_t)B * Tc * sizeof *dyc);
         double l_mel = nn_melspec_loss_forward_backward(mel, dyc, yc, xc, B, Tc, (float)o.w_mel);
         double l_stft = nn_mrstft_loss_forward_backward(stft, dyc, yc, xc, B, Tc, (float)o.w_stft);
@@ -513,9 +510,7 @@ int nac_cmd_train(int argc, char **argv)
                 goto fail;
             }
         }
-        memset(dy, 0, (size_t)B * T * sizeof *dy);
-        for (int b = 0; b < B; b++)
-            memcpy(dy + (size_t)b * T + delay, dyc + (size_t)b * Tc, (size_t)Tc * sizeof *dy);
+        nac_codec_unalign_grad(dy, dyc, B, T, delay);
         nn_params_zero_grad(&n->p);
         if ((st = nac_codec_train_backward(ws, dy, &err)))
             goto fail;

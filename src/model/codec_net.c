@@ -214,6 +214,24 @@ static void polar_backward(float *dhead, const float *dre, const float *dim, con
         }
 }
 
+void nac_codec_align(float *yc, float *xc, const float *y, const float *x, int B, int T, int delay)
+{
+    size_t Tc = (size_t)(T - delay);
+    for (int b = 0; b < B; b++) {
+        memcpy(yc + (size_t)b * Tc, y + (size_t)b * (size_t)T + delay, Tc * sizeof *yc);
+        memcpy(xc + (size_t)b * Tc, x + (size_t)b * (size_t)T, Tc * sizeof *xc);
+    }
+}
+
+void nac_codec_unalign_grad(float *dy, const float *dyc, int B, int T, int delay)
+{
+    size_t Tc = (size_t)(T - delay);
+    for (int b = 0; b < B; b++) {
+        memset(dy + (size_t)b * (size_t)T, 0, (size_t)delay * sizeof *dy);
+        memcpy(dy + (size_t)b * (size_t)T + delay, dyc + (size_t)b * Tc, Tc * sizeof *dy);
+    }
+}
+
 /* (B, D, T) <-> rows (B*T, D) */
 static void to_rows(float *rows, const float *x, int B, int D, int T)
 {

@@ -79,6 +79,13 @@ void nac_codec_features(float *feat, const float *re, const float *im, int B, in
 /* Output spectrum from the head: re, im (B, F, Tf) from head (B, 2F, Tf). */
 void nac_codec_polar(float *re, float *im, const float *head, int B, int F, int Tf);
 
+/* The output lags the input by delay = n_fft - hop samples, so losses compare
+ * yc = y[:, delay:] with xc = x[:, :T - delay], both (B, T - delay). */
+void nac_codec_align(float *yc, float *xc, const float *y, const float *x, int B, int T, int delay);
+/* dy (B, T) from the gradient dyc (B, T - delay) of the aligned pair: 0 for the first delay samples
+ * (overwrites dy). */
+void nac_codec_unalign_grad(float *dy, const float *dyc, int B, int T, int delay);
+
 /* Training workspace for batches up to max_B x max_T samples. */
 typedef struct nac_codec_train nac_codec_train;
 
