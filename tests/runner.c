@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +42,29 @@ const char *nac_test_data_dir(void)
 }
 
 const char *nac_test_tmp_dir(void) { return tmp_dir; }
+
+int nac_test_read_f32(float *out, size_t n, const char *name)
+{
+    char path[512];
+    unsigned char b[4];
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/%s", nac_test_fixture_dir(), name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (fread(b, 1, 4, f) != 4) {
+            rc = -1;
+        } else {
+            uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+            memcpy(&out[i], &u, 4);
+        }
+    }
+    if (rc == 0 && fread(b, 1, 1, f) != 0)
+        rc = -1; /* longer than expected */
+    fclose(f);
+    return rc;
+}
 
 static void remove_tmp(void)
 {

@@ -23,6 +23,9 @@ void nac_test_fail(nac_test *t, const char *file, int line, const char *fmt, ...
 /* Directory holding committed fixtures (tests/fixtures), and ../shared/data, resolved by the runner. */
 const char *nac_test_fixture_dir(void);
 const char *nac_test_data_dir(void);
+/* Reads the fixture file `name` (in nac_test_fixture_dir()), which must hold exactly n raw
+ * little-endian float32 values, into out. Returns 0, or -1 if it is missing or of another length. */
+int nac_test_read_f32(float *out, size_t n, const char *name);
 /* A scratch directory unique to this run (created by the runner, removed at exit). */
 const char *nac_test_tmp_dir(void);
 

@@ -34,27 +34,6 @@ static double dot(const float *a, const float *b, size_t n)
 }
 
 /* Reads n little-endian float32 values from fixtures/name; 0 on success. */
-static int read_fixture(float *out, size_t n, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", nac_test_fixture_dir(), name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    int rc = 0;
-    uint8_t b[4];
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (fread(b, 1, 4, f) != 4)
-            rc = -1;
-        else
-            out[i] = nac_get_le_f32(b);
-    }
-    if (rc == 0 && fread(b, 1, 1, f) != 0)
-        rc = -1; /* longer than expected */
-    fclose(f);
-    return rc;
-}
-
 TEST(dsp_window_values)
 {
     float w[8];
@@ -391,7 +370,7 @@ static void check_mel_fixture(nac_test *t_, int n_fft, int sr, int n_mels, float
     size_t n = (size_t)n_mels * m.n_bins;
     float *ref = malloc(sizeof(float) * n);
     CHECK(ref);
-    int rc = read_fixture(ref, n, name);
+    int rc = nac_test_read_f32(ref, n, name);
     double worst = 0;
     int at = -1, ranges_ok = 1;
     for (size_t i = 0; rc == 0 && i < n; i++) {

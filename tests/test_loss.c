@@ -22,27 +22,6 @@ static void fill_normal(float *x, size_t n, uint64_t seed, double scale)
         x[i] = (float)(scale * nac_rng_normal(&r));
 }
 
-static int read_fixture(float *out, size_t n, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", nac_test_fixture_dir(), name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    int rc = 0;
-    uint8_t b[4];
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (fread(b, 1, 4, f) != 4)
-            rc = -1;
-        else
-            out[i] = nac_get_le_f32(b);
-    }
-    if (rc == 0 && fread(b, 1, 1, f) != 0)
-        rc = -1;
-    fclose(f);
-    return rc;
-}
-
 /* A loss under test, as one function of (dy, y) with x, B, T bound. */
 typedef struct loss_case {
     nn_mrstft_loss *mr;
@@ -119,8 +98,8 @@ TEST(loss_spectral_matches_torch)
     enum { B = 2, T = 4000 };
     static float y[B * T], x[B * T];
     float ref[4];
-    CHECKF(read_fixture(y, B * T, "loss_y.f32") == 0 && read_fixture(x, B * T, "loss_x.f32") == 0 &&
-               read_fixture(ref, 4, "loss_ref.f32") == 0,
+    CHECKF(nac_test_read_f32(y, B * T, "loss_y.f32") == 0 && nac_test_read_f32(x, B * T, "loss_x.f32") == 0 &&
+               nac_test_read_f32(ref, 4, "loss_ref.f32") == 0,
            "cannot read loss fixtures in %s", nac_test_fixture_dir());
     double got[4];
     nn_mrstft_config mc;

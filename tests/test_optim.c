@@ -69,14 +69,8 @@ TEST(nn_params_table)
 
 TEST(nn_adamw_matches_torch)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/nn_adamw.f32", nac_test_fixture_dir());
-    FILE *f = fopen(path, "rb");
-    CHECKF(f, "cannot open %s", path);
     float d[91];
-    size_t got = fread(d, 4, 91, f);
-    fclose(f);
-    CHECKF(got == 91, "nn_adamw.f32: %zu floats, want 91", got);
+    CHECKF(nac_test_read_f32(d, 91, "nn_adamw.f32") == 0, "nn_adamw.f32 missing or not 91 floats");
     /* p0 (10), q0 (3), then per step gp (10) gq (3), then per step p (10) q (3). */
     nn_params p = {0};
     int sp[2] = {2, 5}, sq[1] = {3};
