@@ -38,7 +38,8 @@ typedef struct train_opts {
     long steps;
     int threads, batch, save_every, val_every, val_files, compact, seed, warmup;
     double seconds, lr, min_lr, time_limit, clip, w_mel, w_stft, p_full, dead_threshold;
-    double w_adv, w_fm, disc_lr;
+    double w_adv, w_fm, disc_lr, w_phase, w_if, w_gd, val_kbps;
+    int phase_stages;
     long adv_start;
     int print_every;
 } train_opts;
@@ -53,7 +54,8 @@ static void usage(FILE *f)
             "run resumes from it exactly where it stopped.\n\n"
             "options:\n"
             "  --data DIR         training audio (required)\n"
-            "  --val DIR          validation audio: STOI and mel distance at 6 kbps every --val-every steps\n"
+            "  --val DIR          validation audio: STOI and mel distance every --val-every steps\n"
+            "  --val-kbps K       bitrate of the validation (default 6)\n"
             "  --out MODEL        output model path (required); checkpoint MODEL.ckpt, log MODEL.csv\n"
             "  --init MODEL       start from this model's weights (fine-tuning); 'default' = the built-in one\n"
             "  --config FILE      architecture ('key = value' lines, see docs/model.md); new runs only\n"
@@ -67,6 +69,14 @@ static void usage(FILE *f)
             "  --mel-weight W     multi-scale mel L1 weight (default 15), --stft-weight W (default 1)\n"
             "  --p-full P         share of examples trained with all VQ stages (default 0.25; the rest\n"
             "                     draw 3, 6, 12, 24 or 48 stages: quantizer dropout)\n"
+            "  --phase-weight W   phase loss (1 - cos of the phase error per STFT bin, weighted by\n"
+            "                     |X|^0.6; 1 = unrelated phase) on the examples coded with at least\n"
+            "                     --phase-stages stages (default 24 = 12 kbps): asks for the waveform's\n"
+            "                     own phase where the bitrate can carry it (default 0 = off)\n"
+            "  --if-weight W      the same loss on the phase's advance from frame to frame (the\n"
+            "                     instantaneous frequency), all examples (default 0 = off)\n"
+            "  --gd-weight W      the same on the phase difference between neighbouring bins (the group\n"
+            "                     delay), all examples (default 0 = off)\n"
             "  --dead-threshold X restart VQ codebook entries whose decayed usage (assignments per\n"
             "                     batch) falls below X (0: never); stored in the model, default: the\n"
             "                     model's (0.05 for new models)\n"
@@ -109,6 +119,8 @@ static int parse(train_opts *o, int argc, char **argv)
     o->print_every = 10;
     o->w_fm = 2;
     o->disc_lr = -1;
+    o->phase_stages = 24;
+    o->val_kbps = 6;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -137,8 +149,10 @@ static int parse(train_opts *o, int argc, char **argv)
         STR("--data", data) STR("--val", val) STR("--init", init) STR("--out", out) STR("--config", config)
         STR("--log", log) NUM("--steps", steps) NUM("--threads", threads) NUM("--batch", batch)
         NUM("--seconds", seconds) NUM("--lr", lr) NUM("--min-lr", min_lr) NUM("--warmup", warmup)
-        NUM("--clip", clip) NUM("--mel-weight", w_mel) NUM("--stft-weight", w_stft) NUM("--p-full", p_full) NUM("--dead-threshold", dead_threshold)
-        NUM("--seed", seed) NUM("--save-every", save_every) NUM("--val-every", val_every)
+        NUM("--clip", clip) NUM("--mel-weight", w_mel) NUM("--stft-weight", w_stft) NUM("--p-full", p_full)
+        NUM("--phase-weight", w_phase) NUM("--phase-stages", phase_stages)
+        NUM("--if-weight", w_if) NUM("--gd-weight", w_gd) NUM("--dead-threshold", dead_threshold)
+        NUM("--seed", seed) NUM("--save-every", save_every) NUM("--val-every", val_every) NUM("--val-kbps", val_kbps)
         NUM("--val-files", val_files) NUM("--time-limit", time_limit) NUM("--print-every", print_every)
         NUM("--adv-weight", w_adv) NUM("--fm-weight", w_fm) NUM("--adv-start", adv_start) NUM("--disc-lr", disc_lr)
         if (!strcmp(a, "--compact")) {
@@ -334,6 +348,7 @@ int nac_cmd_train(int argc, char **argv)
     float *x = NULL, *yc = NULL, *xc = NULL, *dyc = NULL, *dy = NULL, *xy = NULL;
     adv_state adv = {0};
     int *n_active = NULL;
+    float *phase_w = NULL;
     FILE *log = NULL;
     run_state rs = {0};
     int st = NAC_OK, status = 1;
@@ -441,7 +456,8 @@ int nac_cmd_train(int argc, char **argv)
     xc = calloc((size_t)B * Tc, sizeof *xc);
     dyc = calloc((size_t)B * Tc, sizeof *dyc);
     n_active = calloc((size_t)B, sizeof *n_active);
-    if (!x || !dy || !yc || !xc || !dyc || !n_active) {
+    phase_w = calloc((size_t)B, sizeof *phase_w);
+    if (!x || !dy || !yc || !xc || !dyc || !n_active || !phase_w) {
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -453,13 +469,17 @@ int nac_cmd_train(int argc, char **argv)
         goto fail;
     }
     if (!resumed)
-        fprintf(log, "step,hours,loss,mel,stft,vq_commit,grad_norm,lr,steps_per_s,val_stoi,val_mel%s\n",
+        fprintf(log, "step,hours,loss,mel,stft,vq_commit,phase,ifreq,gdelay,grad_norm,lr,steps_per_s,val_stoi,val_mel%s\n",
                 adv.d ? ",adv,fm,disc" : "");
 
+    double bits_per_stage = ceil(log2((double)c->rvq.codebook_size));
+    double stage_bps = bits_per_stage * c->sample_rate / nac_codec_frame_size(c);
+    int val_stages = (int)floor(o.val_kbps * 1000.0 / stage_bps + 1e-9);
+    val_stages = val_stages < 1 ? 1 : val_stages > c->rvq.n_stages ? c->rvq.n_stages : val_stages;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     nn_adamw opt = {0.8f, 0.99f, 1e-8f, 0.01f};
-    double t_start = now(), t_last = t_start, ema_mel = NAN, ema_stft = NAN;
+    double t_start = now(), t_last = t_start, ema_mel = NAN, ema_stft = NAN, ema_phase = NAN, ema_if = NAN;
     long step_last = rs.step;
     int tty = isatty(2);
     while (rs.step < o.steps && !stop_requested) {
@@ -478,9 +498,16 @@ int nac_cmd_train(int argc, char **argv)
         memset(dyc, 0, (size_t)B * Tc * sizeof *dyc);
         double l_mel = nn_melspec_loss_forward_backward(mel, dyc, yc, xc, B, Tc, (float)o.w_mel);
         double l_stft = nn_mrstft_loss_forward_backward(stft, dyc, yc, xc, B, Tc, (float)o.w_stft);
-        if (!isfinite(l_mel) || !isfinite(l_stft) || !isfinite(vq.total)) {
-            st = nac_error_set(&err, NAC_ERR_NUMERIC, "loss is not finite at step %ld (mel %g, stft %g, vq %g)",
-                               rs.step, l_mel, l_stft, vq.total);
+        for (int b = 0; b < B; b++)
+            phase_w[b] = n_active[b] >= o.phase_stages ? 1.0f : 0.0f;
+        double l_phase = nac_codec_train_phase_loss(ws, NN_PHASE_ABS, phase_w, (float)o.w_phase);
+        double l_if = nac_codec_train_phase_loss(ws, NN_PHASE_TIME, NULL, (float)o.w_if);
+        double l_gd = nac_codec_train_phase_loss(ws, NN_PHASE_FREQ, NULL, (float)o.w_gd);
+        if (!isfinite(l_mel) || !isfinite(l_stft) || !isfinite(vq.total) || !isfinite(l_phase) || !isfinite(l_if) ||
+            !isfinite(l_gd)) {
+            st = nac_error_set(&err, NAC_ERR_NUMERIC,
+                               "loss is not finite at step %ld (mel %g, stft %g, vq %g, phase %g %g %g)", rs.step,
+                               l_mel, l_stft, vq.total, l_phase, l_if, l_gd);
             goto fail;
         }
         double l_adv = 0, l_fm = 0, l_disc = 0;
@@ -524,29 +551,32 @@ int nac_cmd_train(int argc, char **argv)
 
         ema_mel = isnan(ema_mel) ? l_mel : 0.98 * ema_mel + 0.02 * l_mel;
         ema_stft = isnan(ema_stft) ? l_stft : 0.98 * ema_stft + 0.02 * l_stft;
+        ema_phase = isnan(ema_phase) ? l_phase : 0.98 * ema_phase + 0.02 * l_phase;
+        ema_if = isnan(ema_if) ? l_if : 0.98 * ema_if + 0.02 * l_if;
         double vs = NAN, vm = NAN;
         int do_val = val.ws && (rs.step % o.val_every == 0 || rs.step == o.steps);
-        if (do_val && (st = validate(&vs, &vm, &val, n, c->rvq.n_stages < 12 ? c->rvq.n_stages : 12, &err)))
+        if (do_val && (st = validate(&vs, &vm, &val, n, val_stages, &err)))
             goto fail;
-        double loss = o.w_mel * l_mel + o.w_stft * l_stft + vq.total + o.w_adv * l_adv + o.w_fm * l_fm;
+        double loss = o.w_mel * l_mel + o.w_stft * l_stft + vq.total + o.w_adv * l_adv + o.w_fm * l_fm +
+                      o.w_phase * l_phase + o.w_if * l_if + o.w_gd * l_gd;
         if (rs.step % o.print_every == 0 || do_val) {
             double t = now(), sps = (double)(rs.step - step_last) / (t - t_last);
             double eta = sps > 0 ? (double)(o.steps - rs.step) / sps : 0;
-            fprintf(log, "%ld,%.4f,%.5f,%.5f,%.5f,%.5f,%.4f,%.3g,%.3f,%.4f,%.4f", rs.step, rs.train_seconds / 3600,
-                    loss, l_mel, l_stft, vq.commitment, gnorm, (double)lr, sps, vs, vm);
+            fprintf(log, "%ld,%.4f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.4f,%.3g,%.3f,%.4f,%.4f", rs.step,
+                    rs.train_seconds / 3600, loss, l_mel, l_stft, vq.commitment, l_phase, l_if, l_gd, gnorm, (double)lr, sps, vs, vm);
             if (adv.d)
                 fprintf(log, ",%.5f,%.5f,%.5f", l_adv, l_fm, l_disc);
             fputc('\n', log);
             fflush(log);
-            fprintf(stderr, "%sstep %ld  mel %.4f  stft %.4f  vq %.4f  |g| %.2f  lr %.2e  %.2f steps/s (%.1f s audio/s)  ETA %.1f h%s",
-                    tty ? "\r" : "", rs.step, ema_mel, ema_stft, vq.commitment, gnorm, (double)lr, sps,
+            fprintf(stderr, "%sstep %ld  mel %.4f  stft %.4f  phase %.3f  if %.3f  vq %.4f  |g| %.2f  lr %.2e  %.2f steps/s (%.1f s audio/s)  ETA %.1f h%s",
+                    tty ? "\r" : "", rs.step, ema_mel, ema_stft, ema_phase, ema_if, vq.commitment, gnorm, (double)lr, sps,
                     sps * B * T / c->sample_rate, eta / 3600, tty ? "   " : "\n");
             if (adv.d && rs.step > o.adv_start)
                 fprintf(stderr, "%sstep %ld  adv %.4f  fm %.4f  disc %.4f%s", tty ? "\n" : "", rs.step, l_adv, l_fm,
                         l_disc, tty ? "" : "\n");
             if (do_val)
-                fprintf(stderr, "%sstep %ld  validation at 6 kbps: STOI %.4f  mel distance %.4f\n", tty ? "\n" : "",
-                        rs.step, vs, vm);
+                fprintf(stderr, "%sstep %ld  validation at %g kbps: STOI %.4f  mel distance %.4f\n", tty ? "\n" : "",
+                        rs.step, val_stages * stage_bps / 1000, vs, vm);
             t_last = t;
             step_last = rs.step;
         }
@@ -572,6 +602,7 @@ done:
     free(xy);
     nac_disc_destroy(adv.d);
     free(n_active);
+    free(phase_w);
     nn_melspec_loss_destroy(mel);
     nn_mrstft_loss_destroy(stft);
     nac_codec_train_destroy(ws);

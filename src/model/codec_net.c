@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "nn/activation.h"
 #include "nn/conv1d.h"
+#include "nn/loss_polar.h"
 #include "nn/norm.h"
 #include "nn/pixshuf1d.h"
 
@@ -261,6 +262,8 @@ struct nac_codec_train {
     float *mem;             /* one arena for everything below */
     float *x, *sre, *sim, *feat, *e_in, *down, *eln, *eln_stats, *z, *zrows, *zqrows, *zq;
     float *din, *up, *ups, *oln, *oln_stats, *head, *ore, *oim, *y;
+    float *dhead_x;         /* gradient of losses taken on the head itself (B, 2F, Tf) */
+    int has_dhead_x;
     float **bout;           /* per block: output (B, C, Tf or Tl) */
     nac_convnext_acts *bacts;
     float *ga, *gb, *gscratch; /* backward ping-pong and block scratch */
@@ -307,10 +310,11 @@ int nac_codec_train_create(nac_codec_train **out, nac_codec_net *n, int max_B, i
         widest = 2 * F;
     size_t sizes[] = {B * T, F * bf, F * bf, 3 * F * bf, C * bf, C * bl, C * bl, 2 * bl, D * bl, D * bl, D * bl,
                       D * bl, C * bl, C * bl * (size_t)c->down, C * bf, C * bf, 2 * bf, 2 * F * bf, F * bf, F * bf,
-                      B * T, widest * bf, widest * bf};
+                      B * T, widest * bf, widest * bf, 2 * F * bf};
     float **ptrs[] = {&w->x,    &w->sre,  &w->sim,   &w->feat,      &w->e_in, &w->down, &w->eln, &w->eln_stats,
                       &w->z,    &w->zrows, &w->zqrows, &w->zq,      &w->din,  &w->up,   &w->ups, &w->oln,
-                      &w->oln_stats, &w->head, &w->ore, &w->oim,    &w->y,    &w->ga,   &w->gb};
+                      &w->oln_stats, &w->head, &w->ore, &w->oim,    &w->y,    &w->ga,   &w->gb,
+                      &w->dhead_x};
     size_t nbuf = sizeof sizes / sizeof sizes[0], total = 0;
     for (size_t i = 0; i < nbuf; i++)
         total += (sizes[i] + 15) & ~(size_t)15;
@@ -383,6 +387,7 @@ int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_act
     int Tf = T / c->hop, Tl = Tf / c->down, N = B * Tl;
     w->B = B;
     w->T = T;
+    w->has_dhead_x = 0;
     memcpy(w->x, x, (size_t)B * (size_t)T * sizeof *x);
     nac_stft_forward(n->stft, w->sre, w->sim, w->x, B, T);
     nac_codec_features(w->feat, w->sre, w->sim, B, F, Tf);
@@ -423,6 +428,19 @@ int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_act
 }
 
 const int32_t *nac_codec_train_codes(const nac_codec_train *w) { return w->codes; }
+
+double nac_codec_train_phase_loss(nac_codec_train *w, nn_phase_kind kind, const float *ex_w, float weight)
+{
+    const nac_codec_config *c = &w->n->cfg;
+    int F = nac_codec_bins(c), Tf = w->T / c->hop;
+    if (weight != 0.0f && !w->has_dhead_x) {
+        memset(w->dhead_x, 0, 2 * (size_t)F * (size_t)w->B * (size_t)Tf * sizeof(float));
+        w->has_dhead_x = 1;
+    }
+    int lag = nac_codec_delay(c) / c->hop; /* head frame t synthesises input frame t - lag */
+    return nn_polar_phase_loss(kind, weight != 0.0f ? w->dhead_x : NULL, w->head, w->sre, w->sim, ex_w, w->B, F, Tf, lag,
+                               0.3f, weight);
+}
 
 const float *nac_codec_train_latents(const nac_codec_train *w, int *N)
 {
@@ -466,6 +484,11 @@ int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err
     memset(ga, 0, 2 * (size_t)F * bf * sizeof *ga);
     nac_istft_backward(n->stft, dre, dim, dy, B, Tf);
     polar_backward(gb, dre, dim, w->ore, w->oim, w->head, B, F, Tf);
+    if (w->has_dhead_x) {
+        size_t nh = 2 * (size_t)F * bf;
+        for (size_t i = 0; i < nh; i++)
+            gb[i] += w->dhead_x[i];
+    }
     nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
     memset(ga, 0, (size_t)C * bf * sizeof *ga);
     nn_conv1d_backward(ga, G(n, n->head_w), G(n, n->head_b), gb, w->oln, P(n, n->head_w), &chead, B, Tf);
