@@ -8,6 +8,7 @@ long file (so process start and model loading hardly count), as audio seconds pe
 (user + system) of each command on one thread (OMP_NUM_THREADS=1), the same way for every codec.
 
 usage: bench/bench_codec.py [--nac build/nac] [--data ../shared/data/dev] [--max-files N] [--model M]
+                           [--every K] [--codecs nac,opus,codec2] [--rates 6,12]
 """
 import argparse, glob, json, os, subprocess, sys, tempfile, time
 
@@ -44,9 +45,13 @@ def main():
     ap.add_argument("--data", default="../shared/data/dev")
     ap.add_argument("--max-files", type=int, default=0)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--every", type=int, default=1, help="every K-th file only (a quick sample)")
+    ap.add_argument("--codecs", default="nac,opus,codec2", help="comma-separated subset")
+    ap.add_argument("--rates", default=None, help="comma-separated subset of the rates, e.g. 6,12")
     a = ap.parse_args()
     files = sorted(glob.glob(os.path.join(a.data, "**", "*.flac"), recursive=True) +
                    glob.glob(os.path.join(a.data, "**", "*.wav"), recursive=True))
+    files = files[::max(a.every, 1)]
     if a.max_files:
         files = files[:a.max_files]
     if not files:
@@ -55,6 +60,7 @@ def main():
     configs = [("nac", k) for k in ("1.5", "3", "6", "12", "24")]
     configs += [("opus", k) for k in ("6", "9", "12", "16", "24")]
     configs += [("codec2", m) for m in ("700C", "1600", "3200")]
+    configs = [c for c in configs if c[0] in a.codecs.split(",") and (not a.rates or c[1] in a.rates.split(","))]
     tmp = tempfile.mkdtemp(prefix="nac_bench_")
     rows = []
     total_s = sum(duration(f) for f in files)

@@ -6,3 +6,10 @@ bench-codec: $(BUILD)/nac
 
 bench: bench-codec
 .PHONY: bench-codec
+
+# `make codec-gap`: how much of nac's gap to the input is in its magnitudes, how much in its phase.
+CODEC_GAP_ARGS ?=
+codec-gap: $(BUILD)/nac
+	NAC_BENCH_DEPS=1 sh scripts/install-deps.sh
+	/usr/bin/python3 bench/codec_gap.py --nac $(BUILD)/nac $(CODEC_GAP_ARGS)
+.PHONY: codec-gap

@@ -301,7 +301,8 @@ static void decode_usage(FILE *f)
     fprintf(f, "usage: nac decode IN.nac OUT.wav|OUT.flac [--kbps LOWER] [--model FILE] [-q]\n\n"
                "Decodes a .nac file to 16-bit WAV or FLAC at the source's sample rate. IN or OUT may be '-'\n"
                "(stdout gives WAV). Damaged packets are detected by their CRC, skipped and concealed, with a\n"
-               "warning; a truncated file decodes up to the cut.\n\n"
+               "warning; a truncated file decodes up to the cut. Exit status: 0 clean, 3 decoded with damage\n"
+               "concealed or audio missing (the output is written), 1 error (no usable output), 2 usage.\n\n"
                "  --kbps LOWER   decode with fewer VQ stages than were coded (1.5, 3, 6, 12 or 24)\n"
                "  --model FILE   the model the file was encoded with (default: the built-in model)\n"
                "  -q             no progress line\n\n"
@@ -444,8 +445,7 @@ int nac_cmd_decode(int argc, char **argv)
         goto fail;
     if (show)
         fprintf(stderr, "\n");
-    status = 0;
-    (void)warned;
+    status = warned ? 3 : 0;
     goto done;
 fail:
     fprintf(stderr, "nac decode: %s\n", nac_error_message(&err));
