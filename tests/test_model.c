@@ -42,10 +42,11 @@ static double model_loss(nac_codec_train *w, const float *x, const float *g, int
     return s;
 }
 
-static void decoder_gradcheck(nac_test *t_, float phase_weight)
+static void decoder_gradcheck(nac_test *t_, int phase_head, float phase_weight)
 {
     nac_codec_config c;
     tiny_config(&c);
+    c.phase_head = phase_head;
     nac_codec_net *n = NULL;
     nac_codec_train *w = NULL;
     int B = 2, T = 128;
@@ -60,6 +61,12 @@ static void decoder_gradcheck(nac_test *t_, float phase_weight)
     float *x = malloc(sizeof(float) * (size_t)(B * T)), *g = malloc(sizeof(float) * (size_t)(B * T));
     nac_rng r;
     nac_rng_seed(&r, 11);
+    if (phase_head) { /* phase vectors away from (0, 0), where their direction turns too fast for
+                       * finite differences */
+        int F = nac_codec_bins(&c), hb = nn_params_find(&n->p, "dec.head.b");
+        for (int k = F; k < 3 * F; k++)
+            n->p.data[n->p.t[hb].offset + (size_t)k] = nac_rng_uniform(&r) < 0.5 ? -3.0f : 3.0f;
+    }
     for (int i = 0; i < B * T; i++) {
         x[i] = (float)(0.3 * nac_rng_normal(&r));
         g[i] = phase_weight > 0 ? 0.0f : (float)nac_rng_normal(&r); /* one loss at a time */
@@ -109,9 +116,11 @@ static void decoder_gradcheck(nac_test *t_, float phase_weight)
     nac_codec_net_destroy(n);
 }
 
-TEST(model_decoder_gradcheck) { decoder_gradcheck(t_, 0.0f); }
+TEST(model_decoder_gradcheck) { decoder_gradcheck(t_, 0, 0.0f); }
+TEST(model_decoder_gradcheck_vector_phase) { decoder_gradcheck(t_, 1, 0.0f); }
 /* the phase loss's gradient enters at the head, not through the waveform */
-TEST(model_decoder_gradcheck_phase_loss) { decoder_gradcheck(t_, 5.0f); }
+TEST(model_decoder_gradcheck_phase_loss) { decoder_gradcheck(t_, 0, 5.0f); }
+TEST(model_decoder_gradcheck_phase_loss_vector_phase) { decoder_gradcheck(t_, 1, 5.0f); }
 
 TEST(model_loss_falls_on_fixed_batch)
 {
@@ -201,5 +210,51 @@ TEST(model_save_load_roundtrip)
     CHECK(m->cfg.channels == c.channels && m->cfg.rvq.n_stages == c.rvq.n_stages);
     nac_weights_destroy(wf);
     nac_codec_net_destroy(m);
+    nac_codec_net_destroy(n);
+}
+
+static void count_note(void *ctx, const char *name, const char *what)
+{
+    (void)name;
+    (void)what;
+    ++*(int *)ctx;
+}
+
+/* A model grafted into a grown config (the vector phase head: 3F head rows instead of 2F) keeps
+ * every tensor that fits, the head's leading rows, and initialises the rest. */
+TEST(model_graft_into_grown_head)
+{
+    nac_codec_config c;
+    tiny_config(&c);
+    nac_codec_net *n = NULL, *g = NULL;
+    nac_weights *wf = NULL;
+    char path[512];
+    snprintf(path, sizeof path, "%s/graft.nacw", nac_test_tmp_dir());
+    CHECK(nac_codec_net_create(&n, &c, 0, NULL) == NAC_OK);
+    nac_codec_net_init(n, 9);
+    nac_codec_save_opts so = {0, NAC_DTYPE_F32, NAC_DTYPE_F32, 0, NULL};
+    CHECK(nac_codec_net_save(n, path, &so, NULL) == NAC_OK);
+    CHECK(nac_weights_load(&wf, path, NULL) == NAC_OK);
+    nac_codec_config c2 = c;
+    c2.phase_head = 1;
+    CHECK(nac_codec_net_create(&g, &c2, 0, NULL) == NAC_OK);
+    nac_codec_net_init(g, 10);
+    int hw = nn_params_find(&g->p, "dec.head.w");
+    size_t head_old = n->p.t[hw].numel, head_new = g->p.t[hw].numel;
+    CHECK(head_new == head_old * 3 / 2);
+    float tail = g->p.data[g->p.t[hw].offset + head_new - 1];
+    int notes = 0;
+    nac_error e;
+    CHECKF(nac_codec_net_graft(g, wf, count_note, &notes, &e) == NAC_OK, "%s", e.msg);
+    CHECK(notes == 2); /* dec.head.w and dec.head.b */
+    for (int i = 0; i < n->p.n; i++) {
+        size_t k = n->p.t[i].numel;
+        CHECKF(memcmp(g->p.data + g->p.t[i].offset, n->p.data + n->p.t[i].offset, k * sizeof(float)) == 0,
+               "%s not copied", n->p.t[i].name);
+    }
+    CHECK(g->p.data[g->p.t[hw].offset + head_new - 1] == tail);
+    CHECK(memcmp(g->rvq_state, n->rvq_state, n->rvq.state_floats * sizeof(float)) == 0);
+    nac_weights_destroy(wf);
+    nac_codec_net_destroy(g);
     nac_codec_net_destroy(n);
 }

@@ -58,7 +58,8 @@ static void usage(FILE *f)
             "  --val-kbps K       bitrate of the validation (default 6)\n"
             "  --out MODEL        output model path (required); checkpoint MODEL.ckpt, log MODEL.csv\n"
             "  --init MODEL       start from this model's weights (fine-tuning); 'default' = the built-in one\n"
-            "  --config FILE      architecture ('key = value' lines, see docs/model.md); new runs only\n"
+            "  --config FILE      architecture ('key = value' lines, see docs/model.md) of a new run; with\n"
+            "                     --init, changes to the init model's (tensors that still fit are copied)\n"
             "  --steps N          train until step N (default 100000)\n"
             "  --time-limit SEC   stop (with a checkpoint) after SEC seconds of wall time\n"
             "  --batch B          examples per step (default 16)\n"
@@ -331,6 +332,12 @@ static int draw_stages(nac_rng *rng, int S, double p_full)
     return rates[k] < S ? rates[k] : S;
 }
 
+static void note_graft(void *ctx, const char *name, const char *what)
+{
+    (void)ctx;
+    fprintf(stderr, "nac train: %s: %s\n", name, what);
+}
+
 int nac_cmd_train(int argc, char **argv)
 {
     train_opts o;
@@ -382,8 +389,19 @@ int nac_cmd_train(int argc, char **argv)
         size_t size;
         nac_default_model_bytes(&bytes, &size);
         st = strcmp(o.init, "default") ? nac_weights_load(&wf, o.init, &err) : nac_weights_load_mem(&wf, bytes, size, &err);
-        if (st || (st = nac_codec_net_from_weights(&n, wf, 1, NULL, &err)))
+        if (st)
             goto fail;
+        if (o.config) { /* the init model's config changed by FILE: copy what still fits */
+            nac_codec_config cfg;
+            if ((st = nac_codec_config_from_weights(&cfg, wf, &err)) ||
+                (st = nac_codec_config_load(&cfg, o.config, &err)) || (st = nac_codec_net_create(&n, &cfg, 1, &err)))
+                goto fail;
+            nac_codec_net_init(n, (uint64_t)o.seed);
+            if ((st = nac_codec_net_graft(n, wf, note_graft, NULL, &err)))
+                goto fail;
+        } else if ((st = nac_codec_net_from_weights(&n, wf, 1, NULL, &err))) {
+            goto fail;
+        }
         memset(n->p.m, 0, n->p.total * sizeof(float));
         memset(n->p.v, 0, n->p.total * sizeof(float));
         nac_rng_seed(&rs.rng, (uint64_t)o.seed * 7919u + 17u);

@@ -52,6 +52,7 @@ static const int_field int_fields[] = {
     F("dec_lo", dec_lo, 0, 32),
     F("dec_hi", dec_hi, 0, 32),
     F("latent_dim", latent_dim, 1, NAC_RVQ_MAX_DIM),
+    F("phase_head", phase_head, 0, 1),
     F("rvq.stages", rvq.n_stages, 1, NAC_RVQ_MAX_STAGES),
     F("rvq.codebook_size", rvq.codebook_size, 2, 65536),
     F("rvq.code_dim", rvq.code_dim, 0, NAC_RVQ_MAX_DIM),

@@ -20,6 +20,8 @@ typedef struct nac_codec_config {
     int enc_hi, enc_lo; /* encoder blocks at frame rate, at latent rate */
     int dec_lo, dec_hi; /* decoder blocks at latent rate, at frame rate */
     int latent_dim;    /* D */
+    int phase_head;    /* how the head gives the phase: 0 an angle per bin, 1 a 2-vector (a, b) per bin
+                        * whose direction is the phase (atan2(b, a)) */
     nac_rvq_config rvq;
 } nac_codec_config;
 

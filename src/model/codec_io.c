@@ -142,3 +142,53 @@ fail:
     }
     return st == NAC_ERR_NOMEM ? st : NAC_ERR_MODEL;
 }
+
+int nac_codec_net_graft(nac_codec_net *n, const nac_weights *w, nac_codec_graft_note note, void *ctx, nac_error *err)
+{
+    nac_codec_config old;
+    int st = nac_codec_config_from_weights(&old, w, err);
+    if (st)
+        return st;
+    for (int i = 0; i < n->p.n; i++) {
+        const nn_tensor *t = &n->p.t[i];
+        const nac_tensor_info *src = nac_weights_find(w, t->name);
+        float *dst = n->p.data + t->offset;
+        if (!src) {
+            if (note)
+                note(ctx, t->name, "new: initialised");
+            continue;
+        }
+        int same_tail = src->ndim == t->ndim && t->ndim >= 1;
+        for (int d = 1; same_tail && d < t->ndim; d++)
+            same_tail = src->shape[d] == (size_t)t->shape[d];
+        if (!same_tail) {
+            if (note)
+                note(ctx, t->name, "other shape: initialised");
+            continue;
+        }
+        float *tmp = malloc(src->count * sizeof *tmp);
+        if (!tmp)
+            return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        if ((st = nac_weights_read_f32(w, t->name, tmp, src->ndim, src->shape, err))) {
+            free(tmp);
+            return st;
+        }
+        size_t row = t->numel / (size_t)t->shape[0], rows = src->shape[0] < (size_t)t->shape[0] ? src->shape[0]
+                                                                                              : (size_t)t->shape[0];
+        memcpy(dst, tmp, rows * row * sizeof *dst);
+        free(tmp);
+        if (note && rows != (size_t)t->shape[0])
+            note(ctx, t->name, "grown: leading rows copied, the rest initialised");
+        else if (note && src->shape[0] != (size_t)t->shape[0])
+            note(ctx, t->name, "shrunk: leading rows copied");
+    }
+    const nac_tensor_info *rs = nac_weights_find(w, "rvq.state");
+    if (rs && n->rvq.state_floats && rs->count == n->rvq.state_floats) {
+        size_t shape[1] = {n->rvq.state_floats};
+        if ((st = nac_weights_read_f32(w, "rvq.state", n->rvq_state, 1, shape, err)))
+            return st;
+    } else {
+        nac_rvq_state_init(n->rvq_state, n->p.data, &n->rvq);
+    }
+    return NAC_OK;
+}

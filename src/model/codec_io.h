@@ -28,4 +28,12 @@ int nac_codec_config_from_weights(nac_codec_config *cfg, const nac_weights *w, n
 int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int with_optimizer, int *had_moments,
                                nac_error *err);
 
+/* Fills an initialised net n (of another config than w's, typically grown) from w, no moments:
+ * a tensor of w with the same name and shape is copied; one whose first dimension differs but
+ * whose other dimensions agree gives the leading rows both have (a head that gained outputs keeps
+ * the old ones); every other tensor keeps its initialisation. The VQ state is copied when its size
+ * agrees. note(ctx, name, what) is told of each tensor not copied whole (may be NULL). */
+typedef void (*nac_codec_graft_note)(void *ctx, const char *name, const char *what);
+int nac_codec_net_graft(nac_codec_net *n, const nac_weights *w, nac_codec_graft_note note, void *ctx, nac_error *err);
+
 #endif

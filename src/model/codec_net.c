@@ -179,40 +179,95 @@ void nac_codec_features(float *feat, const float *re, const float *im, int B, in
         }
 }
 
-void nac_codec_polar(float *re, float *im, const float *head, int B, int F, int Tf)
+/* Head rows per example: log-magnitudes, then the phase as F angles or as F pairs (a, b). */
+static inline size_t head_rows(int F, int phase_head) { return (size_t)(2 + phase_head) * (size_t)F; }
+#define NAC_CODEC_VEC_EPS 1e-8f /* in |(a, b)|^2: a direction for (0, 0) */
+
+void nac_codec_polar(float *re, float *im, const float *head, int B, int F, int Tf, int phase_head)
 {
+    size_t H = head_rows(F, phase_head), FT = (size_t)F * (size_t)Tf;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int f = 0; f < F; f++) {
-            const float *m = head + ((size_t)b * 2 * (size_t)F + (size_t)f) * (size_t)Tf;
-            const float *ph = m + (size_t)F * (size_t)Tf;
+            const float *m = head + ((size_t)b * H + (size_t)f) * (size_t)Tf;
+            const float *p0 = m + FT, *p1 = p0 + FT;
             size_t o = ((size_t)b * (size_t)F + (size_t)f) * (size_t)Tf;
             for (int t = 0; t < Tf; t++) {
                 float mag = expf(fminf(m[t], NAC_CODEC_LOGMAG_MAX));
-                re[o + (size_t)t] = mag * cosf(ph[t]);
-                im[o + (size_t)t] = mag * sinf(ph[t]);
+                if (phase_head) {
+                    float k = mag / sqrtf(p0[t] * p0[t] + p1[t] * p1[t] + NAC_CODEC_VEC_EPS);
+                    re[o + (size_t)t] = k * p0[t];
+                    im[o + (size_t)t] = k * p1[t];
+                } else {
+                    re[o + (size_t)t] = mag * cosf(p0[t]);
+                    im[o + (size_t)t] = mag * sinf(p0[t]);
+                }
             }
         }
 }
 
-/* dhead (B, 2F, Tf) = gradient of polar given dre, dim and the forward's outputs re, im. */
+/* dhead (B, H, Tf) = gradient of polar given dre, dim and the forward's outputs re, im. */
 static void polar_backward(float *dhead, const float *dre, const float *dim, const float *re, const float *im,
-                           const float *head, int B, int F, int Tf)
+                           const float *head, int B, int F, int Tf, int phase_head)
 {
+    size_t H = head_rows(F, phase_head), FT = (size_t)F * (size_t)Tf;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int f = 0; f < F; f++) {
-            const float *m = head + ((size_t)b * 2 * (size_t)F + (size_t)f) * (size_t)Tf;
-            float *dm = dhead + ((size_t)b * 2 * (size_t)F + (size_t)f) * (size_t)Tf;
-            float *dp = dm + (size_t)F * (size_t)Tf;
+            const float *m = head + ((size_t)b * H + (size_t)f) * (size_t)Tf;
+            const float *p0 = m + FT, *p1 = p0 + FT;
+            float *dm = dhead + ((size_t)b * H + (size_t)f) * (size_t)Tf;
+            float *dp0 = dm + FT, *dp1 = dp0 + FT;
             size_t o = ((size_t)b * (size_t)F + (size_t)f) * (size_t)Tf;
             for (int t = 0; t < Tf; t++) {
                 float r = re[o + (size_t)t], i = im[o + (size_t)t];
                 float gr = dre[o + (size_t)t], gi = dim[o + (size_t)t];
                 dm[t] = m[t] < NAC_CODEC_LOGMAG_MAX ? gr * r + gi * i : 0.0f;
-                dp[t] = -gr * i + gi * r;
+                if (phase_head) { /* (re, im) = mag (a, b) / n: the gradient leaves the direction's normal out */
+                    float n = sqrtf(p0[t] * p0[t] + p1[t] * p1[t] + NAC_CODEC_VEC_EPS);
+                    float ua = p0[t] / n, ub = p1[t] / n, k = expf(fminf(m[t], NAC_CODEC_LOGMAG_MAX)) / n;
+                    dp0[t] = k * (gr * (1.0f - ua * ua) - gi * ua * ub);
+                    dp1[t] = k * (gi * (1.0f - ub * ub) - gr * ua * ub);
+                } else {
+                    dp0[t] = -gr * i + gi * r;
+                }
             }
         }
+}
+
+/* The head's phases as angles, phase (B, F, Tf). */
+static void head_phase(float *phase, const float *head, int B, int F, int Tf, int phase_head)
+{
+    size_t H = head_rows(F, phase_head), FT = (size_t)F * (size_t)Tf;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        const float *p0 = head + (size_t)b * H * (size_t)Tf + FT, *p1 = p0 + FT;
+        float *out = phase + (size_t)b * FT;
+        for (size_t k = 0; k < FT; k++)
+            out[k] = phase_head ? atan2f(p1[k], p0[k]) : p0[k];
+    }
+}
+
+/* dhead (B, H, Tf) += the head gradient of a loss whose gradient in the angles is dphase (B, F, Tf). */
+static void head_phase_backward(float *dhead, const float *dphase, const float *head, int B, int F, int Tf,
+                                int phase_head)
+{
+    size_t H = head_rows(F, phase_head), FT = (size_t)F * (size_t)Tf;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        const float *p0 = head + (size_t)b * H * (size_t)Tf + FT, *p1 = p0 + FT;
+        float *d0 = dhead + (size_t)b * H * (size_t)Tf + FT, *d1 = d0 + FT;
+        const float *g = dphase + (size_t)b * FT;
+        for (size_t k = 0; k < FT; k++) {
+            if (phase_head) { /* d atan2(b, a) = (a db - b da) / (a^2 + b^2) */
+                float n2 = p0[k] * p0[k] + p1[k] * p1[k] + NAC_CODEC_VEC_EPS;
+                d0[k] -= g[k] * p1[k] / n2;
+                d1[k] += g[k] * p0[k] / n2;
+            } else {
+                d0[k] += g[k];
+            }
+        }
+    }
 }
 
 void nac_codec_align(float *yc, float *xc, const float *y, const float *x, int B, int T, int delay)
@@ -262,8 +317,8 @@ struct nac_codec_train {
     float *mem;             /* one arena for everything below */
     float *x, *sre, *sim, *feat, *e_in, *down, *eln, *eln_stats, *z, *zrows, *zqrows, *zq;
     float *din, *up, *ups, *oln, *oln_stats, *head, *ore, *oim, *y;
-    float *dhead_x;         /* gradient of losses taken on the head itself (B, 2F, Tf) */
-    int has_dhead_x;
+    float *phase, *dphase;  /* the head's phases as angles and a loss's gradient in them (B, F, Tf) */
+    int has_phase, has_dphase;
     float **bout;           /* per block: output (B, C, Tf or Tl) */
     nac_convnext_acts *bacts;
     float *ga, *gb, *gscratch; /* backward ping-pong and block scratch */
@@ -306,15 +361,15 @@ int nac_codec_train_create(nac_codec_train **out, nac_codec_net *n, int max_B, i
     size_t widest = C * (size_t)c->down > 3 * F ? C * (size_t)c->down : 3 * F;
     if (H > widest)
         widest = H;
-    if (2 * F > widest)
-        widest = 2 * F;
+    if (head_rows((int)F, c->phase_head) > widest)
+        widest = head_rows((int)F, c->phase_head);
     size_t sizes[] = {B * T, F * bf, F * bf, 3 * F * bf, C * bf, C * bl, C * bl, 2 * bl, D * bl, D * bl, D * bl,
-                      D * bl, C * bl, C * bl * (size_t)c->down, C * bf, C * bf, 2 * bf, 2 * F * bf, F * bf, F * bf,
-                      B * T, widest * bf, widest * bf, 2 * F * bf};
+                      D * bl, C * bl, C * bl * (size_t)c->down, C * bf, C * bf, 2 * bf, head_rows((int)F, c->phase_head) * bf,
+                      F * bf, F * bf, B * T, widest * bf, widest * bf, F * bf, F * bf};
     float **ptrs[] = {&w->x,    &w->sre,  &w->sim,   &w->feat,      &w->e_in, &w->down, &w->eln, &w->eln_stats,
                       &w->z,    &w->zrows, &w->zqrows, &w->zq,      &w->din,  &w->up,   &w->ups, &w->oln,
                       &w->oln_stats, &w->head, &w->ore, &w->oim,    &w->y,    &w->ga,   &w->gb,
-                      &w->dhead_x};
+                      &w->phase, &w->dphase};
     size_t nbuf = sizeof sizes / sizeof sizes[0], total = 0;
     for (size_t i = 0; i < nbuf; i++)
         total += (sizes[i] + 15) & ~(size_t)15;
@@ -387,7 +442,7 @@ int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_act
     int Tf = T / c->hop, Tl = Tf / c->down, N = B * Tl;
     w->B = B;
     w->T = T;
-    w->has_dhead_x = 0;
+    w->has_phase = w->has_dphase = 0;
     memcpy(w->x, x, (size_t)B * (size_t)T * sizeof *x);
     nac_stft_forward(n->stft, w->sre, w->sim, w->x, B, T);
     nac_codec_features(w->feat, w->sre, w->sim, B, F, Tf);
@@ -421,7 +476,7 @@ int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_act
     nn_layernorm_forward(w->oln, w->oln_stats, h, P(n, n->oln_g), P(n, n->oln_b), B, C, Tf, NAC_CODEC_LN_EPS);
     nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
     nn_conv1d_forward(w->head, w->oln, NULL, P(n, n->head_w), P(n, n->head_b), &chead, B, Tf);
-    nac_codec_polar(w->ore, w->oim, w->head, B, F, Tf);
+    nac_codec_polar(w->ore, w->oim, w->head, B, F, Tf, c->phase_head);
     nac_istft_forward(n->stft, w->y, w->ore, w->oim, B, Tf);
     *y = w->y;
     return NAC_OK;
@@ -433,13 +488,18 @@ double nac_codec_train_phase_loss(nac_codec_train *w, nn_phase_kind kind, const 
 {
     const nac_codec_config *c = &w->n->cfg;
     int F = nac_codec_bins(c), Tf = w->T / c->hop;
-    if (weight != 0.0f && !w->has_dhead_x) {
-        memset(w->dhead_x, 0, 2 * (size_t)F * (size_t)w->B * (size_t)Tf * sizeof(float));
-        w->has_dhead_x = 1;
+    size_t n = (size_t)F * (size_t)w->B * (size_t)Tf;
+    if (!w->has_phase) {
+        head_phase(w->phase, w->head, w->B, F, Tf, c->phase_head);
+        w->has_phase = 1;
+    }
+    if (weight != 0.0f && !w->has_dphase) {
+        memset(w->dphase, 0, n * sizeof(float));
+        w->has_dphase = 1;
     }
     int lag = nac_codec_delay(c) / c->hop; /* head frame t synthesises input frame t - lag */
-    return nn_polar_phase_loss(kind, weight != 0.0f ? w->dhead_x : NULL, w->head, w->sre, w->sim, ex_w, w->B, F, Tf, lag,
-                               0.3f, weight);
+    return nn_polar_phase_loss(kind, weight != 0.0f ? w->dphase : NULL, w->phase, w->sre, w->sim, ex_w, w->B, F, Tf,
+                               lag, 0.3f, weight);
 }
 
 const float *nac_codec_train_latents(const nac_codec_train *w, int *N)
@@ -483,12 +543,9 @@ int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err
     float *dre = ga, *dim = ga + (size_t)F * bf;
     memset(ga, 0, 2 * (size_t)F * bf * sizeof *ga);
     nac_istft_backward(n->stft, dre, dim, dy, B, Tf);
-    polar_backward(gb, dre, dim, w->ore, w->oim, w->head, B, F, Tf);
-    if (w->has_dhead_x) {
-        size_t nh = 2 * (size_t)F * bf;
-        for (size_t i = 0; i < nh; i++)
-            gb[i] += w->dhead_x[i];
-    }
+    polar_backward(gb, dre, dim, w->ore, w->oim, w->head, B, F, Tf, c->phase_head);
+    if (w->has_dphase)
+        head_phase_backward(gb, w->dphase, w->head, B, F, Tf, c->phase_head);
     nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
     memset(ga, 0, (size_t)C * bf * sizeof *ga);
     nn_conv1d_backward(ga, G(n, n->head_w), G(n, n->head_b), gb, w->oln, P(n, n->head_w), &chead, B, Tf);

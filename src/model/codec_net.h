@@ -5,7 +5,8 @@
  *   -> enc_lo blocks -> layernorm -> lat conv (D, C, 1) -> z (B, D, Tl)
  *   -> residual VQ (rows (B*Tl, D)) -> zq
  *   -> din conv (C, D, 3) -> dec_lo blocks -> up conv (C*down, C, 3) -> sub-pixel (B, C, Tf)
- *   -> dec_hi blocks -> layernorm -> head conv (2F, C, 1): log-magnitude m, phase p
+ *   -> dec_hi blocks -> layernorm -> head conv ((2 + phase_head) F, C, 1): log-magnitude m, phase p
+ *      (an angle, or a 2-vector whose direction it is)
  *   -> X = exp(min(m, MAX)) e^{ip} -> inverse STFT -> y (B, T), y[n] ~ x[n - (n_fft - hop)]. */
 #ifndef NAC_MODEL_CODEC_NET_H
 #define NAC_MODEL_CODEC_NET_H
@@ -30,7 +31,7 @@ typedef enum nac_codec_conv_id {
     NAC_CONV_LAT,  /* enc.lat:  C -> D, k 1 */
     NAC_CONV_DIN,  /* dec.in:   D -> C, k 3 */
     NAC_CONV_UP,   /* dec.up:   C -> C*down, k 3 (then sub-pixel shuffle) */
-    NAC_CONV_HEAD  /* dec.head: C -> 2F, k 1 */
+    NAC_CONV_HEAD  /* dec.head: C -> (2 + phase_head) F, k 1 */
 } nac_codec_conv_id;
 
 static inline nn_conv1d nac_codec_conv(const nac_codec_config *c, nac_codec_conv_id id)
@@ -42,7 +43,7 @@ static inline nn_conv1d nac_codec_conv(const nac_codec_config *c, nac_codec_conv
     case NAC_CONV_LAT: return (nn_conv1d){C, D, 1, 1, 1, 1};
     case NAC_CONV_DIN: return (nn_conv1d){D, C, 3, 1, 1, 1};
     case NAC_CONV_UP: return (nn_conv1d){C, C * c->down, 3, 1, 1, 1};
-    default: return (nn_conv1d){C, 2 * F, 1, 1, 1, 1};
+    default: return (nn_conv1d){C, (2 + c->phase_head) * F, 1, 1, 1, 1};
     }
 }
 
@@ -77,8 +78,9 @@ static inline nac_convnext *nac_codec_dec_hi(nac_codec_net *n)
 
 /* Spectral features of the encoder input: feat (B, 3F, Tf) from re, im (B, F, Tf). */
 void nac_codec_features(float *feat, const float *re, const float *im, int B, int F, int Tf);
-/* Output spectrum from the head: re, im (B, F, Tf) from head (B, 2F, Tf). */
-void nac_codec_polar(float *re, float *im, const float *head, int B, int F, int Tf);
+/* Output spectrum from the head: re, im (B, F, Tf) from head (B, (2 + phase_head) F, Tf):
+ * exp(m) e^{i p} (phase_head 0) or exp(m) (a + i b) / |(a, b)| (phase_head 1). */
+void nac_codec_polar(float *re, float *im, const float *head, int B, int F, int Tf, int phase_head);
 
 /* The output lags the input by delay = n_fft - hop samples, so losses compare
  * yc = y[:, delay:] with xc = x[:, :T - delay], both (B, T - delay). */

@@ -410,7 +410,7 @@ static void decode_chunk(nac_decoder *d, float *pcm, int Tl)
     nn_layernorm_forward(y, r->stats, x, nn_params_data(p, n->oln_g), nn_params_data(p, n->oln_b), 1, C, Tf, NAC_CODEC_LN_EPS);
     nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
     nn_conv1d_forward(x, y, NULL, nn_params_data(p, n->head_w), nn_params_data(p, n->head_b), &chead, 1, Tf);
-    nac_codec_polar(r->re, r->im, x, 1, F, Tf);
+    nac_codec_polar(r->re, r->im, x, 1, F, Tf, c->phase_head);
     nac_istft_stream(n->stft, &d->istft, pcm, r->re, r->im, Tf);
     size_t fs = (size_t)nac_codec_frame_size(c);
     for (int t = 0; t < Tl; t++)

@@ -12,7 +12,7 @@
 
 typedef struct phase_ctx {
     nn_phase_kind kind;
-    const float *pred, *xre, *xim;
+    const float *phase, *xre, *xim;
     int F, T, lag;
     float p;
 } phase_ctx;
@@ -32,7 +32,7 @@ static float term(const phase_ctx *c, int b, int f, int t, float *a, float *s)
     size_t F = (size_t)c->F, T = (size_t)c->T;
     size_t xk = ((size_t)b * F + (size_t)f) * T + (size_t)(t - c->lag);
     size_t xj = ((size_t)b * F + (size_t)f2) * T + (size_t)(t2 - c->lag);
-    const float *ph = c->pred + ((size_t)b * 2 * F + F) * T;
+    const float *ph = c->phase + (size_t)b * F * T;
     float kr = c->xre[xk], ki = c->xim[xk], tr = kr, ti = ki, d = ph[(size_t)f * T + (size_t)t];
     if (c->kind != NN_PHASE_ABS) { /* X_k conj(X_j) */
         float jr = c->xre[xj], ji = c->xim[xj];
@@ -49,12 +49,12 @@ static float term(const phase_ctx *c, int b, int f, int t, float *a, float *s)
     return 1.0f - (cd * tr + sd * ti) * inv; /* 1 - cos(d - D) */
 }
 
-double nn_polar_phase_loss(nn_phase_kind kind, float *dpred, const float *pred, const float *xre, const float *xim,
+double nn_polar_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
                            const float *w, int B, int F, int T, int lag, float p, float weight)
 {
     if (B < 1 || F < 1 || T <= lag || lag < 0)
         return 0.0;
-    phase_ctx c = {kind, pred, xre, xim, F, T, lag, p};
+    phase_ctx c = {kind, phase, xre, xim, F, T, lag, p};
     size_t rows = (size_t)B * (size_t)F;
     double *norm = calloc(rows, sizeof *norm), *part = calloc(rows, sizeof *part);
     if (!norm || !part) {
@@ -85,7 +85,7 @@ double nn_polar_phase_loss(nn_phase_kind kind, float *dpred, const float *pred, 
     free(part);
     if (!(total_norm > 0))
         return 0.0;
-    if (dpred) {
+    if (dphase) {
         const float g = (float)((double)weight / total_norm);
 #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < rows; r++) {
@@ -93,7 +93,7 @@ double nn_polar_phase_loss(nn_phase_kind kind, float *dpred, const float *pred, 
             float wb = w ? w[b] : 1.0f, a, s, a2, s2;
             if (wb == 0.0f)
                 continue;
-            float *d = dpred + ((size_t)b * 2 * (size_t)F + (size_t)F + (size_t)f) * (size_t)T;
+            float *d = dphase + r * (size_t)T;
             for (int t = lag; t < T; t++) {
                 term(&c, b, f, t, &a, &s); /* this bin as the first of its own term */
                 float gk = a * s;

@@ -1,5 +1,5 @@
-/* Level-weighted phase losses on a spectrum predicted in polar form (log-magnitude and phase
- * planes, as a frame-rate decoder's head emits them) against a complex target spectrum X.
+/* Level-weighted phase losses on the phases of a predicted spectrum (a frame-rate decoder's
+ * head) against a complex target spectrum X.
  *
  * Three kinds, each a weighted mean of 1 - cos(predicted angle - target angle):
  *  - NN_PHASE_ABS: the phase itself, phi[f, t] against arg X[f, t - lag];
@@ -20,12 +20,11 @@
 
 typedef enum nn_phase_kind { NN_PHASE_ABS, NN_PHASE_TIME, NN_PHASE_FREQ } nn_phase_kind;
 
-/* pred (B, 2F, T): rows F..2F-1 of each example hold the phases in radians (rows 0..F-1, the
- * log-magnitudes, are not read). xre, xim (B, F, T): the target. Returns the loss (not multiplied
- * by `weight`; 0 when every weight or level is 0) and, when dpred is not NULL, accumulates the
- * phase rows of dpred (B, 2F, T) += weight * dL/dphi. 0 <= lag < T, 0 < p <= 1. Parallel over
- * examples and bins; the result is identical for any thread count. NAN if out of memory. */
-double nn_polar_phase_loss(nn_phase_kind kind, float *dpred, const float *pred, const float *xre, const float *xim,
+/* phase (B, F, T): the predicted phases in radians; xre, xim (B, F, T): the target. Returns the
+ * loss (not multiplied by `weight`; 0 when every weight or level is 0) and, when dphase is not
+ * NULL, accumulates dphase (B, F, T) += weight * dL/dphase. 0 <= lag < T, 0 < p <= 1. Parallel
+ * over examples and bins; the result is identical for any thread count. NAN if out of memory. */
+double nn_polar_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
                            const float *w, int B, int F, int T, int lag, float p, float weight);
 
 #endif
