@@ -7,6 +7,7 @@
 
 #include "core/rng.h"
 #include "model/codec_io.h"
+#include "nac/nac.h"
 #include "model/codec_net.h"
 #include "nn/loss_spectral.h"
 #include "nn/optim.h"
@@ -258,3 +259,58 @@ TEST(model_graft_into_grown_head)
     nac_codec_net_destroy(g);
     nac_codec_net_destroy(n);
 }
+
+/* The streaming encoder and decoder of the public API compute what the training pass computes:
+ * the same codes and, to rounding, the same output, for either phase head. */
+static void stream_equals_training(nac_test *t_, int phase_head)
+{
+    nac_codec_config c;
+    tiny_config(&c);
+    c.phase_head = phase_head;
+    enum { T = 640 };
+    int fs = nac_codec_frame_size(&c), frames = T / fs, S = c.rvq.n_stages;
+    nac_codec_net *n = NULL;
+    nac_codec_train *w = NULL;
+    nac_model *m = NULL;
+    char path[512];
+    snprintf(path, sizeof path, "%s/stream%d.nacw", nac_test_tmp_dir(), phase_head);
+    CHECK(nac_codec_net_create(&n, &c, 0, NULL) == NAC_OK);
+    nac_codec_net_init(n, 5);
+    nac_codec_save_opts so = {0, NAC_DTYPE_F32, NAC_DTYPE_F32, 0, NULL};
+    CHECK(nac_codec_net_save(n, path, &so, NULL) == NAC_OK);
+    nac_error e;
+    CHECKF(nac_model_load(&m, path, &e) == NAC_OK, "%s", e.msg);
+    static float x[T], ys[T];
+    nac_rng r;
+    nac_rng_seed(&r, 3);
+    for (int i = 0; i < T; i++)
+        x[i] = (float)(0.2 * nac_rng_normal(&r));
+    CHECK(nac_codec_train_create(&w, n, 1, T, NULL) == NAC_OK);
+    const float *yt;
+    nac_rvq_losses vq;
+    CHECK(nac_codec_train_forward(w, x, NULL, 1, T, &yt, &vq, NULL) == NAC_OK);
+    int32_t codes[64 * 8];
+    CHECK(frames * S <= 64 * 8);
+    nac_encoder *enc = NULL;
+    nac_decoder *dec = NULL;
+    size_t got = 0;
+    CHECK(nac_encoder_create(&enc, m, S, NULL) == NAC_OK && nac_decoder_create(&dec, m, NULL) == NAC_OK);
+    CHECK(nac_encoder_push(enc, codes, 64, &got, x, T, NULL) == NAC_OK && got == (size_t)frames);
+    CHECK(memcmp(codes, nac_codec_train_codes(w), (size_t)frames * S * sizeof *codes) == 0);
+    CHECK(nac_decoder_decode(dec, ys, codes, NULL, (size_t)frames, S, NULL) == NAC_OK);
+    double worst = 0, peak = 0;
+    for (int i = 0; i < T; i++) {
+        worst = fmax(worst, fabs((double)ys[i] - yt[i]));
+        peak = fmax(peak, fabs((double)yt[i]));
+    }
+    CHECKF(worst <= 1e-4 * peak, "streaming output differs from training by %.3g (peak %.3g)", worst, peak);
+    snprintf(t_->why, sizeof t_->why, "largest difference %.2g of a peak %.2g", worst, peak);
+    nac_encoder_destroy(enc);
+    nac_decoder_destroy(dec);
+    nac_model_destroy(m);
+    nac_codec_train_destroy(w);
+    nac_codec_net_destroy(n);
+}
+
+TEST(model_streaming_equals_training_angle_phase) { stream_equals_training(t_, 0); }
+TEST(model_streaming_equals_training_vector_phase) { stream_equals_training(t_, 1); }
