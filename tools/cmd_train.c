@@ -518,9 +518,11 @@ int nac_cmd_train(int argc, char **argv)
         double l_stft = nn_mrstft_loss_forward_backward(stft, dyc, yc, xc, B, Tc, (float)o.w_stft);
         for (int b = 0; b < B; b++)
             phase_w[b] = n_active[b] >= o.phase_stages ? 1.0f : 0.0f;
-        double l_phase = nac_codec_train_phase_loss(ws, NN_PHASE_ABS, phase_w, (float)o.w_phase);
-        double l_if = nac_codec_train_phase_loss(ws, NN_PHASE_TIME, NULL, (float)o.w_if);
-        double l_gd = nac_codec_train_phase_loss(ws, NN_PHASE_FREQ, NULL, (float)o.w_gd);
+        /* phase terms: every step when trained, on logged steps only when just watched */
+        int logged = (rs.step + 1) % o.print_every == 0;
+        double l_phase = o.w_phase > 0 || logged ? nac_codec_train_phase_loss(ws, NN_PHASE_ABS, phase_w, (float)o.w_phase) : 0;
+        double l_if = o.w_if > 0 || logged ? nac_codec_train_phase_loss(ws, NN_PHASE_TIME, NULL, (float)o.w_if) : 0;
+        double l_gd = o.w_gd > 0 || logged ? nac_codec_train_phase_loss(ws, NN_PHASE_FREQ, NULL, (float)o.w_gd) : 0;
         if (!isfinite(l_mel) || !isfinite(l_stft) || !isfinite(vq.total) || !isfinite(l_phase) || !isfinite(l_if) ||
             !isfinite(l_gd)) {
             st = nac_error_set(&err, NAC_ERR_NUMERIC,
@@ -569,8 +571,10 @@ int nac_cmd_train(int argc, char **argv)
 
         ema_mel = isnan(ema_mel) ? l_mel : 0.98 * ema_mel + 0.02 * l_mel;
         ema_stft = isnan(ema_stft) ? l_stft : 0.98 * ema_stft + 0.02 * l_stft;
-        ema_phase = isnan(ema_phase) ? l_phase : 0.98 * ema_phase + 0.02 * l_phase;
-        ema_if = isnan(ema_if) ? l_if : 0.98 * ema_if + 0.02 * l_if;
+        if (o.w_phase > 0 || logged)
+            ema_phase = isnan(ema_phase) ? l_phase : 0.9 * ema_phase + 0.1 * l_phase;
+        if (o.w_if > 0 || logged)
+            ema_if = isnan(ema_if) ? l_if : 0.9 * ema_if + 0.1 * l_if;
         double vs = NAN, vm = NAN;
         int do_val = val.ws && (rs.step % o.val_every == 0 || rs.step == o.steps);
         if (do_val && (st = validate(&vs, &vm, &val, n, val_stages, &err)))
