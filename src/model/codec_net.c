@@ -11,7 +11,7 @@
 #include "core/rng.h"
 #include "nn/activation.h"
 #include "nn/conv1d.h"
-#include "nn/loss_polar.h"
+#include "nn/loss_phase.h"
 #include "nn/norm.h"
 #include "nn/pixshuf1d.h"
 
@@ -498,7 +498,7 @@ double nac_codec_train_phase_loss(nac_codec_train *w, nn_phase_kind kind, const 
         w->has_dphase = 1;
     }
     int lag = nac_codec_delay(c) / c->hop; /* head frame t synthesises input frame t - lag */
-    return nn_polar_phase_loss(kind, weight != 0.0f ? w->dphase : NULL, w->phase, w->sre, w->sim, ex_w, w->B, F, Tf,
+    return nn_phase_loss(kind, weight != 0.0f ? w->dphase : NULL, w->phase, w->sre, w->sim, ex_w, w->B, F, Tf,
                                lag, 0.3f, weight);
 }
 

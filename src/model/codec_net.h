@@ -17,7 +17,7 @@
 #include "model/codec_config.h"
 #include "model/convnext.h"
 #include "nn/conv1d.h"
-#include "nn/loss_polar.h"
+#include "nn/loss_phase.h"
 #include "nn/params.h"
 #include "vq/rvq.h"
 
@@ -100,7 +100,7 @@ void nac_codec_train_destroy(nac_codec_train *w);
 int nac_codec_train_forward(nac_codec_train *w, const float *x, const int *n_active, int B, int T,
                             const float **y, nac_rvq_losses *vq, nac_error *err);
 const int32_t *nac_codec_train_codes(const nac_codec_train *w);
-/* After a forward: a level-weighted phase loss (nn/loss_polar.h, p 0.3: the phase itself, its
+/* After a forward: a level-weighted phase loss (nn/loss_phase.h, p 0.3: the phase itself, its
  * advance in time or its difference across bins) of the decoder's spectrum against the input's,
  * matched at the codec's delay, weighted per example by ex_w (B, or NULL for all 1). Its gradient,
  * times `weight` (0: the value only), joins the next backward. Returns the loss. */

@@ -15,8 +15,8 @@
  * the absolute phase, which only a code that carries it can give. They leave the magnitudes alone.
  * Per-example weights w_b (NULL: all 1) pick the examples that count; `lag` shifts the target by
  * whole frames (a decoder whose output trails its input by `lag` hops). */
-#ifndef NAC_NN_LOSS_POLAR_H
-#define NAC_NN_LOSS_POLAR_H
+#ifndef NAC_NN_LOSS_PHASE_H
+#define NAC_NN_LOSS_PHASE_H
 
 typedef enum nn_phase_kind { NN_PHASE_ABS, NN_PHASE_TIME, NN_PHASE_FREQ } nn_phase_kind;
 
@@ -24,7 +24,7 @@ typedef enum nn_phase_kind { NN_PHASE_ABS, NN_PHASE_TIME, NN_PHASE_FREQ } nn_pha
  * loss (not multiplied by `weight`; 0 when every weight or level is 0) and, when dphase is not
  * NULL, accumulates dphase (B, F, T) += weight * dL/dphase. 0 <= lag < T, 0 < p <= 1. Parallel
  * over examples and bins; the result is identical for any thread count. NAN if out of memory. */
-double nn_polar_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
+double nn_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
                            const float *w, int B, int F, int T, int lag, float p, float weight);
 
 #endif

@@ -1,10 +1,10 @@
-/* Level-weighted phase losses (see loss_polar.h).
+/* Level-weighted phase losses (see loss_phase.h).
  * A term pairs bin k with a neighbour j (the previous frame, the bin below, or none for the
  * absolute phase): predicted angle d = phi_k - phi_j, target e^{i D} = X_k conj(X_j) / |X_k X_j|,
  * weight a = |X_k X_j|^p, loss a (1 - cos(d - D)), gradient a sin(d - D) into phi_k and minus that
  * into phi_j. Each bin gathers the terms it belongs to (as k and as j), so bins can be spread over
  * threads without two threads writing one place; a normalising pass runs first. */
-#include "nn/loss_polar.h"
+#include "nn/loss_phase.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -49,7 +49,7 @@ static float term(const phase_ctx *c, int b, int f, int t, float *a, float *s)
     return 1.0f - (cd * tr + sd * ti) * inv; /* 1 - cos(d - D) */
 }
 
-double nn_polar_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
+double nn_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
                            const float *w, int B, int F, int T, int lag, float p, float weight)
 {
     if (B < 1 || F < 1 || T <= lag || lag < 0)

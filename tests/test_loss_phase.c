@@ -1,11 +1,11 @@
-/* Tests of the level-weighted phase losses (src/nn/loss_polar.c): values at the target's own
+/* Tests of the level-weighted phase losses (src/nn/loss_phase.c): values at the target's own
  * phase, at an unrelated phase, at a known offset and under per-bin or per-frame offsets, the
  * per-example weights and lag, finite-difference gradient checks of the three kinds, and thread
  * independence. */
 #include "test.h"
 
 #include "core/rng.h"
-#include "nn/loss_polar.h"
+#include "nn/loss_phase.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +38,16 @@ TEST(loss_phase_values)
 {
     static float pred[B * F * T], xre[B * F * T], xim[B * F * T], d[B * F * T];
     make_case(pred, xre, xim, 0, 0.0f, 1);
-    double v = nn_polar_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f);
+    double v = nn_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f);
     CHECKF(fabs(v) < 1e-6, "own phase: loss %g", v);
     /* a constant rotation by 1 radian costs 1 - cos(1) in every bin, whatever the levels */
     make_case(pred, xre, xim, 0, 1.0f, 1);
-    v = nn_polar_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f);
+    v = nn_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f);
     CHECK_NEAR(v, 1.0 - cos(1.0), 1e-5);
     /* the target one frame later matches with lag 1, not with lag 0 */
     make_case(pred, xre, xim, 1, 0.0f, 2);
-    CHECK(fabs(nn_polar_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f)) < 1e-6);
-    CHECK(nn_polar_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f) > 0.3);
+    CHECK(fabs(nn_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f)) < 1e-6);
+    CHECK(nn_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f) > 0.3);
     /* unrelated phases: about 1 */
     make_case(pred, xre, xim, 0, 0.0f, 3);
     nac_rng r;
@@ -59,7 +59,7 @@ TEST(loss_phase_values)
     }
     for (int i = 0; i < B * F * 400; i++)
         big[i] = (float)(6.3 * nac_rng_uniform(&r));
-    v = nn_polar_phase_loss(NN_PHASE_ABS, NULL, big, bre, bim, NULL, B, F, 400, 0, 0.3f, 1.0f);
+    v = nn_phase_loss(NN_PHASE_ABS, NULL, big, bre, bim, NULL, B, F, 400, 0, 0.3f, 1.0f);
     CHECK_NEAR(v, 1.0, 0.05);
     snprintf(t_->why, sizeof t_->why, "unrelated phases: %.3f", v);
 }
@@ -73,17 +73,17 @@ TEST(loss_phase_weights)
         pred[1 * F * T + i] += 2.0f;
     float w0[B] = {1, 0, 1}, w1[B] = {0, 1, 0};
     memset(d, 0, sizeof d);
-    CHECK(fabs(nn_polar_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, w0, B, F, T, 0, 0.3f, 1.0f)) < 1e-6);
+    CHECK(fabs(nn_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, w0, B, F, T, 0, 0.3f, 1.0f)) < 1e-6);
     for (int i = 0; i < B * F * T; i++)
         CHECKF(fabs(d[i]) < 1e-7f, "gradient %g at %d with the wrong example weighted 0", d[i], i);
-    CHECK_NEAR(nn_polar_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, w1, B, F, T, 0, 0.3f, 1.0f), 1.0 - cos(2.0), 1e-5);
+    CHECK_NEAR(nn_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, w1, B, F, T, 0, 0.3f, 1.0f), 1.0 - cos(2.0), 1e-5);
     /* all weights 0, or a silent target: 0, no gradient */
     float wz[B] = {0, 0, 0};
-    CHECK(nn_polar_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, wz, B, F, T, 0, 0.3f, 1.0f) == 0.0);
+    CHECK(nn_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, wz, B, F, T, 0, 0.3f, 1.0f) == 0.0);
     memset(xre, 0, sizeof xre);
     memset(xim, 0, sizeof xim);
     memset(d, 0, sizeof d);
-    CHECK(nn_polar_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f) == 0.0);
+    CHECK(nn_phase_loss(NN_PHASE_ABS, d, pred, xre, xim, NULL, B, F, T, 0, 0.3f, 1.0f) == 0.0);
     for (int i = 0; i < B * F * T; i++)
         CHECK(d[i] == 0.0f);
 }
@@ -99,7 +99,7 @@ static void phase_gradcheck(nac_test *t_, nn_phase_kind kind)
     float w[B] = {1.0f, 0.5f, 2.0f};
     const float weight = 1.7f;
     memset(d, 0, sizeof d);
-    nn_polar_phase_loss(kind, d, pred, xre, xim, w, B, F, T, 1, 0.3f, weight);
+    nn_phase_loss(kind, d, pred, xre, xim, w, B, F, T, 1, 0.3f, weight);
     double worst = 0;
     for (int b = 0; b < B; b++)
         for (int i = 0; i < F * T; i++) {
@@ -107,9 +107,9 @@ static void phase_gradcheck(nac_test *t_, nn_phase_kind kind)
             float keep = pred[k];
             const double h = 1e-2;
             pred[k] = keep + (float)h;
-            double lp = nn_polar_phase_loss(kind, NULL, pred, xre, xim, w, B, F, T, 1, 0.3f, weight);
+            double lp = nn_phase_loss(kind, NULL, pred, xre, xim, w, B, F, T, 1, 0.3f, weight);
             pred[k] = keep - (float)h;
-            double lm = nn_polar_phase_loss(kind, NULL, pred, xre, xim, w, B, F, T, 1, 0.3f, weight);
+            double lm = nn_phase_loss(kind, NULL, pred, xre, xim, w, B, F, T, 1, 0.3f, weight);
             pred[k] = keep;
             double num = weight * (lp - lm) / (2 * h), err = fabs(num - d[k]);
             double tol = 1e-6 + 2e-3 * fabs(num);
@@ -137,9 +137,9 @@ TEST(loss_phase_differences_ignore_offsets)
             for (int t = 0; t < T; t++)
                 pred[((size_t)b * F + f) * T + t] += off;
         }
-    CHECK(fabs(nn_polar_phase_loss(NN_PHASE_TIME, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f)) < 1e-5);
-    CHECK(nn_polar_phase_loss(NN_PHASE_FREQ, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f) > 0.2);
-    CHECK(nn_polar_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f) > 0.2);
+    CHECK(fabs(nn_phase_loss(NN_PHASE_TIME, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f)) < 1e-5);
+    CHECK(nn_phase_loss(NN_PHASE_FREQ, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f) > 0.2);
+    CHECK(nn_phase_loss(NN_PHASE_ABS, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f) > 0.2);
     make_case(pred, xre, xim, 1, 0.0f, 7);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -147,8 +147,8 @@ TEST(loss_phase_differences_ignore_offsets)
             for (int f = 0; f < F; f++)
                 pred[((size_t)b * F + f) * T + t] += off;
         }
-    CHECK(fabs(nn_polar_phase_loss(NN_PHASE_FREQ, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f)) < 1e-5);
-    CHECK(nn_polar_phase_loss(NN_PHASE_TIME, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f) > 0.2);
+    CHECK(fabs(nn_phase_loss(NN_PHASE_FREQ, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f)) < 1e-5);
+    CHECK(nn_phase_loss(NN_PHASE_TIME, NULL, pred, xre, xim, NULL, B, F, T, 1, 0.3f, 1.0f) > 0.2);
 }
 
 TEST(loss_phase_threads_identical)
@@ -170,7 +170,7 @@ TEST(loss_phase_threads_identical)
     for (int k = 0; k < 2; k++) {
         omp_set_num_threads(k + 1);
         for (int kind = NN_PHASE_ABS; kind <= NN_PHASE_FREQ; kind++)
-            v[k] += nn_polar_phase_loss((nn_phase_kind)kind, d[k], pred, xre, xim, NULL, B, F, T2, 1, 0.3f, 1.0f);
+            v[k] += nn_phase_loss((nn_phase_kind)kind, d[k], pred, xre, xim, NULL, B, F, T2, 1, 0.3f, 1.0f);
     }
     omp_set_num_threads(saved);
     CHECK(v[0] == v[1]);
