@@ -129,7 +129,7 @@ done:
 TEST(codec_cli_quality_floor_every_bitrate)
 {
     static const char *rates[] = {"1.5", "3", "6", "12", "24"};
-    static const double floors[] = {0.84, 0.88, 0.90, 0.90, 0.90};
+    static const double floors[] = {0.86, 0.90, 0.92, 0.92, 0.92};
     const char *tmp = nac_test_tmp_dir();
     char msg[256] = "";
     for (int i = 0; i < 5; i++) {
