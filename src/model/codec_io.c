@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/params_io.h"
+
 typedef struct {
     nac_weights_writer *w;
     nac_error *err;
@@ -18,16 +20,10 @@ static int put_cfg(void *ctx, const char *key, const char *value)
     return nac_weights_writer_set(c->w, full, value, c->err);
 }
 
-static void tensor_shape(size_t *shape, const nn_tensor *t)
-{
-    for (int d = 0; d < t->ndim; d++)
-        shape[d] = (size_t)t->shape[d];
-}
-
 int nac_codec_net_save(const nac_codec_net *n, const char *path, const nac_codec_save_opts *opts, nac_error *err)
 {
     nac_weights_writer *w = NULL;
-    char (*names)[80] = NULL;
+    nn_params_names *names = NULL;
     int st = nac_weights_writer_create(&w, err);
     if (st)
         return st;
@@ -38,29 +34,11 @@ int nac_codec_net_save(const nac_codec_net *n, const char *path, const nac_codec
     for (const char *const *e = opts && opts->extra ? opts->extra : NULL; e && e[0]; e += 2)
         if ((st = nac_weights_writer_set(w, e[0], e[1], err)))
             goto done;
-    int with_opt = opts && opts->with_optimizer && n->p.m && n->p.v;
-    nac_dtype pdt = opts ? opts->params_dtype : NAC_DTYPE_F32;
-    nac_dtype mdt = opts ? opts->moments_dtype : NAC_DTYPE_F32;
-    names = calloc((size_t)n->p.n * 2 + 1, sizeof *names);
-    if (!names) {
-        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    int with_opt = opts && opts->with_optimizer;
+    if ((st = nn_params_write(w, &n->p, opts ? opts->params_dtype : NAC_DTYPE_F32,
+                              opts ? opts->moments_dtype : NAC_DTYPE_F32, with_opt && !opts->skip_first_moment,
+                              with_opt, &names, err)))
         goto done;
-    }
-    for (int i = 0; i < n->p.n; i++) {
-        const nn_tensor *t = &n->p.t[i];
-        size_t shape[4];
-        tensor_shape(shape, t);
-        if ((st = nac_weights_writer_add(w, t->name, pdt, t->ndim, shape, n->p.data + t->offset, err)))
-            goto done;
-        if (!with_opt)
-            continue;
-        snprintf(names[2 * i], sizeof names[0], "adam.m.%s", t->name);
-        snprintf(names[2 * i + 1], sizeof names[0], "adam.v.%s", t->name);
-        if ((!opts->skip_first_moment &&
-             (st = nac_weights_writer_add(w, names[2 * i], mdt, t->ndim, shape, n->p.m + t->offset, err))) ||
-            (st = nac_weights_writer_add(w, names[2 * i + 1], mdt, t->ndim, shape, n->p.v + t->offset, err)))
-            goto done;
-    }
     if (n->rvq.state_floats) {
         size_t shape[1] = {n->rvq.state_floats};
         if ((st = nac_weights_writer_add(w, "rvq.state", NAC_DTYPE_F32, 1, shape, n->rvq_state, err)))
@@ -68,7 +46,7 @@ int nac_codec_net_save(const nac_codec_net *n, const char *path, const nac_codec
     }
     st = nac_weights_writer_save(w, path, err);
 done:
-    free(names);
+    nn_params_names_free(names);
     nac_weights_writer_destroy(w);
     return st;
 }
@@ -102,24 +80,9 @@ int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int wi
         *had_moments = 0;
     if (st || (st = nac_codec_net_create(&n, &cfg, with_optimizer, err)))
         return st;
-    int moments = with_optimizer && n->p.n > 0 && nac_weights_find(w, "adam.v.enc.in.w");
-    int first_moment = moments && nac_weights_find(w, "adam.m.enc.in.w");
-    for (int i = 0; i < n->p.n; i++) {
-        const nn_tensor *t = &n->p.t[i];
-        size_t shape[4];
-        char name[80];
-        tensor_shape(shape, t);
-        if ((st = nac_weights_read_f32(w, t->name, n->p.data + t->offset, t->ndim, shape, err)))
-            goto fail;
-        if (!moments)
-            continue;
-        snprintf(name, sizeof name, "adam.m.%s", t->name);
-        if (first_moment && (st = nac_weights_read_f32(w, name, n->p.m + t->offset, t->ndim, shape, err)))
-            goto fail;
-        snprintf(name, sizeof name, "adam.v.%s", t->name);
-        if ((st = nac_weights_read_f32(w, name, n->p.v + t->offset, t->ndim, shape, err)))
-            goto fail;
-    }
+    int moments = 0;
+    if ((st = nn_params_read(&n->p, w, with_optimizer, NULL, &moments, err)))
+        goto fail;
     if (n->rvq.state_floats) {
         size_t shape[1] = {n->rvq.state_floats};
         if (nac_weights_find(w, "rvq.state")) {

@@ -12,6 +12,7 @@
 #include "format/weights.h"
 #include "nn/activation.h"
 #include "nn/conv1d.h"
+#include "nn/params_io.h"
 
 #define FM_FLOOR 1e-8
 
@@ -400,7 +401,7 @@ int nac_disc_backward(nac_disc *d, float *dw, int param_grads, int n0, int n, na
 int nac_disc_save(const nac_disc *d, const char *path, long step, nac_error *err)
 {
     nac_weights_writer *w = NULL;
-    char (*names)[80] = NULL;
+    nn_params_names *names = NULL;
     const nn_params *p = &d->p;
     int st = nac_weights_writer_create(&w, err);
     if (st)
@@ -418,29 +419,11 @@ int nac_disc_save(const nac_disc *d, const char *path, long step, nac_error *err
         if ((st = nac_weights_writer_set_int(w, key, d->cfg.n_fft[r], err)))
             goto done;
     }
-    names = calloc((size_t)p->n * 2 + 1, sizeof *names);
-    if (!names) {
-        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    if ((st = nn_params_write(w, p, NAC_DTYPE_F32, NAC_DTYPE_F32, 1, 1, &names, err)))
         goto done;
-    }
-    for (int i = 0; i < p->n; i++) {
-        const nn_tensor *t = &p->t[i];
-        size_t shape[4];
-        for (int k = 0; k < t->ndim; k++)
-            shape[k] = (size_t)t->shape[k];
-        if ((st = nac_weights_writer_add(w, t->name, NAC_DTYPE_F32, t->ndim, shape, p->data + t->offset, err)))
-            goto done;
-        if (!p->m || !p->v)
-            continue;
-        snprintf(names[2 * i], sizeof names[0], "adam.m.%s", t->name);
-        snprintf(names[2 * i + 1], sizeof names[0], "adam.v.%s", t->name);
-        if ((st = nac_weights_writer_add(w, names[2 * i], NAC_DTYPE_F32, t->ndim, shape, p->m + t->offset, err)) ||
-            (st = nac_weights_writer_add(w, names[2 * i + 1], NAC_DTYPE_F32, t->ndim, shape, p->v + t->offset, err)))
-            goto done;
-    }
     st = nac_weights_writer_save(w, path, err);
 done:
-    free(names);
+    nn_params_names_free(names);
     nac_weights_writer_destroy(w);
     return st;
 }
@@ -492,28 +475,13 @@ int nac_disc_load(nac_disc **out, const char *path, int max_N, int max_T, long *
     }
     if ((st = nac_disc_create(&d, &c, max_N, max_T, 1, err)))
         goto done;
-    int moments = d->p.n > 0 && nac_weights_find(w, "adam.v.d0.c0.w") && nac_weights_find(w, "adam.m.d0.c0.w");
-    for (int i = 0; i < d->p.n && !st; i++) {
-        const nn_tensor *t = &d->p.t[i];
-        size_t shape[4];
-        char name[80];
-        for (int k = 0; k < t->ndim; k++)
-            shape[k] = (size_t)t->shape[k];
-        st = nac_weights_read_f32(w, t->name, d->p.data + t->offset, t->ndim, shape, err);
-        if (st || !moments)
-            continue;
-        snprintf(name, sizeof name, "adam.m.%s", t->name);
-        if (!(st = nac_weights_read_f32(w, name, d->p.m + t->offset, t->ndim, shape, err))) {
-            snprintf(name, sizeof name, "adam.v.%s", t->name);
-            st = nac_weights_read_f32(w, name, d->p.v + t->offset, t->ndim, shape, err);
-        }
-    }
-    if (st)
+    int had_m = 0, had_v = 0;
+    if ((st = nn_params_read(&d->p, w, 1, &had_m, &had_v, err)))
         goto done;
     if (step)
         *step = (long)s;
     if (had_moments)
-        *had_moments = moments;
+        *had_moments = had_m && had_v;
     *out = d;
     d = NULL;
 done:
