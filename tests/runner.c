@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +65,25 @@ int nac_test_read_f32(float *out, size_t n, const char *name)
         rc = -1; /* longer than expected */
     fclose(f);
     return rc;
+}
+
+const char *nac_test_bin(void)
+{
+    const char *b = getenv("NAC_BIN");
+    return b ? b : "build/nac";
+}
+
+int nac_test_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc == -1 || WIFSIGNALED(rc) || (WIFEXITED(rc) && WEXITSTATUS(rc) >= 128))
+        return -1;
+    return WEXITSTATUS(rc);
 }
 
 static void remove_tmp(void)

@@ -29,6 +29,12 @@ int nac_test_read_f32(float *out, size_t n, const char *name);
 /* A scratch directory unique to this run (created by the runner, removed at exit). */
 const char *nac_test_tmp_dir(void);
 
+/* The nac binary under test: $NAC_BIN (set by `make test`), or build/nac. */
+const char *nac_test_bin(void);
+/* Runs a shell command made printf-style; returns its exit status, or -1 if it could not run or
+ * died from a signal (a crash, also when reported by the shell as 128 + signal). */
+int nac_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define TEST(name) void nac_test_##name(nac_test *t_)
 
 #define CHECK(cond)                                                              \

@@ -4,7 +4,6 @@
 
 #include <omp.h>
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,28 +84,6 @@ TEST(codec_chunked_encoding_equals_one_pass)
 /* ---- through the CLI ---------------------------------------------------------------------------- */
 
 #include <sndfile.h>
-#include <sys/wait.h>
-
-static const char *nac_bin(void)
-{
-    const char *b = getenv("NAC_BIN");
-    return b ? b : "build/nac";
-}
-
-/* Runs a shell command; returns its exit status, or -1 if it died from a signal (a crash). */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc == -1 || WIFSIGNALED(rc) || (WIFEXITED(rc) && WEXITSTATUS(rc) >= 128))
-        return -1;
-    return WEXITSTATUS(rc);
-}
 
 static double stoi_of(const char *ref, const char *deg)
 {
@@ -133,8 +110,8 @@ TEST(codec_cli_quality_floor_every_bitrate)
     const char *tmp = nac_test_tmp_dir();
     char msg[256] = "";
     for (int i = 0; i < 5; i++) {
-        CHECK(run("%s encode -q %s %s/q.nac --kbps %s", nac_bin(), speech(), tmp, rates[i]) == 0);
-        CHECK(run("%s decode -q %s/q.nac %s/q.wav", nac_bin(), tmp, tmp) == 0);
+        CHECK(nac_test_sh("%s encode -q %s %s/q.nac --kbps %s", nac_test_bin(), speech(), tmp, rates[i]) == 0);
+        CHECK(nac_test_sh("%s decode -q %s/q.nac %s/q.wav", nac_test_bin(), tmp, tmp) == 0);
         char out[512];
         snprintf(out, sizeof out, "%s/q.wav", tmp);
         double s = stoi_of(speech(), out);
@@ -162,7 +139,7 @@ TEST(codec_cli_damaged_and_cut_files)
     char nac[512], bad[512];
     snprintf(nac, sizeof nac, "%s/d.nac", tmp);
     snprintf(bad, sizeof bad, "%s/bad.nac", tmp);
-    CHECK(run("%s encode -q %s %s --kbps 6 --packet-frames 10", nac_bin(), speech(), nac) == 0);
+    CHECK(nac_test_sh("%s encode -q %s %s --kbps 6 --packet-frames 10", nac_test_bin(), speech(), nac) == 0);
     long size = file_size(nac);
     CHECK(size > 100);
     FILE *f = fopen(nac, "rb");
@@ -178,7 +155,7 @@ TEST(codec_cli_damaged_and_cut_files)
         fwrite(buf, 1, (size_t)size, o);
         fclose(o);
         buf[pos] = keep;
-        int rc = run("%s decode -q %s %s/bad.wav 2>/dev/null", nac_bin(), bad, tmp);
+        int rc = nac_test_sh("%s decode -q %s %s/bad.wav 2>/dev/null", nac_test_bin(), bad, tmp);
         CHECKF(rc == 0 || rc == 1 || rc == 3, "flip at %ld: exit %d", pos, rc);
         damaged += rc == 3;
         flips++;
@@ -191,7 +168,7 @@ TEST(codec_cli_damaged_and_cut_files)
         FILE *o = fopen(bad, "wb");
         fwrite(buf, 1, (size_t)pos, o);
         fclose(o);
-        int rc = run("%s decode -q %s %s/bad.wav 2>%s/err.txt", nac_bin(), bad, tmp, tmp);
+        int rc = nac_test_sh("%s decode -q %s %s/bad.wav 2>%s/err.txt", nac_test_bin(), bad, tmp, tmp);
         CHECKF(rc == 1 || rc == 3, "cut at %ld: exit %d (a cut file must not decode as clean)", pos, rc);
         char errf[512];
         snprintf(errf, sizeof errf, "%s/err.txt", tmp);
@@ -245,8 +222,8 @@ TEST(codec_cli_odd_inputs)
         snprintf(out, sizeof out, "%s/%s_out.wav", tmp, cases[c].name);
         CHECK(write_wav(in, x, cases[c].frames, cases[c].rate, cases[c].channels) == 0);
         free(x);
-        CHECKF(run("%s encode -q %s %s/o.nac 2>/dev/null", nac_bin(), in, tmp) == 0, "%s: encode failed", cases[c].name);
-        CHECKF(run("%s decode -q %s/o.nac %s", nac_bin(), tmp, out) == 0, "%s: decode failed", cases[c].name);
+        CHECKF(nac_test_sh("%s encode -q %s %s/o.nac 2>/dev/null", nac_test_bin(), in, tmp) == 0, "%s: encode failed", cases[c].name);
+        CHECKF(nac_test_sh("%s decode -q %s/o.nac %s", nac_test_bin(), tmp, out) == 0, "%s: decode failed", cases[c].name);
         nac_audio_info info;
         float *y = NULL;
         size_t ny = 0;

@@ -6,7 +6,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "core/rng.h"
 #include "format/weights.h"
@@ -300,15 +299,9 @@ TEST(disc_save_load_roundtrip)
 
 /* nac train --adv-weight on a tiny model: an interrupted and resumed run ends with the same codec
  * tensors and the same discriminator file as an uninterrupted one. */
-static int run(const char *cmd)
-{
-    int rc = system(cmd);
-    return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
-}
-
 TEST(disc_train_adversarial_resume_is_bit_identical)
 {
-    const char *tmp = nac_test_tmp_dir(), *bin = getenv("NAC_BIN") ? getenv("NAC_BIN") : "build/nac";
+    const char *tmp = nac_test_tmp_dir(), *bin = nac_test_bin();
     char cfg[512], cmd[3072], pa[512], pb[512];
     snprintf(cfg, sizeof cfg, "%s/adv_tiny.cfg", tmp);
     FILE *f = fopen(cfg, "w");
@@ -322,7 +315,7 @@ TEST(disc_train_adversarial_resume_is_bit_identical)
     for (int i = 0; i < 3; i++) {
         snprintf(cmd, sizeof cmd, "%s train --data %s --out %s/%s.nacw %s%s %s %s 2>/dev/null", bin,
                  nac_test_fixture_dir(), tmp, outs[i], i < 2 ? "--config " : "", i < 2 ? cfg : "", steps[i], common);
-        CHECKF(run(cmd) == 0, "%s", cmd);
+        CHECKF(nac_test_sh("%s", cmd) == 0, "%s", cmd);
     }
     nac_weights *a = NULL, *b = NULL;
     nac_error e;

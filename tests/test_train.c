@@ -2,28 +2,14 @@
  * uninterrupted one (parameters, AdamW moments and VQ state). */
 #include "test.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "format/weights.h"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
-}
-
 TEST(train_resume_is_bit_identical)
 {
-    const char *tmp = nac_test_tmp_dir(), *bin = getenv("NAC_BIN") ? getenv("NAC_BIN") : "build/nac";
+    const char *tmp = nac_test_tmp_dir(), *bin = nac_test_bin();
     char cfg[512];
     snprintf(cfg, sizeof cfg, "%s/tiny.cfg", tmp);
     FILE *f = fopen(cfg, "w");
@@ -32,11 +18,11 @@ TEST(train_resume_is_bit_identical)
                "latent_dim = 16\nrvq.stages = 4\nrvq.codebook_size = 16\n");
     fclose(f);
     const char *common = "--batch 2 --seconds 0.4 --save-every 1000 --print-every 1000 --warmup 2 --seed 3";
-    CHECK(sh("%s train --data %s --out %s/a.nacw --config %s --steps 6 %s 2>/dev/null", bin, nac_test_fixture_dir(),
+    CHECK(nac_test_sh("%s train --data %s --out %s/a.nacw --config %s --steps 6 %s 2>/dev/null", bin, nac_test_fixture_dir(),
              tmp, cfg, common) == 0);
-    CHECK(sh("%s train --data %s --out %s/b.nacw --config %s --steps 3 %s 2>/dev/null", bin, nac_test_fixture_dir(),
+    CHECK(nac_test_sh("%s train --data %s --out %s/b.nacw --config %s --steps 3 %s 2>/dev/null", bin, nac_test_fixture_dir(),
              tmp, cfg, common) == 0);
-    CHECK(sh("%s train --data %s --out %s/b.nacw --steps 6 %s 2>/dev/null", bin, nac_test_fixture_dir(), tmp,
+    CHECK(nac_test_sh("%s train --data %s --out %s/b.nacw --steps 6 %s 2>/dev/null", bin, nac_test_fixture_dir(), tmp,
              common) == 0);
     char pa[512], pb[512];
     snprintf(pa, sizeof pa, "%s/a.nacw.ckpt", tmp);
