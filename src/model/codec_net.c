@@ -499,7 +499,7 @@ double nac_codec_train_phase_loss(nac_codec_train *w, nn_phase_kind kind, const 
     }
     int lag = nac_codec_delay(c) / c->hop; /* head frame t synthesises input frame t - lag */
     return nn_phase_loss(kind, weight != 0.0f ? w->dphase : NULL, w->phase, w->sre, w->sim, ex_w, w->B, F, Tf,
-                               lag, 0.3f, weight);
+                         lag, 0.3f, weight);
 }
 
 const float *nac_codec_train_latents(const nac_codec_train *w, int *N)

@@ -2,8 +2,9 @@
  * A term pairs bin k with a neighbour j (the previous frame, the bin below, or none for the
  * absolute phase): predicted angle d = phi_k - phi_j, target e^{i D} = X_k conj(X_j) / |X_k X_j|,
  * weight a = |X_k X_j|^p, loss a (1 - cos(d - D)), gradient a sin(d - D) into phi_k and minus that
- * into phi_j. Each bin gathers the terms it belongs to (as k and as j), so bins can be spread over
- * threads without two threads writing one place; a normalising pass runs first. */
+ * into phi_j. One pass evaluates every term once (loss, normaliser, a sin(d - D)); a second lets each
+ * bin gather the terms it belongs to (as k and as j), so bins can be spread over threads without
+ * two threads writing one place. */
 #include "nn/loss_phase.h"
 
 #include <math.h>
@@ -50,16 +51,18 @@ static float term(const phase_ctx *c, int b, int f, int t, float *a, float *s)
 }
 
 double nn_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
-                           const float *w, int B, int F, int T, int lag, float p, float weight)
+                     const float *w, int B, int F, int T, int lag, float p, float weight)
 {
     if (B < 1 || F < 1 || T <= lag || lag < 0)
         return 0.0;
     phase_ctx c = {kind, phase, xre, xim, F, T, lag, p};
     size_t rows = (size_t)B * (size_t)F;
     double *norm = calloc(rows, sizeof *norm), *part = calloc(rows, sizeof *part);
-    if (!norm || !part) {
+    float *as = dphase ? calloc(rows * (size_t)T, sizeof *as) : NULL; /* a sin(d - D) of each term, by first bin */
+    if (!norm || !part || (dphase && !as)) {
         free(norm);
         free(part);
+        free(as);
         return NAN;
     }
 #pragma omp parallel for schedule(static)
@@ -72,6 +75,8 @@ double nn_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, cons
                 float l = term(&c, b, f, t, &a, &s);
                 sa += a;
                 sl += (double)(a * l);
+                if (as)
+                    as[r * (size_t)T + (size_t)t] = a * s;
             }
         norm[r] = (double)wb * sa;
         part[r] = (double)wb * sl;
@@ -83,30 +88,28 @@ double nn_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, cons
     }
     free(norm);
     free(part);
-    if (!(total_norm > 0))
-        return 0.0;
-    if (dphase) {
+    if (dphase && total_norm > 0) {
         const float g = (float)((double)weight / total_norm);
 #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < rows; r++) {
             int b = (int)(r / (size_t)F), f = (int)(r % (size_t)F);
-            float wb = w ? w[b] : 1.0f, a, s, a2, s2;
+            float wb = w ? w[b] : 1.0f;
             if (wb == 0.0f)
                 continue;
             float *d = dphase + r * (size_t)T;
+            const float *own = as + r * (size_t)T;
+            /* the term the bin starts, minus the one it ends: the next frame's, or the bin above's */
+            const float *next = kind == NN_PHASE_TIME                  ? own + 1
+                                : kind == NN_PHASE_FREQ && f + 1 < F ? own + T
+                                                                       : NULL;
             for (int t = lag; t < T; t++) {
-                term(&c, b, f, t, &a, &s); /* this bin as the first of its own term */
-                float gk = a * s;
-                if (kind == NN_PHASE_TIME && t + 1 < T) { /* and as the second of the next frame's */
-                    term(&c, b, f, t + 1, &a2, &s2);
-                    gk -= a2 * s2;
-                } else if (kind == NN_PHASE_FREQ && f + 1 < F) { /* or of the bin above's */
-                    term(&c, b, f + 1, t, &a2, &s2);
-                    gk -= a2 * s2;
-                }
+                float gk = own[t];
+                if (next && (kind != NN_PHASE_TIME || t + 1 < T))
+                    gk -= next[t];
                 d[t] += g * wb * gk;
             }
         }
     }
-    return total / total_norm;
+    free(as);
+    return total_norm > 0 ? total / total_norm : 0.0;
 }

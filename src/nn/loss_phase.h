@@ -25,6 +25,6 @@ typedef enum nn_phase_kind { NN_PHASE_ABS, NN_PHASE_TIME, NN_PHASE_FREQ } nn_pha
  * NULL, accumulates dphase (B, F, T) += weight * dL/dphase. 0 <= lag < T, 0 < p <= 1. Parallel
  * over examples and bins; the result is identical for any thread count. NAN if out of memory. */
 double nn_phase_loss(nn_phase_kind kind, float *dphase, const float *phase, const float *xre, const float *xim,
-                           const float *w, int B, int F, int T, int lag, float p, float weight);
+                     const float *w, int B, int F, int T, int lag, float p, float weight);
 
 #endif
