@@ -35,6 +35,12 @@ def code(codec, rate, f, out, tmp, nac, model):
         run(["sox", "-r", "8000", "-b", "16", "-e", "signed", "-c", "1", "-t", "raw", tmp + "/y.raw", out])
     return te, td
 
+def audio_files(data, every=1):
+    """Every FLAC and WAV file under data, sorted; every `every`-th only (a quick sample)."""
+    files = sorted(glob.glob(os.path.join(data, "**", "*.flac"), recursive=True) +
+                   glob.glob(os.path.join(data, "**", "*.wav"), recursive=True))
+    return files[::max(every, 1)]
+
 def duration(path):
     out = subprocess.run(["soxi", "-D", path], check=True, capture_output=True, text=True).stdout
     return float(out)
@@ -49,9 +55,7 @@ def main():
     ap.add_argument("--codecs", default="nac,opus,codec2", help="comma-separated subset")
     ap.add_argument("--rates", default=None, help="comma-separated subset of the rates, e.g. 6,12")
     a = ap.parse_args()
-    files = sorted(glob.glob(os.path.join(a.data, "**", "*.flac"), recursive=True) +
-                   glob.glob(os.path.join(a.data, "**", "*.wav"), recursive=True))
-    files = files[::max(a.every, 1)]
+    files = audio_files(a.data, a.every)
     if a.max_files:
         files = files[:a.max_files]
     if not files:

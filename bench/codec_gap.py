@@ -12,8 +12,9 @@ usage: bench/codec_gap.py [--nac build/nac] [--data ../shared/data/dev] [--every
                           [--model M]
 Needs numpy (Debian python3-numpy) and sox; `make bench-codec` installs both.
 """
-import argparse, glob, json, os, subprocess, sys, tempfile
+import argparse, json, os, subprocess, sys, tempfile
 import numpy as np
+from bench_codec import audio_files
 
 N_FFT, HOP = 320, 160
 WIN = np.sqrt(np.hanning(N_FFT + 1)[:N_FFT])
@@ -47,8 +48,7 @@ def main():
     ap.add_argument("--kbps", default="12")
     ap.add_argument("--model", default=None)
     a = ap.parse_args()
-    files = sorted(glob.glob(os.path.join(a.data, "**", "*.flac"), recursive=True) +
-                   glob.glob(os.path.join(a.data, "**", "*.wav"), recursive=True))[::max(a.every, 1)]
+    files = audio_files(a.data, a.every)
     if not files:
         sys.exit("codec_gap: no audio files in " + a.data)
     model = ["--model", a.model] if a.model else []
