@@ -39,6 +39,9 @@ static int check_info(const nac_nacfile_info *in, int code, nac_error *err)
             return nac_error_set(err, code, "stage %u has %u bits, not 1..24", s, in->stage_bits[s]);
     if ((uint64_t)in->delay > 10ull * in->codec_rate)
         return nac_error_set(err, code, "codec delay of %u samples is more than 10 s", in->delay);
+    if (in->mode >= NAC_MODE_COUNT)
+        return nac_error_set(err, code, "coding mode %u is not one this version knows (0..%d)", in->mode,
+                             NAC_MODE_COUNT - 1);
     size_t len = strnlen(in->encoder, sizeof in->encoder);
     if (len == sizeof in->encoder || !nac_utf8_valid((const uint8_t *)in->encoder, len))
         return nac_error_set(err, code, "encoder string is not NUL-terminated UTF-8 of at most %d bytes",
@@ -77,6 +80,8 @@ static size_t encode_head(uint8_t *out, const nac_nacfile_info *in)
     p = put_tlv(p, NAC_TAG_ENCODER, (unsigned)elen), memcpy(p, in->encoder, elen), p += elen;
     if (in->frames_per_packet)
         p = put_tlv(p, NAC_TAG_FRAMES_PER_PACKET, 2), nac_put_be16(p, in->frames_per_packet), p += 2;
+    if (in->mode)
+        p = put_tlv(p, NAC_TAG_MODE, 1), *p++ = in->mode;
     size_t meta_len = (size_t)(p - out) - NAC_NACFILE_HEADER_SIZE + CRC_TLV;
     memcpy(out, nac_magic, 3);
     out[3] = NAC_NACFILE_VERSION;
@@ -91,7 +96,7 @@ static size_t encode_head(uint8_t *out, const nac_nacfile_info *in)
 /* Parses the metadata m[0..len-1] (the header h is needed for the CRC). */
 static int parse_meta(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfile_info *in, nac_error *err)
 {
-    static const uint8_t fixed_len[NAC_TAG_FRAMES_PER_PACKET + 1] = {0, 4, 2, 8, 4, 4, 2, 0, 4, 4, 0, 2};
+    static const uint8_t fixed_len[NAC_TAG_MODE + 1] = {0, 4, 2, 8, 4, 4, 2, 0, 4, 4, 0, 2, 1};
     if (len < CRC_TLV || m[len - CRC_TLV] != NAC_TAG_CRC || nac_get_be16(m + len - CRC_TLV + 1) != 4)
         return nac_error_set(err, NAC_ERR_FORMAT, "metadata does not end with its CRC tag");
     uint32_t crc = nac_crc32(nac_crc32(0, h, NAC_NACFILE_HEADER_SIZE), m, len - 4);
@@ -115,7 +120,7 @@ static int parse_meta(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfil
         pos += 3 + (size_t)tlen;
         if (tag == NAC_TAG_CRC)
             return nac_error_set(err, NAC_ERR_FORMAT, "CRC tag before the end of the metadata");
-        if (tag < 1 || tag > NAC_TAG_FRAMES_PER_PACKET)
+        if (tag < 1 || tag > NAC_TAG_MODE)
             continue; /* unknown: a newer writer's addition */
         if (seen & (1u << tag))
             return nac_error_set(err, NAC_ERR_FORMAT, "metadata tag 0x%02x appears twice", tag);
@@ -147,6 +152,7 @@ static int parse_meta(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfil
             in->encoder[tlen] = '\0';
             break;
         case NAC_TAG_FRAMES_PER_PACKET: in->frames_per_packet = nac_get_be16(v); break;
+        case NAC_TAG_MODE: in->mode = v[0]; break;
         }
     }
     for (unsigned tag = NAC_TAG_SOURCE_RATE; tag <= NAC_TAG_ENCODER; tag++)

@@ -36,7 +36,16 @@ enum {
     NAC_TAG_DELAY = 0x09,             /* u32: codec delay in codec-rate samples */
     NAC_TAG_ENCODER = 0x0A,           /* UTF-8: encoder name and version */
     NAC_TAG_FRAMES_PER_PACKET = 0x0B, /* u16, optional: latent frames in each packet */
+    NAC_TAG_MODE = 0x0C,              /* u8, optional: coding mode (NAC_MODE_*); absent = 0 */
     NAC_TAG_CRC = 0xFF                /* u32, last: CRC-32 of every byte of the stream before it */
+};
+
+/* Coding modes (tag 0x0C): what the packets' payload is. */
+enum {
+    NAC_MODE_NEURAL = 0,    /* the neural codec's residual-VQ codes (tag absent) */
+    NAC_MODE_TRANSFORM = 1, /* the transform coder of the high rates */
+    NAC_MODE_VOCODER = 2,   /* the vocoder-feature mode of 0.7-1.6 kbps */
+    NAC_MODE_COUNT
 };
 
 /* What a .nac stream says about itself. */
@@ -51,6 +60,7 @@ typedef struct nac_nacfile_info {
     uint32_t model_hash;
     uint32_t delay;             /* codec-rate samples, at most 10 s worth */
     uint16_t frames_per_packet; /* 0 = not stated (tag absent) */
+    uint8_t mode;               /* NAC_MODE_*; 0 when tag 0x0C is absent */
     uint8_t bitrate;            /* nominal, units of 100 bit/s (60 = 6 kbps); 0 = not stated */
     char encoder[NAC_NACFILE_MAX_ENCODER + 1]; /* NUL-terminated UTF-8 */
 } nac_nacfile_info;
