@@ -14,11 +14,14 @@
 #include "format/nacfile.h"
 #include "format/weights.h"
 #include "nac/nac.h"
+#include "tcx/tcx.h"
 #include "vq/rvq.h"
 
 #define BLOCK 32000 /* samples read per step (2 s at 16 kHz: one internal chunk) */
 
-static const double rates_kbps[] = {1.5, 3, 6, 12, 24};
+/* --mode auto codes these rates and above with the transform coder (it follows the waveform there;
+ * the neural codec wins below: docs/model.md, "The transform coder"). */
+#define TRANSFORM_FROM_KBPS 12.0
 
 static int load_model(nac_model **m, const char *path, nac_error *err)
 {
@@ -74,8 +77,8 @@ typedef struct pcm_sink {
 
 static int sink_write(pcm_sink *k, const float *pcm, size_t n, int flush, nac_error *err)
 {
-    const float *res;
-    size_t nres, off = k->skip < n ? k->skip : n;
+    const float *res = NULL;
+    size_t nres = 0, off = k->skip < n ? k->skip : n;
     k->skip -= off;
     int st = rate_stage_run(&k->rate, &res, &nres, pcm + off, n - off, flush, err);
     if (st)
@@ -115,25 +118,165 @@ static int positional(const char *cmd, const char *a, const char **in, const cha
     return 0;
 }
 
+/* ---- transform mode (the high rates) ---------------------------------------------------------------- */
+
+/* Encodes with the transform coder: packets of fpp 20 ms frames, each exactly the rate's size. */
+static int encode_tcx(nac_audio_reader *rd, FILE *f, const char *in, double kbps, int fpp, int show, nac_error *err)
+{
+    const nac_audio_info *ai = nac_audio_reader_info(rd);
+    nac_tcx_encoder *enc = NULL;
+    nac_nacfile_writer *wr = NULL;
+    rate_stage rate = {0};
+    float *pcm = malloc(BLOCK * sizeof *pcm), *pkt = malloc((size_t)fpp * NAC_TCX_FRAME * sizeof *pkt);
+    uint8_t *payload = malloc(nac_tcx_packet_bytes(kbps, fpp) + 1);
+    int st = NAC_OK;
+    if (!pcm || !pkt || !payload) {
+        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((ai->sample_rate != NAC_TCX_RATE && (st = nac_resampler_create(&rate.rs, ai->sample_rate, NAC_TCX_RATE, err))) ||
+        (st = nac_tcx_encoder_create(&enc, kbps, err)))
+        goto done;
+    nac_nacfile_info info;
+    memset(&info, 0, sizeof info);
+    info.source_rate = (uint32_t)ai->sample_rate;
+    info.channels = (uint16_t)ai->channels;
+    info.length = ai->frames >= 0 ? (uint64_t)ai->frames : NAC_NACFILE_LENGTH_UNKNOWN;
+    info.codec_rate = NAC_TCX_RATE;
+    info.frame_size = NAC_TCX_FRAME;
+    info.n_stages = 1;
+    info.stage_bits[0] = 8;
+    info.model_hash = NAC_TCX_HASH;
+    info.delay = NAC_TCX_DELAY;
+    info.frames_per_packet = (uint16_t)fpp;
+    info.mode = NAC_MODE_TRANSFORM;
+    info.bitrate = (uint8_t)lround(kbps * 10 > 255 ? 255 : kbps * 10);
+    snprintf(info.encoder, sizeof info.encoder, "nac %s", NAC_VERSION_STRING);
+    if ((st = nac_nacfile_writer_create(&wr, f, &info, err)))
+        goto done;
+    size_t fill = 0, total_in = 0, total_res = 0, need = (size_t)fpp * NAC_TCX_FRAME;
+    uint32_t seq = 0;
+    for (int eof = 0; !eof;) {
+        size_t got = 0, nres = 0;
+        const float *res;
+        if ((st = nac_audio_reader_read(rd, pcm, BLOCK, &got, err)))
+            goto done;
+        eof = got == 0;
+        total_in += got;
+        if ((st = rate_stage_run(&rate, &res, &nres, pcm, got, eof, err)))
+            goto done;
+        total_res += nres;
+        /* at the end: zeros until the decoder, NAC_TCX_DELAY behind, has put out every sample */
+        size_t pad = 0;
+        if (eof) {
+            size_t frames = (total_res + NAC_TCX_DELAY + NAC_TCX_FRAME - 1) / NAC_TCX_FRAME;
+            pad = frames * NAC_TCX_FRAME - total_res;
+        }
+        while (nres > 0 || pad > 0 || (eof && fill > 0)) {
+            size_t take = nres < need - fill ? nres : need - fill;
+            memcpy(pkt + fill, res, take * sizeof *pkt);
+            fill += take, res += take, nres -= take;
+            size_t z = pad < need - fill ? pad : need - fill;
+            if (!nres) {
+                memset(pkt + fill, 0, z * sizeof *pkt);
+                fill += z, pad -= z;
+            }
+            if (fill == need || (eof && !nres && !pad && fill > 0)) {
+                size_t size;
+                if ((st = nac_tcx_encode_packet(enc, payload, &size, pkt, (int)(fill / NAC_TCX_FRAME), err)) ||
+                    (st = nac_nacfile_writer_write(wr, seq++, payload, size, err)))
+                    goto done;
+                fill = 0;
+            }
+        }
+        progress(show, "encode", (double)total_in / ai->sample_rate, (double)ai->frames / ai->sample_rate);
+    }
+    if (total_in == 0) {
+        st = nac_error_set(err, NAC_ERR_EMPTY, "%s: no audio samples", in);
+        goto done;
+    }
+    st = nac_nacfile_writer_finish(wr, err);
+done:
+    nac_nacfile_writer_destroy(wr);
+    nac_resampler_destroy(rate.rs);
+    free(rate.out);
+    nac_tcx_encoder_destroy(enc);
+    free(pcm);
+    free(pkt);
+    free(payload);
+    return st;
+}
+
+/* Decodes a transform-mode stream from rd into sink; *warned is set when damage was concealed. */
+static int decode_tcx(nac_nacfile_reader *rd, pcm_sink *sink, const char *in, int show, int *warned,
+                      int *truncated, nac_error *err)
+{
+    const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
+    nac_tcx_decoder *dec = NULL;
+    float *pcm = malloc((size_t)NAC_TCX_MAX_PACKET_FRAMES * NAC_TCX_FRAME * sizeof *pcm);
+    int st = pcm ? nac_tcx_decoder_create(&dec, err) : nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    int fpp = info->frames_per_packet ? info->frames_per_packet : 50;
+    if (fpp > NAC_TCX_MAX_PACKET_FRAMES)
+        fpp = NAC_TCX_MAX_PACKET_FRAMES;
+    double secs = sink->want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)sink->want / info->source_rate : 0;
+    while (!st) {
+        nac_nacfile_packet pkt;
+        nac_error e2 = {0};
+        int r = nac_nacfile_reader_next(rd, &pkt, &e2), frames = 0;
+        if (r == NAC_NACFILE_END)
+            break;
+        if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
+            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
+                    r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is concealed)" : "");
+            *warned = 1;
+            *truncated |= r == NAC_ERR_TRUNCATED;
+            continue;
+        }
+        if (r) {
+            st = nac_error_set(err, r, "%s: %s", in, nac_error_message(&e2));
+            break;
+        }
+        for (uint32_t k = 0; k < pkt.lost && !st; k++) {
+            nac_tcx_conceal(dec, pcm, fpp);
+            st = sink_write(sink, pcm, (size_t)fpp * NAC_TCX_FRAME, 0, err);
+        }
+        if (!st && nac_tcx_decode_packet(dec, pcm, &frames, pkt.data, pkt.size, &e2)) {
+            fprintf(stderr, "nac decode: warning: %s: packet %u: %s (concealed)\n", in, pkt.seq, nac_error_message(&e2));
+            *warned = 1;
+            nac_tcx_conceal(dec, pcm, frames = fpp);
+        }
+        if (!st)
+            st = sink_write(sink, pcm, (size_t)frames * NAC_TCX_FRAME, 0, err);
+        progress(show, "decode", (double)sink->written / info->source_rate, secs);
+    }
+    nac_tcx_decoder_destroy(dec);
+    free(pcm);
+    return st;
+}
+
 /* ---- encode ---------------------------------------------------------------------------------------- */
 
 static void encode_usage(FILE *f)
 {
-    fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--model FILE] [--packet-frames N] [-q]\n\n"
-               "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) with the neural\n"
-               "codec. IN or OUT may be '-' for stdin/stdout.\n\n"
-               "  --kbps K           bitrate: 1.5, 3, 6, 12 or 24 kbps (default 6); each 0.5 kbps is one\n"
-               "                     VQ stage of 10 bits per 20 ms frame\n"
+    fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--mode M] [--model FILE] [--packet-frames N] [-q]\n\n"
+               "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) at a constant\n"
+               "bitrate. IN or OUT may be '-' for stdin/stdout.\n\n"
+               "  --kbps K           bitrate in kbps (default 6). Below 12: the neural codec, 0.5 to 24 in\n"
+               "                     steps of 0.5 (each is one VQ stage of 10 bits per 20 ms frame; 1.5, 3,\n"
+               "                     6, 12 and 24 are the rates it was trained for). From 12: the transform\n"
+               "                     coder, which follows the waveform (8 to 25.5 with --mode transform)\n"
+               "  --mode M           auto (default: by the rate, as above), neural or transform\n"
                "  --model FILE       a model trained with nac train (default: the built-in model)\n"
                "  --packet-frames N  20 ms frames per packet (default 50; fewer: less lost per damaged\n"
                "                     packet, more overhead: 12 bytes per packet)\n"
                "  -q                 no progress line\n\n"
-               "example:\n  nac encode speech.wav speech.nac --kbps 6\n");
+               "examples:\n  nac encode speech.wav speech.nac --kbps 6\n"
+               "  nac encode speech.wav speech.nac --kbps 24         (transform coder: near-transparent)\n");
 }
 
 int nac_cmd_encode(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *model_path = NULL;
+    const char *in = NULL, *out = NULL, *model_path = NULL, *mode = "auto";
     double kbps = 6;
     int fpp = 50, quiet = 0, status = 1;
     for (int i = 1; i < argc; i++) {
@@ -144,11 +287,16 @@ int nac_cmd_encode(int argc, char **argv)
         } else if (!strcmp(a, "--kbps") && i + 1 < argc) {
             char *end;
             kbps = strtod(argv[++i], &end);
-            int ok = 0;
-            for (size_t k = 0; k < sizeof rates_kbps / sizeof rates_kbps[0]; k++)
-                ok |= *end == '\0' && fabs(kbps - rates_kbps[k]) < 1e-9;
-            if (!ok) {
-                fprintf(stderr, "nac encode: --kbps must be 1.5, 3, 6, 12 or 24, not '%s'\n", argv[i]);
+            if (*end || !(kbps > 0 && kbps <= NAC_TCX_MAX_KBPS)) {
+                fprintf(stderr, "nac encode: --kbps wants a rate in kbps (0.5 to 24 in steps of 0.5 for the neural "
+                                "codec, %g to %g for the transform coder), not '%s'\n",
+                        NAC_TCX_MIN_KBPS, NAC_TCX_MAX_KBPS, argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--mode") && i + 1 < argc) {
+            mode = argv[++i];
+            if (strcmp(mode, "auto") && strcmp(mode, "neural") && strcmp(mode, "transform")) {
+                fprintf(stderr, "nac encode: --mode must be auto, neural or transform, not '%s'\n", mode);
                 return 2;
             }
         } else if (!strcmp(a, "--model") && i + 1 < argc) {
@@ -169,6 +317,17 @@ int nac_cmd_encode(int argc, char **argv)
         encode_usage(stderr);
         return 2;
     }
+    int transform = !strcmp(mode, "transform") || (!strcmp(mode, "auto") && kbps >= TRANSFORM_FROM_KBPS);
+    if (transform && (kbps < NAC_TCX_MIN_KBPS || fpp > NAC_TCX_MAX_PACKET_FRAMES)) {
+        fprintf(stderr, "nac encode: the transform coder runs at %g to %g kbps with at most %d frames per packet\n",
+                NAC_TCX_MIN_KBPS, NAC_TCX_MAX_KBPS, NAC_TCX_MAX_PACKET_FRAMES);
+        return 2;
+    }
+    if (!transform && (kbps > 24 || fabs(kbps * 2 - lround(kbps * 2)) > 1e-9)) {
+        fprintf(stderr, "nac encode: the neural codec codes 0.5 to 24 kbps in steps of 0.5 (one VQ stage each), "
+                        "not %g\n", kbps);
+        return 2;
+    }
     nac_error err = {0};
     nac_model *m = NULL;
     nac_encoder *enc = NULL;
@@ -180,9 +339,24 @@ int nac_cmd_encode(int argc, char **argv)
     int32_t *codes = NULL, *packet = NULL;
     uint8_t *payload = NULL;
     int st;
-    if ((st = nac_audio_reader_open(&rd, in, &err)) || (st = load_model(&m, model_path, &err)))
+    if ((st = nac_audio_reader_open(&rd, in, &err)))
         goto fail;
     const nac_audio_info *ai = nac_audio_reader_info(rd);
+    int show = !quiet && isatty(2) && (ai->frames < 0 || ai->frames > 30 * ai->sample_rate);
+    if (transform) {
+        if (ai->channels > 1)
+            fprintf(stderr, "nac encode: note: mixing %d channels down to mono\n", ai->channels);
+        f = strcmp(out, "-") ? fopen(out, "wb") : stdout;
+        if (!f) {
+            st = nac_error_set(&err, NAC_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+            goto fail;
+        }
+        if ((st = encode_tcx(rd, f, in, kbps, fpp, show, &err)))
+            goto fail;
+        goto finish;
+    }
+    if ((st = load_model(&m, model_path, &err)))
+        goto fail;
     nac_model_info mi;
     nac_model_get_info(m, &mi);
     int S = nac_model_stages_for_kbps(m, kbps);
@@ -226,7 +400,6 @@ int nac_cmd_encode(int argc, char **argv)
     }
     size_t in_pkt = 0, total_in = 0;
     uint32_t seq = 0;
-    int show = !quiet && isatty(2) && (ai->frames < 0 || ai->frames > 30 * ai->sample_rate);
     for (int eof = 0; !eof;) {
         size_t got = 0, nres = 0, frames = 0;
         const float *res;
@@ -261,6 +434,7 @@ int nac_cmd_encode(int argc, char **argv)
     }
     if ((st = nac_nacfile_writer_finish(wr, &err)))
         goto fail;
+finish:
     if (f != stdout && fclose(f) != 0) {
         f = NULL;
         st = nac_error_set(&err, NAC_ERR_IO, "%s: write failed: %s", out, strerror(errno));
@@ -303,7 +477,8 @@ static void decode_usage(FILE *f)
                "(stdout gives WAV). Damaged packets are detected by their CRC, skipped and concealed, with a\n"
                "warning; a truncated file decodes up to the cut. Exit status: 0 clean, 3 decoded with damage\n"
                "concealed or audio missing (the output is written), 1 error (no usable output), 2 usage.\n\n"
-               "  --kbps LOWER   decode with fewer VQ stages than were coded (1.5, 3, 6, 12 or 24)\n"
+               "  --kbps LOWER   decode with fewer VQ stages than were coded (neural codec only; a\n"
+               "                 transform-coded file decodes at its own rate)\n"
                "  --model FILE   the model the file was encoded with (default: the built-in model)\n"
                "  -q             no progress line\n\n"
                "example:\n  nac decode speech.nac speech_out.wav\n");
@@ -359,6 +534,28 @@ int nac_cmd_decode(int argc, char **argv)
         goto fail;
     }
     const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
+    int show = 0, truncated = 0;
+    double secs = info->length != NAC_NACFILE_LENGTH_UNKNOWN ? (double)info->length / info->source_rate : 0;
+    if (info->mode == NAC_MODE_TRANSFORM) {
+        if (info->codec_rate != NAC_TCX_RATE || info->frame_size != NAC_TCX_FRAME || info->delay != NAC_TCX_DELAY ||
+            info->model_hash != NAC_TCX_HASH) {
+            st = nac_error_set(&err, NAC_ERR_UNSUPPORTED, "%s: a transform-mode stream this version cannot decode", in);
+            goto fail;
+        }
+        if (kbps > 0)
+            fprintf(stderr, "nac decode: note: %s was made by the transform coder, which decodes at its coded rate "
+                            "(%.1f kbps) only; --kbps is ignored\n", in, info->bitrate / 10.0);
+        if ((info->source_rate != NAC_TCX_RATE &&
+             (st = nac_resampler_create(&sink.rate.rs, NAC_TCX_RATE, info->source_rate, &err))) ||
+            (st = nac_audio_writer_open(&sink.wr, out, (int)info->source_rate, &err)))
+            goto fail;
+        sink.want = info->length;
+        sink.skip = NAC_TCX_DELAY;
+        show = !quiet && isatty(2) && secs > 30;
+        if ((st = decode_tcx(rd, &sink, in, show, &warned, &truncated, &err)))
+            goto fail;
+        goto finish;
+    }
     if ((st = load_model(&m, model_path, &err)))
         goto fail;
     nac_model_info mi;
@@ -392,9 +589,7 @@ int nac_cmd_decode(int argc, char **argv)
     }
     sink.want = info->length;
     sink.skip = (size_t)mi.delay;
-    double secs = sink.want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)sink.want / info->source_rate : 0;
-    int show = !quiet && isatty(2) && secs > 30;
-    int truncated = 0;
+    show = !quiet && isatty(2) && secs > 30;
     for (;;) {
         nac_nacfile_packet pkt;
         nac_error e2 = {0};
@@ -430,6 +625,7 @@ int nac_cmd_decode(int argc, char **argv)
             goto fail;
         progress(show, "decode", (double)sink.written / info->source_rate, secs);
     }
+finish:
     if ((st = sink_write(&sink, NULL, 0, 1, &err)))
         goto fail;
     if (sink.want != NAC_NACFILE_LENGTH_UNKNOWN && sink.written < sink.want) {
@@ -516,9 +712,14 @@ int nac_cmd_info(int argc, char **argv)
         printf("length unknown\n");
     else
         printf("%llu samples (%.2f s)\n", (unsigned long long)in->length, (double)in->length / in->source_rate);
-    printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps), %u frames per packet\n",
-           in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
-           (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000, in->frames_per_packet);
+    if (in->mode == NAC_MODE_TRANSFORM)
+        printf("  transform coder at %.1f kbps, codec %u Hz, frame %u samples, delay %u, %u frames per packet\n",
+               in->bitrate / 10.0, in->codec_rate, in->frame_size, in->delay, in->frames_per_packet);
+    else
+        printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps), %u frames per packet\n",
+               in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
+               (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
+               in->frames_per_packet);
     printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
     long packets = 0, damaged = 0, lost = 0;
     size_t bytes = 0;
