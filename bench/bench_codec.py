@@ -61,7 +61,7 @@ def main():
     if not files:
         sys.exit("bench_codec: no audio files in " + a.data)
     model = ["--model", a.model] if a.model else []
-    configs = [("nac", k) for k in ("1.5", "3", "6", "12", "24")]
+    configs = [("nac", k) for k in ("1.5", "3", "6", "12", "16", "24")]
     configs += [("opus", k) for k in ("6", "9", "12", "16", "24")]
     configs += [("codec2", m) for m in ("700C", "1600", "3200")]
     configs = [c for c in configs if c[0] in a.codecs.split(",") and (not a.rates or c[1] in a.rates.split(","))]
