@@ -13,3 +13,9 @@ codec-gap: $(BUILD)/nac
 	NAC_BENCH_DEPS=1 sh scripts/install-deps.sh
 	/usr/bin/python3 bench/codec_gap.py --nac $(BUILD)/nac $(CODEC_GAP_ARGS)
 .PHONY: codec-gap
+
+# `make code-entropy`: the real information in each RVQ stage's codes (issue 14, item 2).
+CODE_ENTROPY_ARGS ?=
+code-entropy: $(BUILD)/nac
+	/usr/bin/python3 bench/code_entropy.py --nac $(BUILD)/nac $(CODE_ENTROPY_ARGS)
+.PHONY: code-entropy

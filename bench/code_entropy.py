@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""How many bits the neural codec's RVQ codes really carry: encodes every K-th dev file with all
+48 stages (`nac encode --mode neural --kbps 24`), reads the codes back from the .nac packets, and
+prints per stage the empirical entropy of its indices, the entropy given the same stage's index in
+the previous frame, and the entropy given the previous stage's index in the same frame (plug-in
+estimates over the whole set; the conditional ones are optimistic for small sets, so the first half
+of the files also trains the tables that the second half is scored with: the 'held-out' columns).
+The savings column is what an ideal entropy coder with held-out tables (unconditional, or with a
+'repeat the previous frame's index' flag where that is better) would save at
+1.5 / 3 / 6 / 12 / 24 kbps. Issue 14, item 2.
+
+usage: bench/code_entropy.py [--nac build/nac] [--data ../shared/data/dev] [--every 2]
+"""
+import argparse, glob, math, os, struct, subprocess, sys, tempfile
+from collections import Counter
+
+def read_codes(path):
+    b = open(path, "rb").read()
+    if b[:3] != b"NAC":
+        sys.exit(f"{path}: not a .nac file")
+    meta_len = struct.unpack(">I", b[4:8])[0]
+    meta = b[9:9 + meta_len]
+    stages, bits, pos = None, None, 0
+    while pos < len(meta):
+        tag, n = meta[pos], struct.unpack(">H", meta[pos + 1:pos + 3])[0]
+        v = meta[pos + 3:pos + 3 + n]
+        if tag == 0x06:
+            stages = struct.unpack(">H", v)[0]
+        if tag == 0x07:
+            bits = v[0]
+        pos += 3 + n
+    p, frames = 9 + meta_len, []
+    while p + 12 <= len(b):
+        n = struct.unpack(">H", b[p + 6:p + 8])[0]
+        payload = b[p + 8:p + 8 + n]
+        p += 12 + n
+        acc = int.from_bytes(payload, "big")
+        total = len(payload) * 8
+        count = total // (stages * bits)
+        for f in range(count):
+            row = []
+            for s in range(stages):
+                shift = total - (f * stages + s + 1) * bits
+                row.append((acc >> shift) & ((1 << bits) - 1))
+            frames.append(row)
+    return frames, stages, bits
+
+def entropy(counter):
+    n = sum(counter.values())
+    return -sum(c / n * math.log2(c / n) for c in counter.values()) if n else 0.0
+
+def cond_entropy(pairs):
+    joint, ctx = Counter(pairs), Counter(a for a, _ in pairs)
+    return entropy(joint) - entropy(ctx)
+
+def cross_bits(train, test, alphabet):
+    """Bits per symbol coding test with add-one-smoothed counts of train."""
+    n = sum(train.values()) + alphabet
+    return -sum(math.log2((train.get(x, 0) + 1) / n) for x in test) / max(len(test), 1)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nac", default="build/nac")
+    ap.add_argument("--data", default="../shared/data/dev")
+    ap.add_argument("--every", type=int, default=2)
+    a = ap.parse_args()
+    files = sorted(glob.glob(os.path.join(a.data, "**", "*.flac"), recursive=True))[::a.every]
+    tmp = tempfile.mkdtemp(prefix="nac_entropy_")
+    per_file = []
+    for f in files:
+        out = os.path.join(tmp, "x.nac")
+        subprocess.run([a.nac, "encode", "-q", f, out, "--mode", "neural", "--kbps", "24"], check=True)
+        codes, S, bits = read_codes(out)
+        per_file.append(codes)
+    half = len(per_file) // 2
+    train = [r for c in per_file[:half] for r in c]
+    test = [r for c in per_file[half:] for r in c]
+    allf = train + test
+    print(f"{len(files)} files, {len(allf)} frames of 20 ms, {S} stages of {bits} bits")
+    print("| stage | entries used | H | H given previous frame | H given previous stage | held-out H | repeats | held-out H with a repeat flag |")
+    print("|---|---|---|---|---|---|---|---|")
+    held = []
+    for s in range(S):
+        col = [r[s] for r in allf]
+        prev_t = [(c[i - 1][s], c[i][s]) for c in per_file for i in range(1, len(c))]
+        prev_s = [(r[s - 1], r[s]) for r in allf] if s else []
+        h = entropy(Counter(col))
+        ho = cross_bits(Counter(r[s] for r in train), [r[s] for r in test], 1 << bits)
+        # a repeat flag: 'same index as the previous frame' with its trained probability, else the table
+        rep_train = [c[i][s] == c[i - 1][s] for c in per_file[:half] for i in range(1, len(c))]
+        p = min(max(sum(rep_train) / max(len(rep_train), 1), 1e-3), 1 - 1e-3)
+        tab = Counter(r[s] for r in train)
+        n_tab = sum(tab.values()) + (1 << bits)
+        rb, cnt = 0.0, 0
+        for c in per_file[half:]:
+            for i in range(1, len(c)):
+                x = c[i][s]
+                rb += -math.log2(p) if x == c[i - 1][s] else -math.log2((1 - p) * (tab.get(x, 0) + 1) / n_tab)
+                cnt += 1
+        rb /= max(cnt, 1)
+        held.append(min(ho, rb))
+        rep = sum(c[i][s] == c[i - 1][s] for c in per_file for i in range(1, len(c))) / max(len(prev_t), 1)
+        print(f"| {s + 1} | {len(set(col))} | {h:.2f} | {cond_entropy(prev_t):.2f} | "
+              f"{cond_entropy(prev_s) if s else float('nan'):.2f} | {ho:.2f} | {100 * rep:.1f}% | {rb:.2f} |")
+    print("\n| kbps | stages | bits per frame | held-out entropy | saving |")
+    print("|---|---|---|---|---|")
+    for kbps in (1.5, 3, 6, 12, 24):
+        n = int(kbps * 2)
+        ent = sum(held[:n])
+        print(f"| {kbps} | {n} | {n * bits} | {ent:.1f} | {100 * (1 - ent / (n * bits)):.1f}% |")
+
+if __name__ == "__main__":
+    main()
