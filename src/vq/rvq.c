@@ -775,19 +775,35 @@ struct nac_rvq_coder {
     nac_rvq_config cfg;
     size_t pk_floats;
     float *packed; /* (S, pk_floats) normalised (factorised) lookup codebooks */
-    float *Y;      /* (S, M, D) stage output of every entry */
+    float *cb;     /* (S, M, Dc) copies of the codebooks: an entry's output is computed when used */
     float *in_w;   /* (S, Dc, D) copies, factorised only */
     float *in_b;   /* (S, Dc) */
+    float *out_w;  /* (S, D, Dc) */
+    float *out_b;  /* (S, D) */
 };
+
+/* y (D) = stage s's output for entry k (the projection back from the code space, when factorised). */
+static void stage_output(float *restrict y, const nac_rvq_coder *q, int s, int k)
+{
+    const nac_rvq_config *c = &q->cfg;
+    int D = c->dim, M = c->codebook_size, Dc = cdim(c);
+    const float *row = q->cb + ((size_t)s * M + (size_t)k) * Dc;
+    if (c->code_dim > 0)
+        linear_row(y, row, q->out_w + (size_t)s * D * Dc, q->out_b + (size_t)s * D, D, Dc);
+    else
+        memcpy(y, row, (size_t)D * sizeof *y);
+}
 
 void nac_rvq_coder_destroy(nac_rvq_coder *q)
 {
     if (!q)
         return;
     nac_free(q->packed);
-    nac_free(q->Y);
+    nac_free(q->cb);
     nac_free(q->in_w);
     nac_free(q->in_b);
+    nac_free(q->out_w);
+    nac_free(q->out_b);
     free(q);
 }
 
@@ -804,28 +820,24 @@ nac_rvq_coder *nac_rvq_coder_create(const float *params, const nac_rvq_layout *l
     q->cfg = *c;
     q->pk_floats = nac_vq_packed_floats(M, Dc);
     q->packed = nac_alloc((size_t)S * q->pk_floats * sizeof(float));
-    q->Y = nac_alloc((size_t)S * M * D * sizeof(float));
-    if (!q->packed || !q->Y)
+    q->cb = nac_alloc((size_t)S * M * Dc * sizeof(float));
+    if (!q->packed || !q->cb)
         goto nomem;
+    memcpy(q->cb, params + lay->params[NAC_RVQ_CODEBOOK].offset, (size_t)S * M * Dc * sizeof(float));
     if (fact) {
         q->in_w = nac_alloc((size_t)S * Dc * D * sizeof(float));
         q->in_b = nac_alloc((size_t)S * Dc * sizeof(float));
-        if (!q->in_w || !q->in_b)
+        q->out_w = nac_alloc((size_t)S * D * Dc * sizeof(float));
+        q->out_b = nac_alloc((size_t)S * D * sizeof(float));
+        if (!q->in_w || !q->in_b || !q->out_w || !q->out_b)
             goto nomem;
         memcpy(q->in_w, params + lay->params[NAC_RVQ_IN_W].offset, (size_t)S * Dc * D * sizeof(float));
         memcpy(q->in_b, params + lay->params[NAC_RVQ_IN_B].offset, (size_t)S * Dc * sizeof(float));
+        memcpy(q->out_w, params + lay->params[NAC_RVQ_OUT_W].offset, (size_t)S * D * Dc * sizeof(float));
+        memcpy(q->out_b, params + lay->params[NAC_RVQ_OUT_B].offset, (size_t)S * D * sizeof(float));
     }
-    for (int s = 0; s < S; s++) {
-        stage_w w = stage_weights(params, lay, s);
-        pack_lookup(q->packed + (size_t)s * q->pk_floats, tmp, w.cb, c);
-        float *Ys = q->Y + (size_t)s * M * D;
-        for (int k = 0; k < M; k++) {
-            if (fact)
-                linear_row(Ys + (size_t)k * D, w.cb + (size_t)k * Dc, w.out_w, w.out_b, D, Dc);
-            else
-                memcpy(Ys + (size_t)k * D, w.cb + (size_t)k * Dc, (size_t)D * sizeof(float));
-        }
-    }
+    for (int s = 0; s < S; s++)
+        pack_lookup(q->packed + (size_t)s * q->pk_floats, tmp, q->cb + (size_t)s * M * Dc, c);
     free(tmp);
     return q;
 nomem:
@@ -863,12 +875,11 @@ int nac_rvq_encode(int32_t *codes, const float *z, const nac_rvq_coder *q, int N
                 vq = v;
             }
             nac_vq_nearest(k, NULL, vq, q->packed + (size_t)s * q->pk_floats, nb, M, Dc);
-            const float *Ys = q->Y + (size_t)s * M * D;
             for (int i = 0; i < nb; i++) {
                 codes[(size_t)(n0 + i) * n_q + s] = k[i];
-                const float *y = Ys + (size_t)k[i] * D;
+                stage_output(e, q, s, k[i]);
                 for (int d = 0; d < D; d++)
-                    r[(size_t)i * D + d] -= y[d];
+                    r[(size_t)i * D + d] -= e[d];
             }
         }
     }
@@ -885,12 +896,13 @@ int nac_rvq_decode(float *zq, const int32_t *codes, const nac_rvq_coder *q, int 
         if (codes[i] < 0 || codes[i] >= M)
             return nac_error_set(err, NAC_ERR_ARG, "rvq_decode: code %d at frame %zu, stage %zu is not in 0..%d",
                                  (int)codes[i], i / (size_t)n_q, i % (size_t)n_q, M - 1);
+    float y[NAC_RVQ_MAX_DIM];
     for (int n = 0; n < N; n++) {
         float *o = zq + (size_t)n * D;
         for (int d = 0; d < D; d++)
             o[d] = 0.0f;
         for (int s = 0; s < n_q; s++) {
-            const float *y = q->Y + ((size_t)s * M + (size_t)codes[(size_t)n * n_q + s]) * D;
+            stage_output(y, q, s, codes[(size_t)n * n_q + s]);
             for (int d = 0; d < D; d++)
                 o[d] += y[d];
         }
