@@ -8,7 +8,7 @@ OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 NAC_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc \
              $(shell pkg-config --cflags sndfile soxr fftw3f libpng zlib 2>/dev/null)
-LIBS    = $(shell pkg-config --libs sndfile soxr fftw3f libpng zlib) -lopenblas -lm -fopenmp -lpthread
+LIBS    = $(shell pkg-config --libs sndfile soxr fftw3f libpng zlib) -lm -fopenmp -lpthread
 
 LIB_SRC  := $(sort $(shell find src -name '*.c'))
 TOOL_SRC := $(sort $(wildcard tools/*.c))
@@ -28,8 +28,13 @@ $(BUILD)/libnac.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libnac.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LIBS)
+# Shared library: SONAME libnac.so.<major> (the major of NAC_VERSION_STRING; bumped when the ABI
+# breaks), only nac_* symbols exported (src/libnac.map). build/libnac.so is the real file; install
+# names it libnac.so.$(VERSION) with the usual two links.
+VERSION := $(shell sed -n 's/^\#define NAC_VERSION_STRING "\(.*\)"/\1/p' include/nac/nac.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+$(BUILD)/libnac.so: $(LIB_OBJ) src/libnac.map
+	$(CC) -shared -Wl,-soname,libnac.so.$(SOMAJOR) -Wl,--version-script=src/libnac.map -o $@ $(LIB_OBJ) $(LIBS)
 
 $(BUILD)/nac: $(TOOL_OBJ) $(BUILD)/libnac.a
 	$(CC) -o $@ $(TOOL_OBJ) $(BUILD)/libnac.a $(LIBS)
@@ -94,10 +99,12 @@ deps:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/nac $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(BUILD)/libnac.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libnac.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libnac.so $(DESTDIR)$(PREFIX)/lib/libnac.so.$(VERSION)
+	ln -sf libnac.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libnac.so.$(SOMAJOR)
+	ln -sf libnac.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libnac.so
 	install -m 644 include/nac/nac.h $(DESTDIR)$(PREFIX)/include/nac/
 	install -m 755 $(BUILD)/nac $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' nac.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nac.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' nac.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nac.pc
 
 clean:
 	rm -rf $(BUILD)
