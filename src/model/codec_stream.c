@@ -28,6 +28,35 @@ struct nac_model {
 
 /* ---- models -------------------------------------------------------------------------------------- */
 
+/* Packs every convolution's weights once, as the products want them, so a streaming call does not
+ * repack them (which cost more than the product itself for a 20 ms frame). */
+static int pack_weights(nac_codec_net *n, nac_error *err)
+{
+    const nac_codec_config *c = &n->cfg;
+    static const nac_codec_conv_id ids[] = {NAC_CONV_IN, NAC_CONV_DOWN, NAC_CONV_LAT, NAC_CONV_DIN, NAC_CONV_UP,
+                                            NAC_CONV_HEAD};
+    int w[] = {n->in_w, n->down_w, n->lat_w, n->din_w, n->up_w, n->head_w};
+    for (int i = 0; i < 6; i++) {
+        nn_conv1d cv = nac_codec_conv(c, ids[i]);
+        size_t nf = nn_conv1d_packed_floats(&cv);
+        if (!nf)
+            continue;
+        float *buf = nac_alloc(nf * sizeof(float));
+        if (!buf)
+            return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        nn_conv1d_pack_weights(buf, nn_params_data(&n->p, w[i]), &cv);
+        int st = nn_params_set_packed(&n->p, w[i], buf, err);
+        if (st)
+            return st;
+    }
+    for (int i = 0; i < n->n_blocks; i++) {
+        int st = nac_convnext_pack(&n->p, &n->blocks[i], err);
+        if (st)
+            return st;
+    }
+    return NAC_OK;
+}
+
 static int model_from_weights(nac_model **out, nac_weights *w, nac_error *err)
 {
     nac_model *m = calloc(1, sizeof *m);
@@ -40,6 +69,8 @@ static int model_from_weights(nac_model **out, nac_weights *w, nac_error *err)
         st = err ? err->code : NAC_ERR_NOMEM;
         goto fail;
     }
+    if ((st = pack_weights(m->net, err)))
+        goto fail;
     const nac_codec_config *c = &m->net->cfg;
     long long steps = -1;
     nac_weights_config_int(w, "train.step", &steps, NULL);
@@ -160,7 +191,7 @@ static float *run_blocks(runner *r, int i0, int i1, float *x, float *y, float **
 static void run_conv(float *y, const float *x, float **h, const nac_codec_net *net, int w, int b, nn_conv1d c, int T)
 {
     nn_params *p = (nn_params *)&net->p;
-    nn_conv1d_forward(y, x, *h, nn_params_data(p, w), nn_params_data(p, b), &c, 1, T);
+    nn_conv1d_forward_packed(y, x, *h, nn_params_data(p, w), nn_params_packed(p, w), nn_params_data(p, b), &c, 1, T);
     nn_conv1d_hist_update(*h, x, &c, 1, T);
     *h += (size_t)c.ic * (size_t)nn_conv1d_hist_len(&c);
 }
@@ -257,7 +288,8 @@ static int encode_chunk(nac_encoder *e, int32_t *codes, int Tl, nac_error *err)
     nac_stft_stream(n->stft, &e->stft, r->re, r->im, e->pcm, Tf * c->hop);
     nac_codec_features(r->b, r->re, r->im, 1, F, Tf);
     nn_conv1d cin = nac_codec_conv(c, NAC_CONV_IN);
-    nn_conv1d_forward(r->a, r->b, NULL, nn_params_data(p, n->in_w), nn_params_data(p, n->in_b), &cin, 1, Tf);
+    nn_conv1d_forward_packed(r->a, r->b, NULL, nn_params_data(p, n->in_w), nn_params_packed(p, n->in_w),
+                             nn_params_data(p, n->in_b), &cin, 1, Tf);
     float *x = run_blocks(r, 0, c->enc_hi, r->a, r->b, &h, Tf);
     float *y = x == r->a ? r->b : r->a;
     run_conv(y, x, &h, n, n->down_w, n->down_b, nac_codec_conv(c, NAC_CONV_DOWN), Tf);
@@ -265,7 +297,8 @@ static int encode_chunk(nac_encoder *e, int32_t *codes, int Tl, nac_error *err)
     y = x == r->a ? r->b : r->a;
     nn_layernorm_forward(y, r->stats, x, nn_params_data(p, n->eln_g), nn_params_data(p, n->eln_b), 1, C, Tl, NAC_CODEC_LN_EPS);
     nn_conv1d clat = nac_codec_conv(c, NAC_CONV_LAT);
-    nn_conv1d_forward(e->z, y, NULL, nn_params_data(p, n->lat_w), nn_params_data(p, n->lat_b), &clat, 1, Tl);
+    nn_conv1d_forward_packed(e->z, y, NULL, nn_params_data(p, n->lat_w), nn_params_packed(p, n->lat_w),
+                             nn_params_data(p, n->lat_b), &clat, 1, Tl);
     float *rows = e->z + (size_t)CHUNK * (size_t)D;
     transpose(rows, e->z, D, Tl);
     return nac_rvq_encode(codes, rows, e->m->coder, Tl, e->n_stages, err);
@@ -409,7 +442,8 @@ static void decode_chunk(nac_decoder *d, float *pcm, int Tl)
     y = x == r->a ? r->b : r->a;
     nn_layernorm_forward(y, r->stats, x, nn_params_data(p, n->oln_g), nn_params_data(p, n->oln_b), 1, C, Tf, NAC_CODEC_LN_EPS);
     nn_conv1d chead = nac_codec_conv(c, NAC_CONV_HEAD);
-    nn_conv1d_forward(x, y, NULL, nn_params_data(p, n->head_w), nn_params_data(p, n->head_b), &chead, 1, Tf);
+    nn_conv1d_forward_packed(x, y, NULL, nn_params_data(p, n->head_w), nn_params_packed(p, n->head_w),
+                             nn_params_data(p, n->head_b), &chead, 1, Tf);
     nac_codec_polar(r->re, r->im, x, 1, F, Tf, c->phase_head);
     nac_istft_stream(n->stft, &d->istft, pcm, r->re, r->im, Tf);
     size_t fs = (size_t)nac_codec_frame_size(c);

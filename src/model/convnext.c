@@ -1,6 +1,8 @@
 /* Causal ConvNeXt block: forward, backward and streaming history (see convnext.h). */
 #include "model/convnext.h"
 
+#include "core/alloc.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +73,22 @@ static nn_conv1d dw_conv(const nac_convnext *b) { return (nn_conv1d){b->C, b->C,
 static nn_conv1d pw1_conv(const nac_convnext *b) { return (nn_conv1d){b->C, b->H, 1, 1, 1, 1}; }
 static nn_conv1d pw2_conv(const nac_convnext *b) { return (nn_conv1d){b->H, b->C, 1, 1, 1, 1}; }
 
+int nac_convnext_pack(nn_params *p, const nac_convnext *blk, nac_error *err)
+{
+    nn_conv1d pw[2] = {pw1_conv(blk), pw2_conv(blk)};
+    int idx[2] = {blk->pw1_w, blk->pw2_w};
+    for (int i = 0; i < 2; i++) {
+        float *buf = nac_alloc(nn_conv1d_packed_floats(&pw[i]) * sizeof(float));
+        if (!buf)
+            return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        nn_conv1d_pack_weights(buf, nn_params_data(p, idx[i]), &pw[i]);
+        int st = nn_params_set_packed(p, idx[i], buf, err);
+        if (st)
+            return st;
+    }
+    return NAC_OK;
+}
+
 void nac_convnext_forward(float *y, nac_convnext_acts *a, const float *x, const float *hist, nn_params *p,
                           const nac_convnext *blk, int B, int T)
 {
@@ -80,9 +98,11 @@ void nac_convnext_forward(float *y, nac_convnext_acts *a, const float *x, const 
     nn_conv1d_forward(a->dw, x, hist, nn_params_data(p, blk->dw_w), nn_params_data(p, blk->dw_b), &dw, B, T);
     nn_layernorm_forward(a->ln, a->stats, a->dw, nn_params_data(p, blk->ln_g), nn_params_data(p, blk->ln_b), B, C,
                          T, NAC_CODEC_LN_EPS);
-    nn_conv1d_forward(a->h1, a->ln, NULL, nn_params_data(p, blk->pw1_w), nn_params_data(p, blk->pw1_b), &pw1, B, T);
+    nn_conv1d_forward_packed(a->h1, a->ln, NULL, nn_params_data(p, blk->pw1_w), nn_params_packed(p, blk->pw1_w),
+                             nn_params_data(p, blk->pw1_b), &pw1, B, T);
     nn_gelu_forward(a->g, a->h1, hn);
-    nn_conv1d_forward(a->h2, a->g, NULL, nn_params_data(p, blk->pw2_w), nn_params_data(p, blk->pw2_b), &pw2, B, T);
+    nn_conv1d_forward_packed(a->h2, a->g, NULL, nn_params_data(p, blk->pw2_w), nn_params_packed(p, blk->pw2_w),
+                             nn_params_data(p, blk->pw2_b), &pw2, B, T);
     const float *s = nn_params_data(p, blk->scale);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)

@@ -34,6 +34,9 @@ size_t nac_convnext_hist_floats(const nac_convnext *blk);
 
 /* y (B, C, T) from x (B, C, T); hist (B, C, K-1) is the depthwise conv's past (NULL = zeros) and
  * is NOT updated here (call nac_convnext_hist_update after). y must not alias x. */
+/* Packs the block's pointwise weights into p (nn_params_set_packed) for inference; the weights must not
+ * change afterwards. Returns 0 or NAC_ERR_NOMEM. */
+int nac_convnext_pack(nn_params *p, const nac_convnext *blk, nac_error *err);
 void nac_convnext_forward(float *y, nac_convnext_acts *a, const float *x, const float *hist, nn_params *p,
                           const nac_convnext *blk, int B, int T);
 void nac_convnext_hist_update(float *hist, const float *x, const nac_convnext *blk, int B, int T);

@@ -174,6 +174,12 @@ static void dw_row_avx2(float *restrict y, const conv_ctx *q, int b, int ch, con
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T)
 {
+    nn_conv1d_forward_packed(y, x, hist, w, NULL, b, c, B, T);
+}
+
+void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const float *w, const float *wpk,
+                              const float *b, const nn_conv1d *c, int B, int T)
+{
     conv_ctx q = {.c = c, .x = x, .hist = hist, .w = w, .B = B, .T = T, .Tout = T / c->stride,
                   .H = nn_conv1d_hist_len(c), .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
     int simd = nn_simd_enabled();
@@ -203,9 +209,34 @@ void nn_conv1d_forward(float *y, const float *x, const float *hist, const float 
     nn_gemm g = {.batch = B * c->groups, .M = q.ocg, .N = q.Tout, .K = q.icg * c->k,
                  .pack_a = pack_a_w, .pack_b = pack_b_im2col, .actx = &q, .bctx = &q,
                  .c = y, .c_batch = (size_t)q.ocg * q.Tout, .c_row = (size_t)q.Tout, .c_col = 1,
-                 .a_period = c->groups, .c_init = 1, .c_bias = b, .c_bias_period = c->groups};
+                 .a_period = c->groups, .c_init = 1, .c_bias = b, .c_bias_period = c->groups,
+                 .a_packed = wpk};
     nn_gemm_run(&g); /* chains start at the bias: y = bias + sum, as in the depthwise kernel */
     nac_free(planes);
+}
+
+/* The forward's product with only what packing A needs. */
+static nn_gemm weight_gemm(conv_ctx *q, const float *w, const nn_conv1d *c)
+{
+    *q = (conv_ctx){.c = c, .w = w, .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
+    return (nn_gemm){.batch = c->groups, .M = q->ocg, .N = 1, .K = q->icg * c->k, .pack_a = pack_a_w, .actx = q,
+                     .a_period = c->groups};
+}
+
+size_t nn_conv1d_packed_floats(const nn_conv1d *c)
+{
+    if (c->ic / c->groups == 1 && c->oc / c->groups == 1)
+        return 0;
+    conv_ctx q;
+    nn_gemm g = weight_gemm(&q, NULL, c);
+    return nn_gemm_packed_a_floats(&g);
+}
+
+void nn_conv1d_pack_weights(float *dst, const float *w, const nn_conv1d *c)
+{
+    conv_ctx q;
+    nn_gemm g = weight_gemm(&q, w, c);
+    nn_gemm_pack_a(dst, &g);
 }
 
 void nn_conv1d_hist_update(float *hist, const float *x, const nn_conv1d *c, int B, int T)

@@ -31,6 +31,15 @@ double nn_conv1d_macs(const nn_conv1d *c, int B, int T);
  * short streaming chunk allocates nothing. Out of memory falls back to slower paths with equal results. */
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T);
+/* The same with the weights also given packed (wpk from nn_conv1d_pack_weights, or NULL): inference
+ * packs once at model load instead of on every call. Same values. */
+void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const float *w, const float *wpk,
+                              const float *b, const nn_conv1d *c, int B, int T);
+
+/* Floats of the packed weights of c (0 for depthwise convolutions, which use w directly), and the
+ * packing: dst (nn_conv1d_packed_floats) from w (OC, IC/groups, K). */
+size_t nn_conv1d_packed_floats(const nn_conv1d *c);
+void nn_conv1d_pack_weights(float *dst, const float *w, const nn_conv1d *c);
 
 /* Gradients of the offline forward with zero history (k <= 256). Accumulates (+=) into dx (B, IC, T),
  * dw (OC, IC/groups, K) and db (OC), each of which may be NULL (skipped); dy (B, OC, T/stride). Allocates heap scratch of about

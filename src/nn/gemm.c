@@ -141,6 +141,36 @@ static inline void kern_avx2_rows(int kc, const float *restrict a, const float *
     }
 }
 
+/* A tile of at most NARROW columns (streaming calls: one or two frames), any strides: rows in the
+ * lanes of one register per column, so the work is rows x cols, not 6 x 16. Each element is the same
+ * chain of fused multiply-adds, in the same k order, as kern_avx2 gives it. */
+#define NARROW 4
+__attribute__((target("avx2,fma")))
+static void kern_avx2_narrow(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                             size_t ldc, size_t cstride, const float *init, int rows, int cols)
+{
+    __m256 acc[NARROW];
+    float lane[8] __attribute__((aligned(32)));
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    for (int j = 0; j < cols; j++) {
+        for (int i = 0; i < 8; i++)
+            lane[i] = i < rows ? (init ? init[i] : c[i * ldc + j * cstride]) : 0.0f;
+        acc[j] = _mm256_load_ps(lane);
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 av = _mm256_maskload_ps(a, six);
+        for (int j = 0; j < cols; j++)
+            acc[j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + j), acc[j]);
+        a += NN_MR;
+        b += NN_NR;
+    }
+    for (int j = 0; j < cols; j++) {
+        _mm256_store_ps(lane, acc[j]);
+        for (int i = 0; i < rows; i++)
+            c[i * ldc + j * cstride] = lane[i];
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static void kern_avx2_part(int kc, const float *a, const float *b, float *c, size_t ldc, const float *init, int rows)
 {
@@ -207,6 +237,8 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
 #if NN_X86
                     } else if (cols == NN_NR && g->c_col == 1 && kern == kern_avx2) {
                         kern_avx2_part(kc, ap, bp, cp, g->c_row, init, rows);
+                    } else if (cols <= NARROW && kern == kern_avx2) {
+                        kern_avx2_narrow(kc, ap, bp, cp, g->c_row, g->c_col, init, rows, cols);
 #endif
                     } else {
                         /* Edge or strided tile: the same kernel on a copy, so every element sees the same chain. */
@@ -226,6 +258,25 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
     }
 }
 
+size_t nn_gemm_packed_a_floats(const nn_gemm *g)
+{
+    size_t Mp = (size_t)(g->M + NN_MR - 1) / NN_MR * NN_MR;
+    return (size_t)(g->a_period > 0 ? g->a_period : 1) * Mp * (size_t)g->K;
+}
+
+void nn_gemm_pack_a(float *dst, const nn_gemm *g)
+{
+    int Mp = (g->M + NN_MR - 1) / NN_MR * NN_MR, period = g->a_period > 0 ? g->a_period : 1;
+    int mtiles = (g->M + NN_MC - 1) / NN_MC, kb = (g->K + NN_KC - 1) / NN_KC;
+    /* Serial: it is cheap, and every parallel region is a barrier that costs dearly on a shared machine. */
+    for (long job = 0; job < (long)period * mtiles * kb; job++) {
+        int pi = (int)(job / ((long)mtiles * kb)), rem = (int)(job % ((long)mtiles * kb));
+        int m0 = (rem / kb) * NN_MC, k0 = (rem % kb) * NN_KC;
+        int mc = g->M - m0 < NN_MC ? g->M - m0 : NN_MC, kc = g->K - k0 < NN_KC ? g->K - k0 : NN_KC;
+        g->pack_a(g->actx, pi, m0, mc, k0, kc, dst + (size_t)pi * Mp * g->K + (size_t)k0 * Mp + (size_t)m0 * kc);
+    }
+}
+
 void nn_gemm_run(const nn_gemm *g)
 {
     if (g->batch <= 0 || g->M <= 0 || g->N <= 0 || g->K <= 0)
@@ -240,22 +291,20 @@ void nn_gemm_run(const nn_gemm *g)
     int mtiles = (g->M + NN_MC - 1) / NN_MC, nt = (g->N + NN_NC - 1) / NN_NC;
     int Mp = (g->M + NN_MR - 1) / NN_MR * NN_MR;
 
-    /* Batch-independent A (weights): pack it once, as [period][k block][row panels] so a task finds the
-     * panels of rows m0.. of block k0 at k0*Mp + m0*kc. Without memory, tasks pack their own. */
+    /* Batch-independent A (weights): packed once, as [period][k block][row panels] so a task finds the
+     * panels of rows m0.. of block k0 at k0*Mp + m0*kc; given by the caller, or packed here when A is
+     * used by more than one task (a short streaming call then allocates nothing). Without memory,
+     * tasks pack their own. */
     float *apk = NULL;
+    const float *apk_use = NULL;
     int period = g->a_period;
-    /* Only when A is used by more than one task: a short streaming call then allocates nothing. */
-    if (period > 0 && (g->batch > period || nt > 1)) {
-        apk = nn_scratch((size_t)period * Mp * g->K);
-        int kb = (g->K + NN_KC - 1) / NN_KC;
-        long njobs = (long)period * mtiles * kb;
-        /* Serial: it is cheap, and every parallel region is a barrier that costs dearly on a shared machine. */
-        for (long job = 0; job < (apk ? njobs : 0); job++) {
-            int pi = (int)(job / ((long)mtiles * kb)), rem = (int)(job % ((long)mtiles * kb));
-            int m0 = (rem / kb) * NN_MC, k0 = (rem % kb) * NN_KC;
-            int mc = g->M - m0 < NN_MC ? g->M - m0 : NN_MC, kc = g->K - k0 < NN_KC ? g->K - k0 : NN_KC;
-            g->pack_a(g->actx, pi, m0, mc, k0, kc, apk + (size_t)pi * Mp * g->K + (size_t)k0 * Mp + (size_t)m0 * kc);
-        }
+    if (period > 0 && g->a_packed) {
+        apk_use = g->a_packed;
+    } else if (period > 0 && (g->batch > period || nt > 1)) {
+        apk = nn_scratch(nn_gemm_packed_a_floats(g));
+        if (apk)
+            nn_gemm_pack_a(apk, g);
+        apk_use = apk;
     }
 
     /* Tasks: (batch, row chunk, column tile); rows are split only as far as needed for enough tasks.
@@ -277,7 +326,7 @@ void nn_gemm_run(const nn_gemm *g)
             int m_hi = (int)((long)mtiles * (ch + 1) / mchunks) * NN_MC;
             if (m_hi > g->M)
                 m_hi = g->M;
-            const float *ap = apk ? apk + (size_t)(b % period) * Mp * g->K : NULL;
+            const float *ap = apk_use ? apk_use + (size_t)(b % period) * Mp * g->K : NULL;
             gemm_task(g, kern, b, m_lo, m_hi, n0, ap, Mp, abuf, bbuf);
         }
     }

@@ -28,10 +28,16 @@ typedef struct nn_gemm {
     int c_init;                     /* 1: C is written, not read: chains start at the bias (0 if NULL) */
     const float *c_bias;            /* row m of batch b starts at c_bias[(b % c_bias_period)*M + m] */
     int c_bias_period;              /* 0 is taken as 1 */
+    const float *a_packed;          /* with a_period > 0: A already packed by nn_gemm_pack_a (inference
+                                       weights packed once at model load), or NULL to pack per call */
 } nn_gemm;
 
 /* Runs C += A B over all batches, OpenMP over (batch, row block, column block). */
 void nn_gemm_run(const nn_gemm *g);
+/* Floats of A packed for g (a_period > 0), and the packing itself: what nn_gemm_run would pack,
+ * so a caller can keep it in g->a_packed for every later call with the same A, M and K. */
+size_t nn_gemm_packed_a_floats(const nn_gemm *g);
+void nn_gemm_pack_a(float *dst, const nn_gemm *g);
 
 /* Strided operands: A(b, m, k) = p[b*sb + m*sr + k*sk]; B(b, k, n) = p[b*sb + k*sk + n*sr]. */
 typedef struct nn_strided {

@@ -102,6 +102,19 @@ int nn_params_find(const nn_params *p, const char *name)
 
 float *nn_params_data(nn_params *p, int idx) { return p->data + p->t[idx].offset; }
 
+int nn_params_set_packed(nn_params *p, int idx, float *buf, nac_error *err)
+{
+    if (!p->packed && !(p->packed = calloc((size_t)p->n, sizeof *p->packed))) {
+        nac_free(buf);
+        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    }
+    nac_free(p->packed[idx]);
+    p->packed[idx] = buf;
+    return NAC_OK;
+}
+
+const float *nn_params_packed(const nn_params *p, int idx) { return p->packed ? p->packed[idx] : NULL; }
+
 float *nn_params_grad(nn_params *p, int idx) { return p->grad + p->t[idx].offset; }
 
 void nn_params_zero_grad(nn_params *p)
@@ -114,6 +127,9 @@ void nn_params_free(nn_params *p)
 {
     if (!p)
         return;
+    for (int i = 0; p->packed && i < p->n; i++)
+        nac_free(p->packed[i]);
+    free(p->packed);
     free(p->t);
     nac_free(p->data);
     nac_free(p->grad);

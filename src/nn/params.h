@@ -30,6 +30,7 @@ typedef struct nn_params {
     int n, cap;
     size_t total;
     float *data, *grad, *m, *v;
+    float **packed; /* (n) per tensor, NULL or a packed copy for inference (nn_params_set_packed) */
 } nn_params;
 
 /* Appends a tensor. Returns its index >= 0, or NAC_ERR_ARG (bad name/shape, duplicate name, table
@@ -44,6 +45,11 @@ void nn_params_init(nn_params *p, nac_rng *rng);
 /* Index of the tensor called name, or -1. */
 int nn_params_find(const nn_params *p, const char *name);
 float *nn_params_data(nn_params *p, int idx);
+/* Gives tensor idx a packed copy of its data (nac_alloc'd; the table owns it from now on; the data
+ * must not change afterwards). Returns 0 or NAC_ERR_NOMEM (buf is freed). */
+int nn_params_set_packed(nn_params *p, int idx, float *buf, nac_error *err);
+/* The packed copy of tensor idx, or NULL. */
+const float *nn_params_packed(const nn_params *p, int idx);
 float *nn_params_grad(nn_params *p, int idx);
 void nn_params_zero_grad(nn_params *p);
 /* Frees table and arenas; p is zeroed. NULL is a no-op. */

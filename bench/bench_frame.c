@@ -1,0 +1,98 @@
+/* Real-time cost of the codec API per 20 ms frame, one thread: an encoder fed one frame (320
+ * samples) per push and a decoder asked for one frame per call, against the same work done in one
+ * batched call (cost per frame = total / frames). Prints median, p99 and max per call and the
+ * ratio of the per-frame median to the batched cost per frame. Input: the committed speech clip,
+ * looped to ROUNDS passes. usage: bench_frame [kbps] */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio/audio_file.h"
+#include "nac/nac.h"
+
+#define ROUNDS 4
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void report(const char *what, double *t, size_t n, double batch_per_frame)
+{
+    qsort(t, n, sizeof *t, cmp);
+    double med = t[n / 2], p99 = t[(size_t)(0.99 * (n - 1))], mx = t[n - 1];
+    printf("| %s | %.3f | %.3f | %.3f | %.3f | %.2fx |\n", what, med * 1e3, p99 * 1e3, mx * 1e3, batch_per_frame * 1e3,
+           med / batch_per_frame);
+}
+
+int main(int argc, char **argv)
+{
+    double kbps = argc > 1 ? atof(argv[1]) : 6;
+    omp_set_num_threads(1);
+    float *x = NULL;
+    size_t n = 0;
+    nac_error err = {0};
+    nac_model *m = NULL;
+    if (nac_audio_read_all(&x, &n, NULL, "tests/fixtures/speech_thorsten_de.flac", &err) ||
+        nac_model_load_default(&m, &err)) {
+        fprintf(stderr, "bench_frame: %s\n", err.msg);
+        return 1;
+    }
+    int S = nac_model_stages_for_kbps(m, kbps), fs = 320;
+    size_t frames = n / fs, total = frames * ROUNDS;
+    int32_t *codes = malloc((total + 8) * S * sizeof *codes);
+    float *pcm = malloc((total + 8) * fs * sizeof *pcm);
+    double *te = malloc(total * sizeof *te), *td = malloc(total * sizeof *td);
+    nac_encoder *e = NULL;
+    nac_decoder *d = NULL;
+    if (nac_encoder_create(&e, m, S, &err) || nac_decoder_create(&d, m, &err))
+        return 1;
+    /* batched: all frames of a round in one call */
+    size_t got = 0;
+    double t0 = now();
+    for (int r = 0; r < ROUNDS; r++)
+        nac_encoder_push(e, codes, total + 8, &got, x, frames * fs, &err);
+    double enc_batch = (now() - t0) / (double)total;
+    t0 = now();
+    for (int r = 0; r < ROUNDS; r++)
+        nac_decoder_decode(d, pcm, codes, NULL, got, S, &err);
+    double dec_batch = (now() - t0) / (double)(ROUNDS * got);
+    nac_encoder_reset(e);
+    nac_decoder_reset(d);
+    /* per frame */
+    size_t k = 0;
+    for (int r = 0; r < ROUNDS; r++)
+        for (size_t f = 0; f < frames; f++, k++) {
+            size_t g = 0;
+            double a = now();
+            nac_encoder_push(e, codes + k * S, total + 8 - k, &g, x + f * fs, fs, &err);
+            te[k] = now() - a;
+            a = now();
+            nac_decoder_decode(d, pcm + k * fs, codes + k * S, NULL, 1, S, &err);
+            td[k] = now() - a;
+        }
+    printf("%zu frames of 20 ms at %g kbps, one thread\n", total, kbps);
+    printf("| call | median ms | p99 ms | max ms | batched ms per frame | median / batched |\n|---|---|---|---|---|---|\n");
+    report("encode, one frame per push", te, total, enc_batch);
+    report("decode, one frame per call", td, total, dec_batch);
+    nac_encoder_destroy(e);
+    nac_decoder_destroy(d);
+    nac_model_destroy(m);
+    free(x);
+    free(codes);
+    free(pcm);
+    free(te);
+    free(td);
+    return 0;
+}
