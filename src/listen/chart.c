@@ -23,14 +23,16 @@ int nac_listen_chart(const char *path, const nac_listen_summary *s, size_t n, co
     const int S = 2, ch = NAC_FONT_ASCENT * S; /* font scale, capital height */
     if (!path || !s || n == 0)
         return nac_error_set(err, NAC_ERR_ARG, "chart: nothing to draw");
-    int slot = 110, left = 70, right = 130, top = 70;
-    int plot_w = (int)n * slot, label_w = 0, rotate = 0;
+    int label_w = 0, rotate;
     for (size_t i = 0; i < n; i++) {
         int w = nac_font_text_width(s[i].condition, S);
         label_w = w > label_w ? w : label_w;
     }
-    rotate = label_w > slot - 8;
-    int bottom = 40 + (rotate ? label_w + 10 : ch + 34) + ch;
+    /* a slot wide enough for its label, up to a point; past that the labels turn */
+    int slot = label_w + 20 < 110 ? 110 : label_w + 20 > 170 ? 110 : label_w + 20;
+    rotate = label_w + 20 > 170;
+    int left = 70, right = 130, top = 60, plot_w = (int)n * slot;
+    int bottom = 24 + (rotate ? label_w + 12 : ch + 12) + 2 * (ch + 12);
     int W = left + plot_w + right, H = top + 400 + bottom;
     if (W < 640)
         W = 640;
@@ -61,7 +63,6 @@ int nac_listen_chart(const char *path, const nac_listen_summary *s, size_t n, co
         int is_ref = !strcmp(s[i].condition, "reference");
         nac_canvas_rect(&c, cx - bw / 2, ym, bw, y0 + ph - ym, is_ref ? BAR_REF : BAR);
         nac_canvas_frame(&c, cx - bw / 2, ym, bw, y0 + ph - ym + 1, INK);
-        int ytext = ym;
         if (isfinite(s[i].ci95)) {
             double lo = fmax(0, s[i].mean - s[i].ci95), hi = fmin(100, s[i].mean + s[i].ci95);
             int ylo = y0 + ph - (int)lround(lo * ph / 100), yhi = y0 + ph - (int)lround(hi * ph / 100);
@@ -69,26 +70,29 @@ int nac_listen_chart(const char *path, const nac_listen_summary *s, size_t n, co
                 nac_canvas_line(&c, cx + dx, ylo, cx + dx, yhi, WHISKER);
             nac_canvas_rect(&c, cx - 10, yhi - 1, 21, 3, WHISKER);
             nac_canvas_rect(&c, cx - 10, ylo - 1, 21, 3, WHISKER);
-            ytext = yhi;
         }
-        char t[16];
-        snprintf(t, sizeof t, "%.0f", s[i].mean);
-        nac_canvas_text(&c, cx + 14, (ytext - ch - 6 < y0 - ch ? y0 - ch : ytext - ch - 6), t, S, INK,
-                        NAC_ALIGN_LEFT);
+        int y = y0 + ph + 12;
         if (rotate) {
             int w = nac_font_text_width(s[i].condition, S);
-            nac_canvas_text_up(&c, cx, y0 + ph + 12 + w / 2, s[i].condition, S, INK);
+            nac_canvas_text_up(&c, cx, y + w / 2, s[i].condition, S, INK);
+            y += label_w + 12;
         } else {
-            nac_canvas_text(&c, cx, y0 + ph + 12, s[i].condition, S, INK, NAC_ALIGN_CENTER);
+            nac_canvas_text(&c, cx, y, s[i].condition, S, INK, NAC_ALIGN_CENTER);
+            y += ch + 12;
         }
-        char nn[24];
-        snprintf(nn, sizeof nn, "n=%zu", s[i].n);
-        nac_canvas_text(&c, cx, y0 + ph + (rotate ? label_w + 22 : ch + 22), nn, 1, 0x606060u, NAC_ALIGN_CENTER);
+        char t[48];
+        if (isfinite(s[i].ci95))
+            snprintf(t, sizeof t, "%.0f+-%.0f", s[i].mean, s[i].ci95);
+        else
+            snprintf(t, sizeof t, "%.0f", s[i].mean);
+        nac_canvas_text(&c, cx, y, t, S, INK, NAC_ALIGN_CENTER);
+        snprintf(t, sizeof t, "n=%zu", s[i].n);
+        nac_canvas_text(&c, cx, y + ch + 12, t, S, 0x707070u, NAC_ALIGN_CENTER);
     }
     nac_canvas_frame(&c, x0, y0, plot_w + 1, ph + 1, INK);
     nac_canvas_text_up(&c, 18, y0 + ph / 2, "score (mean, 95% CI)", S, INK);
     if (title && title[0])
-        nac_canvas_text(&c, W / 2, 22, title, S, INK, NAC_ALIGN_CENTER);
+        nac_canvas_text(&c, W / 2, 20, title, S, INK, NAC_ALIGN_CENTER);
     st = nac_canvas_save_png(&c, path, err);
     nac_canvas_free(&c);
     return st;
