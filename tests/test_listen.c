@@ -455,7 +455,7 @@ TEST(listen_safe_path)
 
 /* ---------------------------------------------------------------- the command line */
 
-static int http_status(int port, const char *target)
+static int http_status(int port, const char *target, const char *extra)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0), code = -1;
     struct sockaddr_in a;
@@ -469,7 +469,7 @@ static int http_status(int port, const char *target)
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) {
-        snprintf(buf, sizeof buf, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
+        snprintf(buf, sizeof buf, "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", target, extra);
         if (send(s, buf, strlen(buf), 0) > 0) {
             ssize_t n = recv(s, buf, sizeof buf - 1, 0);
             if (n > 12) {
@@ -555,12 +555,16 @@ TEST(listen_cli)
             pid = 0;
         fclose(f);
     }
-    int s_index = port ? http_status(port, "/") : -1, s_items = port ? http_status(port, "/items.js") : -1;
-    int s_up = port ? http_status(port, "/../../etc/passwd") : -1, s_enc = port ? http_status(port, "/%2e%2e/x") : -1;
-    int s_missing = port ? http_status(port, "/nothing.wav") : -1;
+    int s_index = port ? http_status(port, "/", "") : -1, s_items = port ? http_status(port, "/items.js", "") : -1;
+    int s_up = port ? http_status(port, "/../../etc/passwd", "") : -1;
+    int s_enc = port ? http_status(port, "/%2e%2e/x", "") : -1;
+    int s_missing = port ? http_status(port, "/nothing.wav", "") : -1;
+    int s_range = port ? http_status(port, "/items.js", "Range: bytes=0-9\r\n") : -1;
+    int s_bad_range = port ? http_status(port, "/items.js", "Range: bytes=99999999-\r\n") : -1;
     if (pid > 0)
         kill((pid_t)pid, SIGTERM);
     CHECKF(port > 0 && pid > 0, "the server printed no port");
     CHECK(s_index == 200 && s_items == 200);
     CHECK(s_up == 400 && s_enc == 400 && s_missing == 404);
+    CHECK(s_range == 206 && s_bad_range == 416);
 }

@@ -454,7 +454,7 @@ int nac_listen_demo(const nac_listen_make_opts *o, nac_error *err)
             put_html(&h, cd->name);
             put(&h, "</th><td>%.3g", kbps);
             if (cd->kind == NAC_LISTEN_OPUS || cd->kind == NAC_LISTEN_CODEC2)
-                put(&h, " <small>(file)</small>");
+                put(&h, cd->kind == NAC_LISTEN_OPUS ? " <small>(Ogg file)</small>" : " <small>(file)</small>");
             put(&h, "</td><td><audio controls preload=\"none\" src=\"audio/");
             put_html(&h, file);
             put(&h, "\"></audio></td>");
