@@ -195,6 +195,7 @@ static int cmd_build(int argc, char **argv, int demo)
     const char *cmd = demo ? "demo" : "make";
     const char *out = NULL, *conds_arg = NULL, *model_path = NULL;
     double items = 8, max_s = 10;
+    int items_given = 0, any_dir = 0;
     uint64_t seed = 1;
     file_list in = {0}, files = {0};
     nac_listen_condition conds[MAX_CONDITIONS], use[MAX_CONDITIONS];
@@ -223,7 +224,7 @@ static int cmd_build(int argc, char **argv, int demo)
             else if (!strcmp(a, "--model"))
                 model_path = v;
             else if (!strcmp(a, "--items"))
-                bad = parse_double(v, 1, 200, &items) || items != floor(items);
+                bad = parse_double(v, 1, 200, &items) || items != floor(items) || !(items_given = 1);
             else if (!strcmp(a, "--seed"))
                 bad = parse_u64(v, &seed);
             else
@@ -278,6 +279,7 @@ static int cmd_build(int argc, char **argv, int demo)
             goto done;
         }
         if (S_ISDIR(sb.st_mode)) {
+            any_dir = 1;
             if (walk(&files, in.p[i], 0) < 0)
                 goto done;
         } else if (list_add(&files, in.p[i]) < 0) {
@@ -290,7 +292,16 @@ static int cmd_build(int argc, char **argv, int demo)
         goto done;
     }
     qsort(files.p, (size_t)files.n, sizeof *files.p, by_name);
+    if (!items_given && !any_dir) { /* files named one by one: all of them */
+        if (files.n > 200) {
+            fprintf(stderr, "nac listen %s: %d files: at most 200 items (choose with --items)\n", cmd, files.n);
+            goto usage_error;
+        }
+        items = files.n;
+    }
     if (files.n > (int)items) {
+        fprintf(stderr, "nac listen %s: using %d of the %d files found (chosen with seed %llu; --items to change)\n",
+                cmd, (int)items, files.n, (unsigned long long)seed);
         /* a seeded choice, then back in name order */
         int *perm = malloc((size_t)files.n * sizeof *perm);
         char **keep = malloc((size_t)items * sizeof *keep);
@@ -408,10 +419,6 @@ static int cmd_report(int argc, char **argv)
             } else if (nac_listen_ratings_read(&rs, a, &err) < 0) {
                 fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
                 goto done;
-            }
-            if (pass == 0 && i + 1 == argc && nfiles == 0) {
-                fprintf(stderr, "nac listen report: expected result CSV files (try nac listen --help)\n");
-                return 2;
             }
         }
     if (nfiles == 0) {

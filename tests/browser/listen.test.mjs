@@ -140,6 +140,22 @@ async function main() {
         });
         check("reference plays (element playing, context running)",
               st.state === "running" && st.t > t0 && st.sel === 0 && st.playing && !st.paused, JSON.stringify(st));
+        // and it is sound, not silence: the mix's peak over 200 ms
+        const peak = await page.evaluate(async () => {
+          const p = window.nacListen.player(), an = p.ctx.createAnalyser();
+          an.fftSize = 2048;
+          p.master.connect(an);
+          const buf = new Float32Array(an.fftSize);
+          let m = 0;
+          for (let k = 0; k < 10; k++) {
+            await new Promise((r) => setTimeout(r, 20));
+            an.getFloatTimeDomainData(buf);
+            for (const v of buf) m = Math.max(m, Math.abs(v));
+          }
+          p.master.disconnect(an);
+          return m;
+        });
+        check("the reference is audible in the mix", peak > 0.01, `peak ${peak}`);
         // switching keeps playing, at the same position
         const pos0 = await page.evaluate(() => window.nacListen.player().position());
         await page.keyboard.press("2");
