@@ -198,6 +198,20 @@ async function main() {
         await page.screenshot({ path: path.join(OUT_DIR, "mushra_1280x800.png") });
         await page.screenshot({ path: path.join(OUT_DIR, "mushra_1280x800_full.png"), fullPage: true });
       }
+      if (i === 1 && items.length > 2) {
+        // a reload in the middle: the same name resumes at this item with the ratings kept
+        await page.reload();
+        await page.waitForSelector("#listener", { visible: true });
+        await page.type("#listener", LISTENER);
+        await page.keyboard.press("Enter");
+        await page.waitForSelector("#trial", { visible: true });
+        await until(() => page.$eval("#trial", (e) => e.getAttribute("aria-busy") === "false"), 15000, "audio loaded");
+        const back = await page.evaluate(() => ({ cur: window.nacListen.current(),
+          values: Array.from(document.querySelectorAll("#ratings input")).map((e) => parseInt(e.value, 10)) }));
+        const want = it.stimuli.map((s, k) => scoreFor(s.condition, k));
+        check("a reload resumes where the listener was", back.cur === 1 && JSON.stringify(back.values) === JSON.stringify(want),
+              JSON.stringify(back));
+      }
       // on by keyboard: Tab order reaches the button, Enter activates it
       await page.focus("#next");
       await page.keyboard.press("Enter");

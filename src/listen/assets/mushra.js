@@ -292,6 +292,7 @@
       r.addEventListener("input", function () {
         scores[cur][k] = parseInt(r.value, 10);
         o.textContent = r.value;
+        save();
         row.classList.add("rated");
         message("");
       });
@@ -310,6 +311,7 @@
     message("");
     setLoading(true);
     var urls = [it.reference].concat(it.stimuli.map(function (s) { return s.file; }));
+    save();
     player.load(urls).then(function () {
       if (cur !== i) return;
       setLoading(false);
@@ -361,6 +363,32 @@
     }
   }
 
+  /* Progress is kept in the browser (localStorage) under the test and the listener's name, so a
+   * reload or a closed tab does not lose the ratings; finishing removes it. */
+  function storeKey() { return "nac-listen:" + fnv1a(JSON.stringify(cfg.items)) + ":" + listener; }
+
+  function save() {
+    try {
+      window.localStorage.setItem(storeKey(), JSON.stringify({ cur: cur, scores: scores, heard: heard }));
+    } catch (e) { /* private mode or full: the test still works, without resuming */ }
+  }
+
+  function restore() {
+    try {
+      var s = JSON.parse(window.localStorage.getItem(storeKey()) || "null");
+      if (!s || !s.scores || s.scores.length !== items.length || !(s.cur >= 0 && s.cur < items.length)) return false;
+      for (var i = 0; i < items.length; i++) {
+        if (!s.scores[i] || s.scores[i].length !== items[i].stimuli.length) return false;
+      }
+      scores = s.scores;
+      heard = s.heard;
+      cur = s.cur;
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
   function csvField(s) {
     s = String(s);
     return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
@@ -385,6 +413,7 @@
     $("progress-text").textContent = "Done";
     show("done");
     window.nacListenResults = csv;
+    try { window.localStorage.removeItem(storeKey()); } catch (e) { /* nothing kept */ }
     a.click();
     a.focus();
   }
@@ -409,7 +438,9 @@
     player.onstop = updateButtons;
     $("progress-box").hidden = false;
     show("trial");
-    buildItem(0);
+    var resumed = restore();
+    buildItem(resumed ? cur : 0);
+    if (resumed) message("Welcome back: your earlier ratings are kept; this is where you stopped.");
     $("play-ref").focus();
     window.requestAnimationFrame(tick);
   }
