@@ -5,8 +5,10 @@
 #include "test.h"
 
 #include "core/rng.h"
+#include "audio/audio_file.h"
 #include "dsp/lowpass.h"
 #include "listen/listen.h"
+#include "metrics/metrics.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -567,4 +569,72 @@ TEST(listen_cli)
     CHECK(s_index == 200 && s_items == 200);
     CHECK(s_up == 400 && s_enc == 400 && s_missing == 404);
     CHECK(s_range == 206 && s_bad_range == 416);
+}
+
+/* Every condition's output lines up with the reference (what the page's switching relies on):
+ * the delay found by nac eval's search is within 1 ms; Opus, which keeps the waveform, also
+ * correlates at lag 0. Opus and Codec 2 are skipped where their tools are not installed. */
+TEST(listen_conditions_aligned)
+{
+    float *x = NULL, *y = NULL;
+    size_t n = 0;
+    nac_error e;
+    nac_model *m = NULL;
+    nac_listen_condition c[4];
+    int nc;
+    char skipped[128] = "";
+    CHECK(nac_audio_read_all(&x, &n, NULL, "tests/fixtures/speech_thorsten_de.flac", &e) == 0);
+    CHECK((y = malloc(n * sizeof *y)) != NULL);
+    CHECK(nac_model_load_default(&m, &e) == 0);
+    CHECK(nac_listen_conditions_parse(c, 4, &nc, "nac:6,opus:12,codec2:3200,lowpass:5000", &e) == 0);
+    for (int k = 0; k < nc; k++) {
+        const char *tool = nac_listen_condition_tool(&c[k]);
+        double kbps = -1;
+        long d = 99999;
+        if (tool && !nac_listen_tool_available(tool)) {
+            snprintf(skipped + strlen(skipped), sizeof skipped - strlen(skipped), "%s%s not installed",
+                     skipped[0] ? ", " : "", tool);
+            continue;
+        }
+        CHECKF(nac_listen_condition_run(y, &kbps, &c[k], x, n, m, nac_test_tmp_dir(), &e) == 0, "%s: %s", c[k].name,
+               e.msg);
+        CHECK(nac_align_delay(&d, x, n, y, n, 16000, 0.2, &e) == 0);
+        CHECKF(labs(d) <= 16, "%s: still %ld samples off", c[k].name, d);
+        if (c[k].kind == NAC_LISTEN_LOWPASS)
+            CHECK(kbps == 0);
+        else
+            CHECKF(kbps > 0.5 * c[k].value / (c[k].kind == NAC_LISTEN_CODEC2 ? 1000 : 1) &&
+                       kbps < 2 * c[k].value / (c[k].kind == NAC_LISTEN_CODEC2 ? 1000 : 1),
+                   "%s: measured %.2f kbps", c[k].name, kbps);
+        if (c[k].kind == NAC_LISTEN_NAC) {
+            /* the library path gives what nac encode | nac decode gives (16-bit there) */
+            float *z = NULL;
+            size_t nz = 0;
+            const char *tmp = nac_test_tmp_dir();
+            CHECK(nac_test_sh("%s encode -q tests/fixtures/speech_thorsten_de.flac %s/al.nac --kbps 6 && "
+                              "%s decode -q %s/al.nac %s/al.wav", nac_test_bin(), tmp, nac_test_bin(), tmp, tmp) == 0);
+            char path[512];
+            snprintf(path, sizeof path, "%s/al.wav", tmp);
+            CHECK(nac_audio_read_all(&z, &nz, NULL, path, &e) == 0);
+            double worst = nz == n ? 0 : 1;
+            for (size_t i = 0; i < n && i < nz; i++)
+                worst = fmax(worst, fabs((double)z[i] - y[i]));
+            free(z);
+            CHECKF(worst <= 1.0 / 32768, "nac:6 differs from nac encode | decode by %g", worst);
+        }
+        if (c[k].kind == NAC_LISTEN_OPUS) {
+            double xy = 0, xx = 0, yy = 0;
+            for (size_t i = 0; i < n; i++) {
+                xy += (double)x[i] * y[i];
+                xx += (double)x[i] * x[i];
+                yy += (double)y[i] * y[i];
+            }
+            CHECKF(xy / sqrt(xx * yy) > 0.8, "opus: correlation %.3f at lag 0", xy / sqrt(xx * yy));
+        }
+    }
+    if (skipped[0])
+        snprintf(t_->why, sizeof t_->why, "%s", skipped);
+    nac_model_destroy(m);
+    free(x);
+    free(y);
 }
