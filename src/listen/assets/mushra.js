@@ -315,6 +315,8 @@
     player.load(urls).then(function () {
       if (cur !== i) return;
       setLoading(false);
+      /* focus went nowhere while the controls were disabled: put it on the reference */
+      if (!document.activeElement || document.activeElement === document.body) $("play-ref").focus();
       loopChanged.call(null);
       updateButtons();
       /* fetch the next item while this one is rated */
