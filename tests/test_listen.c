@@ -580,13 +580,13 @@ TEST(listen_conditions_aligned)
     size_t n = 0;
     nac_error e;
     nac_model *m = NULL;
-    nac_listen_condition c[4];
+    nac_listen_condition c[5];
     int nc;
     char skipped[128] = "";
     CHECK(nac_audio_read_all(&x, &n, NULL, "tests/fixtures/speech_thorsten_de.flac", &e) == 0);
     CHECK((y = malloc(n * sizeof *y)) != NULL);
     CHECK(nac_model_load_default(&m, &e) == 0);
-    CHECK(nac_listen_conditions_parse(c, 4, &nc, "nac:6,opus:12,codec2:3200,lowpass:5000", &e) == 0);
+    CHECK(nac_listen_conditions_parse(c, 5, &nc, "nac:6,nac:24,opus:12,codec2:3200,lowpass:5000", &e) == 0);
     for (int k = 0; k < nc; k++) {
         const char *tool = nac_listen_condition_tool(&c[k]);
         double kbps = -1;
@@ -607,12 +607,14 @@ TEST(listen_conditions_aligned)
                        kbps < 2 * c[k].value / (c[k].kind == NAC_LISTEN_CODEC2 ? 1000 : 1),
                    "%s: measured %.2f kbps", c[k].name, kbps);
         if (c[k].kind == NAC_LISTEN_NAC) {
-            /* the library path gives what nac encode | nac decode gives (16-bit there) */
+            /* the library path gives what nac encode | nac decode gives (16-bit there), for the
+             * neural codec (6) and the transform coder (24) */
             float *z = NULL;
             size_t nz = 0;
             const char *tmp = nac_test_tmp_dir();
-            CHECK(nac_test_sh("%s encode -q tests/fixtures/speech_thorsten_de.flac %s/al.nac --kbps 6 && "
-                              "%s decode -q %s/al.nac %s/al.wav", nac_test_bin(), tmp, nac_test_bin(), tmp, tmp) == 0);
+            CHECK(nac_test_sh("%s encode -q tests/fixtures/speech_thorsten_de.flac %s/al.nac --kbps %g && "
+                              "%s decode -q %s/al.nac %s/al.wav", nac_test_bin(), tmp, c[k].value, nac_test_bin(), tmp,
+                              tmp) == 0);
             char path[512];
             snprintf(path, sizeof path, "%s/al.wav", tmp);
             CHECK(nac_audio_read_all(&z, &nz, NULL, path, &e) == 0);
@@ -620,7 +622,7 @@ TEST(listen_conditions_aligned)
             for (size_t i = 0; i < n && i < nz; i++)
                 worst = fmax(worst, fabs((double)z[i] - y[i]));
             free(z);
-            CHECKF(worst <= 1.0 / 32768, "nac:6 differs from nac encode | decode by %g", worst);
+            CHECKF(worst <= 1.0 / 32768, "%s differs from nac encode | decode by %g", c[k].name, worst);
         }
         if (c[k].kind == NAC_LISTEN_OPUS) {
             double xy = 0, xx = 0, yy = 0;

@@ -19,9 +19,6 @@
 
 #define BLOCK 32000 /* samples read per step (2 s at 16 kHz: one internal chunk) */
 
-/* --mode auto codes these rates and above with the transform coder (it follows the waveform there;
- * the neural codec wins below: docs/model.md, "The transform coder"). */
-#define TRANSFORM_FROM_KBPS 12.0
 
 static int load_model(nac_model **m, const char *path, nac_error *err)
 {
@@ -317,7 +314,7 @@ int nac_cmd_encode(int argc, char **argv)
         encode_usage(stderr);
         return 2;
     }
-    int transform = !strcmp(mode, "transform") || (!strcmp(mode, "auto") && kbps >= TRANSFORM_FROM_KBPS);
+    int transform = !strcmp(mode, "transform") || (!strcmp(mode, "auto") && kbps >= NAC_TCX_AUTO_KBPS);
     if (transform && (kbps < NAC_TCX_MIN_KBPS || fpp > NAC_TCX_MAX_PACKET_FRAMES)) {
         fprintf(stderr, "nac encode: the transform coder runs at %g to %g kbps with at most %d frames per packet\n",
                 NAC_TCX_MIN_KBPS, NAC_TCX_MAX_KBPS, NAC_TCX_MAX_PACKET_FRAMES);

@@ -18,6 +18,7 @@
 #include "dsp/lowpass.h"
 #include "dsp/resample.h"
 #include "metrics/metrics.h"
+#include "tcx/tcx.h"
 
 extern char **environ;
 
@@ -262,9 +263,48 @@ static int read_s16(float **x, size_t *n, const char *path, nac_error *err)
 
 /* ---------------------------------------------------------------- the codecs */
 
+/* nac from NAC_TCX_AUTO_KBPS on, as `nac encode` codes it: the transform coder, packets of 50 frames. */
+static int run_tcx(float *out, double *kbps, double rate, const float *x, size_t n, nac_error *err)
+{
+    enum { FPP = 50 };
+    nac_tcx_encoder *enc = NULL;
+    nac_tcx_decoder *dec = NULL;
+    size_t per = (size_t)FPP * NAC_TCX_FRAME;
+    size_t frames = (n + NAC_TCX_DELAY + NAC_TCX_FRAME - 1) / NAC_TCX_FRAME, total = frames * NAC_TCX_FRAME;
+    float *in = calloc(total, sizeof *in), *pcm = malloc(total * sizeof *pcm);
+    uint8_t *pkt = malloc(nac_tcx_packet_bytes(rate, FPP));
+    size_t bytes = 0;
+    int st = in && pcm && pkt ? NAC_OK : nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    if (!st && !(st = nac_tcx_encoder_create(&enc, rate, err)))
+        st = nac_tcx_decoder_create(&dec, err);
+    if (!st)
+        memcpy(in, x, n * sizeof *in);
+    for (size_t off = 0; !st && off < total; off += per) {
+        int nf = (int)((total - off < per ? total - off : per) / NAC_TCX_FRAME), got = 0;
+        size_t size = 0;
+        if (!(st = nac_tcx_encode_packet(enc, pkt, &size, in + off, nf, err)))
+            st = nac_tcx_decode_packet(dec, pcm + off, &got, pkt, size, err);
+        bytes += size;
+    }
+    if (!st) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = pcm[i + NAC_TCX_DELAY];
+        if (kbps)
+            *kbps = 8.0 * (double)bytes / ((double)n / NAC_LISTEN_RATE) / 1000;
+    }
+    nac_tcx_encoder_destroy(enc);
+    nac_tcx_decoder_destroy(dec);
+    free(in);
+    free(pcm);
+    free(pkt);
+    return st;
+}
+
 static int run_nac(float *out, double *kbps, const nac_model *m, double rate, const float *x, size_t n,
                    nac_error *err)
 {
+    if (rate >= NAC_TCX_AUTO_KBPS)
+        return run_tcx(out, kbps, rate, x, n, err);
     nac_model_info mi;
     nac_encoder *enc = NULL;
     nac_decoder *dec = NULL;

@@ -22,6 +22,8 @@
 #define NAC_TCX_MIN_KBPS 8.0
 #define NAC_TCX_MAX_KBPS 25.5           /* the header states the rate in 100 bit/s units, u8 */
 #define NAC_TCX_HASH 0x54435831u       /* the container's model hash of this mode ("TCX1") */
+#define NAC_TCX_AUTO_KBPS 12.0         /* from this rate on, nac codes with the transform coder (it follows
+                                          the waveform there; the neural codec wins below) */
 
 /* Payload bytes of a packet of `frames` frames at kbps: floor(kbps * 2.5 * frames). */
 size_t nac_tcx_packet_bytes(double kbps, int frames);
