@@ -293,3 +293,38 @@ TEST(codec_handles_independent_across_threads)
     free(x);
     nac_model_destroy(m);
 }
+
+TEST(codec_handle_thread_count_changes_nothing_but_speed)
+{
+    nac_model *m = NULL;
+    CHECK(nac_model_load_default(&m, NULL) == NAC_OK);
+    float *x = NULL;
+    size_t n = 0;
+    CHECK(nac_audio_read_all(&x, &n, NULL, speech(), NULL) == NAC_OK);
+    n = n > 32000 ? 32000 : n;
+    int32_t codes[2][200 * 12];
+    float *y[2] = {malloc(200 * 320 * sizeof(float)), malloc(200 * 320 * sizeof(float))};
+    size_t fr[2] = {0, 0};
+    int before = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        nac_encoder *e = NULL;
+        nac_decoder *d = NULL;
+        CHECK(nac_encoder_create(&e, m, 12, NULL) == NAC_OK && nac_decoder_create(&d, m, NULL) == NAC_OK);
+        nac_encoder_set_threads(e, t + 1);
+        nac_decoder_set_threads(d, t + 1);
+        size_t more = 0;
+        CHECK(nac_encoder_push(e, codes[t], 200, &fr[t], x, n, NULL) == NAC_OK);
+        CHECK(nac_encoder_flush(e, codes[t] + fr[t] * 12, 200 - fr[t], &more, NULL) == NAC_OK);
+        fr[t] += more;
+        CHECK(nac_decoder_decode(d, y[t], codes[t], NULL, fr[t], 12, NULL) == NAC_OK);
+        CHECKF(omp_get_max_threads() == before, "the caller's thread count changed to %d", omp_get_max_threads());
+        nac_encoder_destroy(e);
+        nac_decoder_destroy(d);
+    }
+    CHECK(fr[0] == fr[1] && memcmp(codes[0], codes[1], fr[0] * 12 * sizeof(int32_t)) == 0);
+    CHECK(memcmp(y[0], y[1], fr[0] * 320 * sizeof(float)) == 0);
+    free(y[0]);
+    free(y[1]);
+    free(x);
+    nac_model_destroy(m);
+}

@@ -87,6 +87,10 @@ int nac_encoder_push(nac_encoder *e, int32_t *codes, size_t max_frames, size_t *
 int nac_encoder_flush(nac_encoder *e, int32_t *codes, size_t max_frames, size_t *frames, nac_error *err);
 /* Back to the initial state (a new stream). */
 void nac_encoder_reset(nac_encoder *e);
+/* Threads (OpenMP) this encoder's calls may use: default 1, so a per-frame call never starts a
+ * parallel team; more helps long batched pushes. The codes are identical for any count. The count
+ * applies for the span of each call only (the caller's OpenMP setting is restored). */
+void nac_encoder_set_threads(nac_encoder *e, int threads);
 
 /* ---- decoder ------------------------------------------------------------------------------------ */
 typedef struct nac_decoder nac_decoder;
@@ -100,6 +104,8 @@ void nac_decoder_destroy(nac_decoder *d);
 int nac_decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const uint8_t *lost, size_t n_frames,
                        int n_stages, nac_error *err);
 void nac_decoder_reset(nac_decoder *d);
+/* As nac_encoder_set_threads, for the decoder (samples identical for any count). */
+void nac_decoder_set_threads(nac_decoder *d, int threads);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,9 @@
 #include "nac/nac.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +219,7 @@ static void transpose(float *y, const float *x, int R, int Cc)
 struct nac_encoder {
     const nac_model *m;
     int n_stages;
+    int threads;
     runner r;
     nac_stft_state stft;
     float *pcm;       /* pending samples (< frame_size), then a chunk's worth */
@@ -235,6 +239,7 @@ int nac_encoder_create(nac_encoder **out, const nac_model *m, int n_stages, nac_
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
     e->m = m;
     e->n_stages = n_stages;
+    e->threads = 1;
     nn_conv1d down = nac_codec_conv(c, NAC_CONV_DOWN);
     size_t hist = blocks_hist(n, 0, c->enc_hi + c->enc_lo) + (size_t)c->channels * (size_t)nn_conv1d_hist_len(&down);
     int st = runner_init(&e->r, n, hist, err);
@@ -304,8 +309,44 @@ static int encode_chunk(nac_encoder *e, int32_t *codes, int Tl, nac_error *err)
     return nac_rvq_encode(codes, rows, e->m->coder, Tl, e->n_stages, err);
 }
 
+/* The handle's thread count for the span of one call (OpenMP's setting is per calling thread). */
+static int threads_enter(int want)
+{
+#ifdef _OPENMP
+    int prev = omp_get_max_threads();
+    omp_set_num_threads(want);
+    return prev;
+#else
+    (void)want;
+    return 1;
+#endif
+}
+
+static void threads_leave(int prev)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(prev);
+#else
+    (void)prev;
+#endif
+}
+
+static int encoder_push(nac_encoder *e, int32_t *codes, size_t max_frames, size_t *frames, const float *pcm, size_t n,
+                        nac_error *err);
+
 int nac_encoder_push(nac_encoder *e, int32_t *codes, size_t max_frames, size_t *frames, const float *pcm, size_t n,
                      nac_error *err)
+{
+    int prev = threads_enter(e->threads);
+    int st = encoder_push(e, codes, max_frames, frames, pcm, n, err);
+    threads_leave(prev);
+    return st;
+}
+
+void nac_encoder_set_threads(nac_encoder *e, int threads) { e->threads = threads > 0 ? threads : 1; }
+
+static int encoder_push(nac_encoder *e, int32_t *codes, size_t max_frames, size_t *frames, const float *pcm, size_t n,
+                        nac_error *err)
 {
     size_t fs = (size_t)e->m->info.frame_size, cap = (size_t)CHUNK * fs, done = 0;
     *frames = 0;
@@ -361,6 +402,7 @@ int nac_encoder_flush(nac_encoder *e, int32_t *codes, size_t max_frames, size_t 
 
 struct nac_decoder {
     const nac_model *m;
+    int threads;
     runner r;
     nac_stft_state istft;
     int32_t *codes;     /* (CHUNK, S) */
@@ -380,6 +422,7 @@ int nac_decoder_create(nac_decoder **out, const nac_model *m, nac_error *err)
     if (!d)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
     d->m = m;
+    d->threads = 1;
     nn_conv1d din = nac_codec_conv(c, NAC_CONV_DIN), up = nac_codec_conv(c, NAC_CONV_UP);
     size_t hist = blocks_hist(n, c->enc_hi + c->enc_lo, n->n_blocks) +
                   (size_t)din.ic * (size_t)nn_conv1d_hist_len(&din) + (size_t)up.ic * (size_t)nn_conv1d_hist_len(&up);
@@ -453,8 +496,22 @@ static void decode_chunk(nac_decoder *d, float *pcm, int Tl)
                 pcm[(size_t)t * fs + i] *= d->gain[t];
 }
 
+static int decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const uint8_t *lost, size_t n_frames,
+                          int n_stages, nac_error *err);
+
+void nac_decoder_set_threads(nac_decoder *d, int threads) { d->threads = threads > 0 ? threads : 1; }
+
 int nac_decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const uint8_t *lost, size_t n_frames,
                        int n_stages, nac_error *err)
+{
+    int prev = threads_enter(d->threads);
+    int st = decoder_decode(d, pcm, codes, lost, n_frames, n_stages, err);
+    threads_leave(prev);
+    return st;
+}
+
+static int decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const uint8_t *lost, size_t n_frames,
+                          int n_stages, nac_error *err)
 {
     const nac_codec_config *c = &d->m->net->cfg;
     int D = c->latent_dim;
