@@ -81,7 +81,7 @@ int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int wi
     if (st || (st = nac_codec_net_create(&n, &cfg, with_optimizer, err)))
         return st;
     int moments = 0;
-    if ((st = nn_params_read(&n->p, w, with_optimizer, NULL, &moments, err)))
+    if ((st = nn_params_read(&n->p, w, with_optimizer > 0, NULL, &moments, err)))
         goto fail;
     if (n->rvq.state_floats) {
         size_t shape[1] = {n->rvq.state_floats};

@@ -23,7 +23,8 @@ int nac_codec_net_save(const nac_codec_net *n, const char *path, const nac_codec
 /* Reads the codec config of a loaded weight file (defaults for absent keys; NAC_ERR_MODEL when it
  * is not a codec file). */
 int nac_codec_config_from_weights(nac_codec_config *cfg, const nac_weights *w, nac_error *err);
-/* Creates a net from w; with_optimizer also allocates moments and loads them when present
+/* Creates a net from w (with_optimizer as nn_params_alloc: NN_PARAMS_INFERENCE for no gradients);
+ * with_optimizer > 0 also allocates moments and loads them when present
  * (*had_moments tells, may be NULL). */
 int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int with_optimizer, int *had_moments,
                                nac_error *err);

@@ -66,7 +66,7 @@ static int model_from_weights(nac_model **out, nac_weights *w, nac_error *err)
     int st;
     if (!m)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
-    if ((st = nac_codec_net_from_weights(&m->net, w, 0, NULL, err)))
+    if ((st = nac_codec_net_from_weights(&m->net, w, NN_PARAMS_INFERENCE, NULL, err)))
         goto fail;
     if (!(m->coder = nac_rvq_coder_create(m->net->p.data, &m->net->rvq, err))) {
         st = err ? err->code : NAC_ERR_NOMEM;

@@ -59,12 +59,13 @@ int nn_params_alloc(nn_params *p, int with_optimizer, nac_error *err)
     if (!p || p->data || p->total == 0)
         return nac_error_set(err, NAC_ERR_STATE, "nn_params_alloc: table empty or already allocated");
     p->data = nac_calloc(p->total, sizeof(float));
-    p->grad = nac_calloc(p->total, sizeof(float));
-    if (with_optimizer) {
+    if (with_optimizer >= 0)
+        p->grad = nac_calloc(p->total, sizeof(float));
+    if (with_optimizer > 0) {
         p->m = nac_calloc(p->total, sizeof(float));
         p->v = nac_calloc(p->total, sizeof(float));
     }
-    if (!p->data || !p->grad || (with_optimizer && (!p->m || !p->v))) {
+    if (!p->data || (with_optimizer >= 0 && !p->grad) || (with_optimizer > 0 && (!p->m || !p->v))) {
         nac_free(p->data);
         nac_free(p->grad);
         nac_free(p->m);

@@ -37,9 +37,11 @@ typedef struct nn_params {
  * already allocated), NAC_ERR_NOMEM. 1 <= ndim <= 4, every shape[i] >= 1. */
 int nn_params_add(nn_params *p, const char *name, int ndim, const int *shape, nn_init init, float scale,
                   int decay, nac_error *err);
-/* Allocates the arenas (zero-filled): data and grad, plus m and v if with_optimizer.
+/* Allocates the arenas (zero-filled): data and grad, plus m and v if with_optimizer > 0; data only
+ * when with_optimizer < 0 (NN_PARAMS_INFERENCE: a model that is never trained).
  * Returns 0, NAC_ERR_STATE (already allocated or empty table) or NAC_ERR_NOMEM. */
 int nn_params_alloc(nn_params *p, int with_optimizer, nac_error *err);
+#define NN_PARAMS_INFERENCE (-1)
 /* Fills data in table order from rng (deterministic for a seed). */
 void nn_params_init(nn_params *p, nac_rng *rng);
 /* Index of the tensor called name, or -1. */
