@@ -11,5 +11,7 @@ int nac_cmd_train(int argc, char **argv);
 int nac_cmd_eval(int argc, char **argv);
 int nac_cmd_plot(int argc, char **argv);
 int nac_cmd_vq(int argc, char **argv);
+int nac_cmd_features(int argc, char **argv);
+int nac_cmd_synth(int argc, char **argv);
 
 #endif

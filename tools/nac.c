@@ -21,6 +21,8 @@ static const subcommand commands[] = {
     {"eval", nac_cmd_eval, "objective metrics between a reference and a degraded signal"},
     {"plot", nac_cmd_plot, "spectrogram pictures (PNG)"},
     {"vq", nac_cmd_vq, "vector-quantisation toolkit on raw float32 feature files"},
+    {"features", nac_cmd_features, "vocoder features (rate-K dB, pitch) of speech, as float32 rows"},
+    {"synth", nac_cmd_synth, "speech from vocoder feature rows"},
 };
 
 static void usage(FILE *f)
