@@ -14,4 +14,9 @@ int nac_cmd_vq(int argc, char **argv);
 int nac_cmd_features(int argc, char **argv);
 int nac_cmd_synth(int argc, char **argv);
 
+/* The vocoder mode (0.7-1.6 kbps) of nac encode / decode (tools/cmd_vocoder.c); same exit codes. */
+struct nac_nacfile_reader;
+int nac_vocoder_encode_file(const char *in, const char *out, double kbps, int quiet);
+int nac_vocoder_decode_stream(struct nac_nacfile_reader *rd, const char *in, const char *out, int quiet);
+
 #endif
