@@ -352,7 +352,7 @@ TEST(vocoder_lowrate_codes)
             const float *a = rows + t * 23, *b = dec + t * 23;
             CHECKF(a[22] == b[22], "%g kbps row %zu: voicing %g, decoded %g", kbps[c], t, (double)a[22], (double)b[22]);
             if (a[22] > 0)
-                CHECKF(fabsf(b[21] / a[21] - 1) < 0.02, "%g kbps row %zu: F0 %g decoded %g", kbps[c], t,
+                CHECKF(fabsf(b[21] / a[21] - 1) < (c == 0 ? 0.045f : 0.02f), /* 5 bits at 0.7: steps of 8% */ "%g kbps row %zu: F0 %g decoded %g", kbps[c], t,
                        (double)a[21], (double)b[21]);
         }
         /* energies: coded to the least squares over the interpolated rows, so check the mean error */
