@@ -328,7 +328,7 @@ TEST(vocoder_lowrate_codes)
         float *r = rows + t * 23;
         r[21] = t >= 8 ? 100.0f + 5 * t : 0;
         r[22] = t >= 8;
-        r[20] = 20.0f + t;
+        r[20] = 20.0f + 0.7f * t;
     }
     for (int c = 0; c < 3; c++) {
         nac_vocoder_codec *q = NULL;

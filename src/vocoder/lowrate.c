@@ -73,17 +73,17 @@ static float energy_value(int32_t c, int bits)
     return (float)(E_MIN + (E_MAX - E_MIN) * c / ((1 << bits) - 1));
 }
 
-/* offsets from the interpolated energy: (c - (2^bits - 1) / 2) E_DELTA_STEP dB */
+/* offsets from the interpolated energy: (c - 2^(bits-1)) E_DELTA_STEP dB, so 0 is one of them */
 static int32_t edelta_code(float d, int bits)
 {
     int32_t top = (1 << bits) - 1;
-    double u = d / E_DELTA_STEP + top / 2.0;
+    double u = d / E_DELTA_STEP + (1 << (bits - 1));
     return u <= 0 ? 0 : u >= top ? top : (int32_t)lround(u);
 }
 
 static float edelta_value(int32_t c, int bits)
 {
-    return (float)((c - ((1 << bits) - 1) / 2.0) * E_DELTA_STEP);
+    return (float)((c - (1 << (bits - 1))) * E_DELTA_STEP);
 }
 
 /* 0 unvoiced; 1..2^bits - 1 log-uniform from F0_MIN to F0_MAX */
