@@ -312,6 +312,12 @@ TEST(vocoder_cli_bad_f32)
     CHECK(nac_test_sh("%s features %s/v_good.wav %s/v23.f32 --with-pitch 2>/dev/null && "
                       "test $(stat -c %%s %s/v23.f32) = %d",
                       bin, tmp, tmp, tmp, 30 * 23 * 4) == 0);
+    /* rate-K rows with the pitch columns of another file; a row count that differs is refused */
+    CHECK(nac_test_sh("%s synth %s/v20.f32 %s/v_pf.wav --pitch-from %s/v23.f32", bin, tmp, tmp, tmp) == 0);
+    CHECK(nac_test_sh("head -c 800 %s/v20.f32 > %s/v20s.f32 && %s synth %s/v20s.f32 %s/v_pf.wav --pitch-from "
+                      "%s/v23.f32 2>%s/v_err.txt",
+                      tmp, tmp, bin, tmp, tmp, tmp, tmp) == 1);
+    CHECK(nac_test_sh("grep -q 'same frames' %s/v_err.txt", tmp) == 0);
 }
 
 TEST(vocoder_lowrate_codes)

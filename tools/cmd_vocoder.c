@@ -178,20 +178,26 @@ done:
 static void synth_usage(FILE *f)
 {
     fprintf(f,
-            "usage: nac synth IN.f32 OUT.wav [--k K] [--codec2-grid] [--seed S]\n\n"
+            "usage: nac synth IN.f32 OUT.wav [--k K] [--codec2-grid] [--seed S] [--pitch-from P.f32]\n\n"
             "Synthesises 16 kHz speech from vocoder feature rows written by `nac features --with-pitch`\n"
             "(K + 3 float32 per 10 ms: rate-K dB, energy dB, F0 Hz, voicing): harmonic amplitudes from\n"
             "the rate-K envelope, phases from the envelope (minimum phase) and the F0 track, overlap-add.\n\n"
             "  --k K          rate-K values per row, as written (default 20)\n"
             "  --codec2-grid  the rows were written with --codec2-grid\n"
-            "  --seed S       seed of the random phases of unvoiced sounds (default 1)\n\n"
-            "example:\n"
-            "  nac features speech.wav speech.f32 --with-pitch && nac synth speech.f32 resynth.wav\n");
+            "  --seed S       seed of the random phases of unvoiced sounds (default 1)\n"
+            "  --pitch-from P IN holds rows of K rate-K values only (e.g. quantised by nac vq quantize or\n"
+            "                 a VQ-VAE); energy, F0 and voicing come from P, rows of K + 3 of the same\n"
+            "                 speech (as many rows as IN)\n\n"
+            "examples:\n"
+            "  nac features speech.wav speech.f32 --with-pitch && nac synth speech.f32 resynth.wav\n"
+            "  nac features speech.wav s20.f32 && nac features speech.wav sp.f32 --with-pitch\n"
+            "  nac vq quantize -k 20 -q cb1.f32,cb2.f32 < s20.f32 > q20.f32\n"
+            "  nac synth q20.f32 quantised.wav --pitch-from sp.f32\n");
 }
 
 int nac_cmd_synth(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
+    const char *in = NULL, *out = NULL, *pitch_from = NULL;
     int codec2_grid = 0, K = 20;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
@@ -204,6 +210,8 @@ int nac_cmd_synth(int argc, char **argv)
                 return 2;
         } else if (!strcmp(a, "--codec2-grid")) {
             codec2_grid = 1;
+        } else if (!strcmp(a, "--pitch-from") && i + 1 < argc) {
+            pitch_from = argv[++i];
         } else if (!strcmp(a, "--seed") && i + 1 < argc) {
             char *end;
             seed = strtoull(argv[++i], &end, 10);
@@ -235,15 +243,28 @@ int nac_cmd_synth(int argc, char **argv)
         nac_vocoder_grid_default(&g);
     g.K = K;
     int D = K + NAC_VOCODER_EXTRA, st, status = 1;
-    float *feat = NULL, *y = NULL;
-    size_t T = 0, n = 0;
-    if ((st = nac_vq_f32_read(&feat, &T, in, D, MAX_F32_BYTES, &err))) {
+    float *feat = NULL, *y = NULL, *rk = NULL;
+    size_t T = 0, n = 0, Tk = 0;
+    if ((st = nac_vq_f32_read(&feat, &T, pitch_from ? pitch_from : in, D, MAX_F32_BYTES, &err))) {
         if (st == NAC_ERR_FORMAT)
             fprintf(stderr, "nac synth: %s (rows of K + 3 = %d floats, from nac features --with-pitch --k %d)\n",
                     nac_error_message(&err), D, K);
         else
             fprintf(stderr, "nac synth: %s\n", nac_error_message(&err));
         return 1;
+    }
+    if (pitch_from) {
+        if ((st = nac_vq_f32_read(&rk, &Tk, in, K, MAX_F32_BYTES, &err))) {
+            fprintf(stderr, "nac synth: %s\n", nac_error_message(&err));
+            goto done;
+        }
+        if (Tk != T) {
+            fprintf(stderr, "nac synth: %s has %zu rows of %d, %s %zu rows of %d: they must describe the same frames\n",
+                    in, Tk, K, pitch_from, T, D);
+            goto done;
+        }
+        for (size_t t = 0; t < T; t++)
+            memcpy(feat + t * D, rk + t * K, K * sizeof *feat);
     }
     if ((st = nac_vocoder_synthesize(&y, &n, feat, T, &g, seed, &err))) {
         fprintf(stderr, "nac synth: %s: %s\n", in, nac_error_message(&err));
@@ -256,6 +277,7 @@ int nac_cmd_synth(int argc, char **argv)
     status = 0;
 done:
     nac_free(feat);
+    nac_free(rk);
     free(y);
     return status;
 }
