@@ -19,7 +19,6 @@
 #define BLOCK 32000 /* samples read per step (2 s at 16 kHz: one internal chunk) */
 
 static const double rates_kbps[] = {1.5, 3, 6, 12, 24};
-static const double vocoder_kbps[] = {0.7, 1.2, 1.6}; /* the vocoder mode (tools/cmd_vocoder.c) */
 
 static int load_model(nac_model **m, const char *path, nac_error *err)
 {
@@ -124,8 +123,7 @@ static void encode_usage(FILE *f)
                "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) with the neural\n"
                "codec. IN or OUT may be '-' for stdin/stdout.\n\n"
                "  --kbps K           bitrate: 1.5, 3, 6, 12 or 24 kbps (default 6); each 0.5 kbps is one\n"
-               "                     VQ stage of 10 bits per 20 ms frame; 0.7, 1.2 or 1.6: the harmonic\n"
-               "                     vocoder's low-rate mode (docs/vocoder.md)\n"
+               "                     VQ stage of 10 bits per 20 ms frame\n"
                "  --model FILE       a model trained with nac train (default: the built-in model)\n"
                "  --packet-frames N  20 ms frames per packet (default 50; fewer: less lost per damaged\n"
                "                     packet, more overhead: 12 bytes per packet)\n"
@@ -138,6 +136,8 @@ int nac_cmd_encode(int argc, char **argv)
     const char *in = NULL, *out = NULL, *model_path = NULL;
     double kbps = 6;
     int fpp = 50, quiet = 0, status = 1;
+    if (nac_vocoder_kbps_arg(argc, argv)) /* 0.7, 1.2, 1.6 kbps: the vocoder mode, tools/cmd_vocoder.c */
+        return nac_vocoder_cmd_encode(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -149,10 +149,8 @@ int nac_cmd_encode(int argc, char **argv)
             int ok = 0;
             for (size_t k = 0; k < sizeof rates_kbps / sizeof rates_kbps[0]; k++)
                 ok |= *end == '\0' && fabs(kbps - rates_kbps[k]) < 1e-9;
-            for (size_t k = 0; k < sizeof vocoder_kbps / sizeof vocoder_kbps[0]; k++)
-                ok |= *end == '\0' && fabs(kbps - vocoder_kbps[k]) < 1e-9;
             if (!ok) {
-                fprintf(stderr, "nac encode: --kbps must be 0.7, 1.2, 1.6, 1.5, 3, 6, 12 or 24, not '%s'\n", argv[i]);
+                fprintf(stderr, "nac encode: --kbps must be 1.5, 3, 6, 12 or 24, not '%s'\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(a, "--model") && i + 1 < argc) {
@@ -173,9 +171,6 @@ int nac_cmd_encode(int argc, char **argv)
         encode_usage(stderr);
         return 2;
     }
-    for (size_t k = 0; k < sizeof vocoder_kbps / sizeof vocoder_kbps[0]; k++)
-        if (fabs(kbps - vocoder_kbps[k]) < 1e-9)
-            return nac_vocoder_encode_file(in, out, kbps, quiet);
     nac_error err = {0};
     nac_model *m = NULL;
     nac_encoder *enc = NULL;
@@ -365,11 +360,11 @@ int nac_cmd_decode(int argc, char **argv)
         nac_error_set(&err, st, "%s: %s", in, detail);
         goto fail;
     }
-    const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
-    if (info->mode == NAC_MODE_VOCODER) {
+    if (nac_nacfile_reader_info(rd)->mode == NAC_MODE_VOCODER) { /* tools/cmd_vocoder.c */
         status = nac_vocoder_decode_stream(rd, in, out, quiet);
         goto done;
     }
+    const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
     if ((st = load_model(&m, model_path, &err)))
         goto fail;
     nac_model_info mi;
@@ -527,17 +522,13 @@ int nac_cmd_info(int argc, char **argv)
         printf("length unknown\n");
     else
         printf("%llu samples (%.2f s)\n", (unsigned long long)in->length, (double)in->length / in->source_rate);
-    unsigned frame_bits = 0;
-    for (int s = 0; s < in->n_stages; s++)
-        frame_bits += in->stage_bits[s];
     if (in->mode == NAC_MODE_VOCODER)
-        printf("  vocoder mode: codec %u Hz, frame %u samples, %u fields, %u bits a frame (%.1f kbps), %u frames per "
-               "packet\n", in->codec_rate, in->frame_size, in->n_stages, frame_bits,
-               (double)frame_bits * in->codec_rate / in->frame_size / 1000, in->frames_per_packet);
+        nac_vocoder_print_info(in);
     else
         printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps), %u frames per packet\n",
                in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
-               (double)frame_bits * in->codec_rate / in->frame_size / 1000, in->frames_per_packet);
+               (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
+               in->frames_per_packet);
     printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
     long packets = 0, damaged = 0, lost = 0;
     size_t bytes = 0;

@@ -286,7 +286,82 @@ done:
 
 #define VOC_FRAMES_PER_PACKET 25 /* 1 s */
 
-int nac_vocoder_encode_file(const char *in, const char *out, double kbps, int quiet)
+static int vocoder_encode_file(const char *in, const char *out, double kbps, int fpp, int quiet);
+
+static void vocoder_encode_usage(FILE *f)
+{
+    fprintf(f, "usage: nac encode IN OUT.nac --kbps 0.7|1.2|1.6 [--packet-frames N] [-q]\n\n"
+               "The harmonic vocoder's low-rate mode: pitch, voicing, energy and the rate-K envelope (multi-stage\n"
+               "VQ) every 40 ms, in the .nac container; nac decode synthesises speech from it. Speech only.\n"
+               "The whole input is read first (the pitch track is searched over all of it). Payload and\n"
+               "quality: docs/vocoder.md.\n\n"
+               "  --packet-frames N  40 ms frames per packet (default 25: one second)\n"
+               "  -q                 quiet\n\n"
+               "example:\n  nac encode speech.wav speech.nac --kbps 0.7 && nac decode speech.nac speech_0.7.wav\n");
+}
+
+int nac_vocoder_cmd_encode(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    double kbps = 0;
+    int fpp = VOC_FRAMES_PER_PACKET, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            vocoder_encode_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--kbps") && i + 1 < argc) {
+            kbps = atof(argv[++i]);
+        } else if (!strcmp(a, "--packet-frames") && i + 1 < argc) {
+            fpp = atoi(argv[++i]);
+            if (fpp < 1 || fpp > 1000) {
+                fprintf(stderr, "nac encode: --packet-frames must be 1..1000\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (!strcmp(a, "--model") || !strcmp(a, "--mode")) {
+            fprintf(stderr, "nac encode: %s does not apply to the vocoder mode (--kbps 0.7, 1.2, 1.6)\n", a);
+            return 2;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "nac encode: unknown option '%s' (see nac encode --kbps 0.7 --help)\n", a);
+            return 2;
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            fprintf(stderr, "nac encode: too many arguments (see nac encode --kbps 0.7 --help)\n");
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        vocoder_encode_usage(stderr);
+        return 2;
+    }
+    return vocoder_encode_file(in, out, kbps, fpp, quiet);
+}
+
+int nac_vocoder_kbps_arg(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--kbps"))
+            return !strcmp(argv[i + 1], "0.7") || !strcmp(argv[i + 1], "1.2") || !strcmp(argv[i + 1], "1.6");
+    return 0;
+}
+
+void nac_vocoder_print_info(const struct nac_nacfile_info *in)
+{
+    unsigned bits = 0;
+    for (int s = 0; s < in->n_stages; s++)
+        bits += in->stage_bits[s];
+    printf("  vocoder mode: codec %u Hz, frame %u samples, %u fields, %u bits a frame (%.1f kbps), %u frames per "
+           "packet\n",
+           in->codec_rate, in->frame_size, in->n_stages, bits, (double)bits * in->codec_rate / in->frame_size / 1000,
+           in->frames_per_packet);
+}
+
+static int vocoder_encode_file(const char *in, const char *out, double kbps, int fpp, int quiet)
 {
     nac_error err = {0};
     nac_vocoder_codec *c = NULL;
@@ -322,7 +397,7 @@ int nac_vocoder_encode_file(const char *in, const char *out, double kbps, int qu
         info.stage_bits[i] = (uint8_t)ci.field_bits[i];
     info.model_hash = ci.hash;
     info.delay = 0;
-    info.frames_per_packet = VOC_FRAMES_PER_PACKET;
+    info.frames_per_packet = (uint16_t)fpp;
     info.mode = NAC_MODE_VOCODER;
     info.bitrate = (uint8_t)lround(kbps * 10);
     snprintf(info.encoder, sizeof info.encoder, "nac %s vocoder", NAC_VERSION_STRING);
@@ -333,13 +408,13 @@ int nac_vocoder_encode_file(const char *in, const char *out, double kbps, int qu
     }
     if ((st = nac_nacfile_writer_create(&wr, f, &info, &err)))
         goto fail;
-    payload = malloc(nac_vocoder_packed_bytes(c, VOC_FRAMES_PER_PACKET) + 1);
+    payload = malloc(nac_vocoder_packed_bytes(c, (size_t)fpp) + 1);
     if (!payload) {
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    for (size_t k = 0, seq = 0; k < F; k += VOC_FRAMES_PER_PACKET, seq++) {
-        size_t nf = F - k < VOC_FRAMES_PER_PACKET ? F - k : VOC_FRAMES_PER_PACKET;
+    for (size_t k = 0, seq = 0; k < F; k += (size_t)fpp, seq++) {
+        size_t nf = F - k < (size_t)fpp ? F - k : (size_t)fpp;
         nac_vocoder_pack(payload, c, codes + k * (size_t)ci.n_fields, nf);
         if ((st = nac_nacfile_writer_write(wr, (uint32_t)seq, payload, nac_vocoder_packed_bytes(c, nf), &err)))
             goto fail;
