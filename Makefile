@@ -102,7 +102,7 @@ install: all
 	install -m 755 $(BUILD)/libnac.so $(DESTDIR)$(PREFIX)/lib/libnac.so.$(VERSION)
 	ln -sf libnac.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libnac.so.$(SOMAJOR)
 	ln -sf libnac.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libnac.so
-	install -m 644 include/nac/nac.h $(DESTDIR)$(PREFIX)/include/nac/
+	install -m 644 include/nac/*.h $(DESTDIR)$(PREFIX)/include/nac/
 	install -m 755 $(BUILD)/nac $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' nac.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nac.pc
 

@@ -262,6 +262,8 @@ static void encode_usage(FILE *f)
                "                     steps of 0.5 (each is one VQ stage of 10 bits per 20 ms frame; 1.5, 3,\n"
                "                     6, 12 and 24 are the rates it was trained for). From 12: the transform\n"
                "                     coder, which follows the waveform (8 to 25.5 with --mode transform)\n"
+               "                     0.7, 1.2, 1.6: the harmonic vocoder's low-rate mode (docs/vocoder.md;\n"
+               "                     nac encode --kbps 0.7 --help)\n"
                "  --mode M           auto (default: by the rate, as above), neural or transform\n"
                "  --model FILE       a model trained with nac train (default: the built-in model)\n"
                "  --packet-frames N  20 ms frames per packet (default 50; fewer: less lost per damaged\n"
@@ -276,6 +278,8 @@ int nac_cmd_encode(int argc, char **argv)
     const char *in = NULL, *out = NULL, *model_path = NULL, *mode = "auto";
     double kbps = 6;
     int fpp = 50, quiet = 0, status = 1;
+    if (nac_vocoder_kbps_arg(argc, argv)) /* 0.7, 1.2, 1.6 kbps: the vocoder mode, tools/cmd_vocoder.c */
+        return nac_vocoder_cmd_encode(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -530,6 +534,10 @@ int nac_cmd_decode(int argc, char **argv)
         nac_error_set(&err, st, "%s: %s", in, detail);
         goto fail;
     }
+    if (nac_nacfile_reader_info(rd)->mode == NAC_MODE_VOCODER) { /* tools/cmd_vocoder.c */
+        status = nac_vocoder_decode_stream(rd, in, out, quiet);
+        goto done;
+    }
     const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
     int show = 0, truncated = 0;
     double secs = info->length != NAC_NACFILE_LENGTH_UNKNOWN ? (double)info->length / info->source_rate : 0;
@@ -712,6 +720,8 @@ int nac_cmd_info(int argc, char **argv)
     if (in->mode == NAC_MODE_TRANSFORM)
         printf("  transform coder at %.1f kbps, codec %u Hz, frame %u samples, delay %u, %u frames per packet\n",
                in->bitrate / 10.0, in->codec_rate, in->frame_size, in->delay, in->frames_per_packet);
+    else if (in->mode == NAC_MODE_VOCODER)
+        nac_vocoder_print_info(in);
     else
         printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps), %u frames per packet\n",
                in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
