@@ -17,8 +17,8 @@
 #define BPF (NAC_TCX_FRAME / NAC_TCX_HOP) /* MDCT blocks per frame */
 #define E_MAX 63          /* envelope index: band rms = 2^((e - E_ZERO) / 2); 0 = silent band */
 #define E_ZERO 48
-#define G_ZERO 160        /* step index: base step 2^((G - G_ZERO) / 4) */
-#define SHAPE_NUM 6       /* step ~ rms^0.3: 2 * 0.3 quarter-octave steps per envelope step */
+#define G_ZERO 176        /* step index: base step 2^((G - G_ZERO) / 8) */
+#define SHAPE_NUM 12      /* step ~ rms^0.3: 4 * 0.3 eighth-octave steps per envelope step */
 #define SHAPE_DEN 10
 #define ROUNDING 0.35f    /* quantiser: m = floor(|x| / step + ROUNDING), a dead zone that saves bits */
 #define FILL_CAP 0.2f     /* noise fill at most this fraction of the step (more raised the mel distance) */
@@ -28,7 +28,7 @@
 #define TCTX 6            /* time-step contexts: the band below's step -2..2, and the first band */
 #define HEAD 2            /* payload: frames, step index, then the range-coded data */
 
-/* Band edges in MDCT bins (50 Hz each): 200 Hz bands to 1.6 kHz, 400 Hz to 4 kHz, 800 Hz above. */
+/* Band edges in MDCT bins of 50 Hz: 200 Hz bands to 1.6 kHz, 400 Hz above. */
 static const int edges50[NB + 1] = {0, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 136, 144, 152, 160};
 
 #define EDGE(b) (edges50[b] * N / 160)
@@ -105,7 +105,7 @@ static int clampi(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Step of a band with envelope index e under the packet's step index g, in quarter octaves. */
+/* Step of a band with envelope index e under the packet's step index g, in eighths of an octave. */
 static int step_log(int g, int e)
 {
     return g - G_ZERO + floor_div(SHAPE_NUM * (e - E_ZERO), SHAPE_DEN);
@@ -114,7 +114,7 @@ static int step_log(int g, int e)
 /* Context and low-bit shift of a band: r = log2(rms / step) in quarter octaves. */
 static void band_context(int g, int e, int *ctx, int *shift)
 {
-    int r = 2 * (e - E_ZERO) - step_log(g, e);
+    int r = floor_div(4 * (e - E_ZERO) - step_log(g, e), 2);
     int k = r > 10 ? clampi((r - 7) / 4, 0, 16) : 0;
     int rr = r - 4 * k;
     *shift = k;
@@ -252,7 +252,7 @@ static size_t encode_coefs(nac_rc_encoder *rc, models *ms, const nac_tcx_encoder
                 continue;
             int ctx, k;
             band_context(g, ev, &ctx, &k);
-            float inv = exp2f(-0.25f * (float)step_log(g, ev));
+            float inv = exp2f(-0.125f * (float)step_log(g, ev));
             for (int j = 0; j < BPF; j++)
                 for (int i = EDGE(b); i < EDGE(b + 1); i++) {
                     float x = e->coef[f][j][i], a = fabsf(x) * inv + ROUNDING;
@@ -432,7 +432,7 @@ int nac_tcx_decode_packet(nac_tcx_decoder *d, float *pcm, int *frames, const uin
                 continue;
             int ctx, k;
             band_context(g, ev, &ctx, &k);
-            float step = exp2f(0.25f * (float)step_log(g, ev));
+            float step = exp2f(0.125f * (float)step_log(g, ev));
             for (int j = 0; j < BPF; j++)
                 for (int i = EDGE(b); i < EDGE(b + 1); i++) {
                     uint32_t mag = get_magnitude(&rc, &ms.coef[ctx], k);
@@ -446,7 +446,7 @@ int nac_tcx_decode_packet(nac_tcx_decoder *d, float *pcm, int *frames, const uin
     for (int f = 0; f < nf; f++) {
         for (int b = 0; b < NB; b++) {
             int ev = d->env[f][b];
-            fill_band(d->coef[f], &d->rng, b, ev, FILL_CAP * exp2f(0.25f * (float)step_log(g, ev)));
+            fill_band(d->coef[f], &d->rng, b, ev, FILL_CAP * exp2f(0.125f * (float)step_log(g, ev)));
         }
         for (int j = 0; j < BPF; j++)
             synth_block(d, pcm + (size_t)f * NAC_TCX_FRAME + (size_t)j * N, d->coef[f][j]);
