@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Rate-K feature files from Codec 2 (Debian's codec2), until `nac features` exists, and to compare with it.
+
+For each file of a pool of ../shared/data (MANIFEST.tsv): sox to 8 kHz 16-bit raw, then
+`c2enc 700C in.raw out.bit --mlfeat feat.f32 model.bin`. In 700C mode c2enc writes one record per 40 ms
+frame (it analyses four 10 ms frames and keeps the last) of 201 float32:
+    [0] mean (frame energy, dB)   [1:21] rate-K vector, K=20, mean removed (dB)
+    [21:41] the same after 700C's own 2 x 9 bit VQ   [41:201] the 160 harmonic amplitudes (rate L)
+This script keeps columns 1..20 (the unquantised rate-K vector) and writes
+    OUT/<pool>/<path>.f32   per file, rows of 20 float32
+    OUT/<pool>.f32          all files of the pool joined, in manifest order
+    OUT/<pool>.tsv          path, gender, speaker, rows (the same order), for per-gender scores
+    OUT/<pool>_c2q.f32      columns 21..40 joined: what Codec 2 700C's VQ makes of the same vectors
+usage: bench/c2_features.py OUT [--pool train|dev ...] [--data ../shared/data]"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+REC, K = 201, 20
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--pool", action="append")
+    ap.add_argument("--data", default="../shared/data")
+    a = ap.parse_args()
+    pools = a.pool or ["train", "dev"]
+    rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(a.data, "MANIFEST.tsv"))]
+    head = rows[0]
+    ip, ig, isp, ipool = head.index("path"), head.index("gender"), head.index("speaker_id"), head.index("pool")
+    tmp = tempfile.mkdtemp(prefix="c2feat.")
+    for pool in pools:
+        files = [r for r in rows[1:] if r[ipool] == pool]
+        allf, allq, tsv = [], [], []
+        for n, r in enumerate(files):
+            src = os.path.join(a.data, r[ip])
+            raw, bit, feat, model = (os.path.join(tmp, x) for x in ("a.raw", "a.bit", "a.f32", "a.model"))
+            subprocess.run(["sox", src, "-t", "raw", "-r", "8000", "-e", "signed", "-b", "16", "-c", "1", raw],
+                           check=True)
+            subprocess.run(["c2enc", "700C", raw, bit, "--mlfeat", feat, model], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            f = np.fromfile(feat, "<f4")
+            if f.size % REC:
+                sys.exit("c2_features: %s: %d floats is not a whole number of %d-float records" % (src, f.size, REC))
+            f = f.reshape(-1, REC)
+            x = np.ascontiguousarray(f[:, 1:1 + K])
+            dst = os.path.join(a.out, pool, os.path.splitext(r[ip])[0] + ".f32")
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            x.astype("<f4").tofile(dst)
+            allf.append(x)
+            allq.append(f[:, 1 + K:1 + 2 * K])
+            tsv.append("%s\t%s\t%s\t%d" % (dst, r[ig], r[isp], len(x)))
+            if n % 100 == 0:
+                print("c2_features: %s %d/%d" % (pool, n, len(files)), file=sys.stderr)
+        np.concatenate(allf).astype("<f4").tofile(os.path.join(a.out, pool + ".f32"))
+        np.concatenate(allq).astype("<f4").tofile(os.path.join(a.out, pool + "_c2q.f32"))
+        with open(os.path.join(a.out, pool + ".tsv"), "w") as fo:
+            fo.write("path\tgender\tspeaker\trows\n" + "\n".join(tsv) + "\n")
+        print("c2_features: %s: %d files, %d rows" % (pool, len(files), sum(len(x) for x in allf)), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
