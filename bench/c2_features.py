@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Rate-K feature files from Codec 2 (Debian's codec2), until `nac features` exists, and to compare with it.
 
-For each file of a pool of ../shared/data (MANIFEST.tsv): sox to 8 kHz 16-bit raw, then
+For each file under a folder (train/, dev/) of ../shared/data (listed in MANIFEST.tsv): sox to 8 kHz 16-bit raw, then
 `c2enc 700C in.raw out.bit --mlfeat feat.f32 model.bin`. In 700C mode c2enc writes one record per 40 ms
 frame (it analyses four 10 ms frames and keeps the last) of 201 float32:
     [0] mean (frame energy, dB)   [1:21] rate-K vector, K=20, mean removed (dB)
@@ -32,10 +32,10 @@ def main():
     pools = a.pool or ["train", "dev"]
     rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(a.data, "MANIFEST.tsv"))]
     head = rows[0]
-    ip, ig, isp, ipool = head.index("path"), head.index("gender"), head.index("speaker_id"), head.index("pool")
+    ip, ig, isp = head.index("path"), head.index("gender"), head.index("speaker_id")
     tmp = tempfile.mkdtemp(prefix="c2feat.")
     for pool in pools:
-        files = [r for r in rows[1:] if r[ipool] == pool]
+        files = [r for r in rows[1:] if r[ip].split("/")[0] == pool]
         allf, allq, tsv = [], [], []
         for n, r in enumerate(files):
             src = os.path.join(a.data, r[ip])

@@ -11,5 +11,6 @@ int nac_cmd_train(int argc, char **argv);
 int nac_cmd_eval(int argc, char **argv);
 int nac_cmd_plot(int argc, char **argv);
 int nac_cmd_vq(int argc, char **argv);
+int nac_cmd_vqvae(int argc, char **argv);
 
 #endif
