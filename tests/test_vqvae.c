@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "nn/optim.h"
+#include "plot/features.h"
 #include "vq/f32file.h"
 #include "vqvae/vqvae.h"
 
@@ -266,4 +267,37 @@ TEST(vqvae_bad_inputs)
     CHECK(nac_test_sh("%s vqvae run %s/t.nacw %s %s/o.f32 2>/dev/null", nac, tmp, good, tmp) == 1);
     CHECK(nac_test_sh("%s vqvae run %s %s 2>/dev/null", nac, model, good) == 2);
     CHECK(nac_test_sh("%s vqvae train %s --out %s/x.nacw --k 3 --dim 0 2>/dev/null", nac, good, tmp) == 2);
+}
+
+/* The pictures: PNG files from the library calls and the CLI, errors for a frame past the end. */
+TEST(vqvae_plots)
+{
+    enum { N = 500, D = 4, K = 20 };
+    float z[N * D], cb[8 * D], x[3 * K], q[3 * K];
+    nac_rng r;
+    nac_rng_seed(&r, 2);
+    for (int i = 0; i < N * D; i++)
+        z[i] = (float)(nac_rng_normal(&r) * (1 + i % D));
+    memcpy(cb, z, sizeof cb);
+    features(x, 3, K, 8);
+    for (int i = 0; i < 3 * K; i++)
+        q[i] = x[i] + 0.5f;
+    const char *tmp = nac_test_tmp_dir(), *nac = nac_test_bin();
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/latent.png", tmp);
+    snprintf(p2, sizeof p2, "%s/frame.png", tmp);
+    nac_error e;
+    CHECKF(nac_plot_latent(p1, z, N, D, cb, 8, NULL, &e) == 0, "%s", e.msg);
+    CHECKF(nac_plot_frame(p2, x, q, K, "t", &e) == 0, "%s", e.msg);
+    CHECK(nac_test_sh("head -c 8 %s | od -An -tx1 | grep -q '89 50 4e 47'", p1) == 0);
+    CHECK(nac_test_sh("head -c 8 %s | od -An -tx1 | grep -q '89 50 4e 47'", p2) == 0);
+    CHECK(nac_plot_latent(p1, z, 1, D, NULL, 0, NULL, &e) == NAC_ERR_ARG);
+    char xf[512], qf[512];
+    snprintf(xf, sizeof xf, "%s/px.f32", tmp);
+    snprintf(qf, sizeof qf, "%s/pq.f32", tmp);
+    CHECK(nac_vq_f32_write(xf, x, 3, K, NULL) == 0 && nac_vq_f32_write(qf, q, 3, K, NULL) == 0);
+    CHECK(nac_test_sh("%s plot frame %s %s/f.png --frame 2 --compare %s", nac, xf, tmp, qf) == 0);
+    CHECK(nac_test_sh("%s plot frame %s %s/f.png --frame 3 2>%s/err.txt", nac, xf, tmp, tmp) == 1);
+    CHECK(nac_test_sh("grep -q 'past the end' %s/err.txt", tmp) == 0);
+    CHECK(nac_test_sh("%s plot frame %s %s/f.png 2>/dev/null", nac, xf, tmp) == 2);
 }
