@@ -348,8 +348,8 @@ static void run_usage(FILE *f)
 {
     fprintf(f,
             "usage: nac vqvae run MODEL IN.f32 OUT.f32 [--write-latent L.f32 | --read-latent L.f32]\n"
-            "                     [--noise-var V] [--no-vq] [--seed S]\n"
-            "       nac vqvae run MODEL --list FILES.tsv [--out-dir DIR] [--no-vq] [--noise-var V]\n\n"
+            "                     [--with-pitch | --extra E] [--noise-var V] [--no-vq] [--seed S]\n"
+            "       nac vqvae run MODEL --list FILES.tsv [--out-dir DIR] [--with-pitch] [--no-vq] [--noise-var V]\n\n"
             "Passes feature files through a VQ-VAE and prints the error in dB^2 (mean squared difference\n"
             "of the output and the input features) per file, overall, and for female and male speakers.\n\n"
             "  --write-latent L  also write the encoder's latents (before noise and VQ): rows of D float32,\n"
@@ -357,6 +357,9 @@ static void run_usage(FILE *f)
             "  --read-latent L   decode these latents instead (e.g. quantised by `nac vq quantize`):\n"
             "                    encoder and VQ are skipped; L must hold ceil(frames / ncat) rows of D\n"
             "  --no-vq           bypass the model's VQ (the autoencoder alone)\n"
+            "  --with-pitch      rows of K + 3 (`nac features --with-pitch`: energy, F0, voicing after the\n"
+            "                    K features): the K go through the model, the 3 are copied, so OUT.f32\n"
+            "                    goes straight to `nac synth`; --extra E for E copied columns\n"
             "  --noise-var V     add Gaussian noise of variance V to the latent (seeded by --seed)\n"
             "  --list FILES.tsv  a tab-separated list with a header naming a 'path' column and optionally\n"
             "                    a 'gender' column (F, M; 'M?' counts as M), e.g. from\n"
@@ -365,7 +368,8 @@ static void run_usage(FILE *f)
             "example:\n"
             "  nac vqvae run vqvae.nacw dev.f32 dev_out.f32 --write-latent dev_l.f32\n"
             "  nac vqvae run vqvae.nacw dev.f32 dev_vq.f32 --read-latent dev_l_hat.f32\n"
-            "  nac vqvae run vqvae.nacw --list build/c2feat/dev.tsv\n");
+            "  nac vqvae run vqvae.nacw --list build/c2feat/dev.tsv\n"
+            "  nac vqvae run vqvae.nacw speech_p.f32 speech_q.f32 --with-pitch && nac synth speech_q.f32 q.wav\n");
 }
 
 typedef struct tally {
@@ -381,13 +385,19 @@ static int gender_slot(const char *g)
 
 /* One file: returns 0 or prints nothing and sets err. */
 static int run_one(tally *t, const nac_vqvae *m, const char *in, const char *out, const char *gender,
-                   const char *wlat, const char *rlat, const nac_vqvae_fwd *base, nac_error *err)
+                   const char *wlat, const char *rlat, int extra, const nac_vqvae_fwd *base, nac_error *err)
 {
-    int K = m->cfg.k, D = m->cfg.dim, st;
-    float *x = NULL, *y = NULL, *lat = NULL;
+    int K = m->cfg.k, D = m->cfg.dim, W = K + extra, st;
+    float *x = NULL, *y = NULL, *lat = NULL, *row = NULL;
     size_t T, Tg, nl;
-    if ((st = nac_vq_f32_read(&x, &T, in, K, 0, err)))
+    if ((st = nac_vq_f32_read(&row, &T, in, W, 0, err)))
         goto done;
+    if (!(x = nac_alloc(T * (size_t)K * sizeof(float)))) {
+        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < T; i++) /* the K features; extra columns pass through */
+        memcpy(x + i * K, row + i * W, (size_t)K * sizeof(float));
     Tg = nac_vqvae_latent_rows(m, T);
     nac_vqvae_fwd o = *base;
     if (rlat) {
@@ -423,7 +433,9 @@ static int run_one(tally *t, const nac_vqvae *m, const char *in, const char *out
             t->n[s] += (double)T * K;
             t->files[s]++;
         }
-    if (out && (st = nac_vq_f32_write(out, y, T, K, err)))
+    for (size_t i = 0; i < T; i++)
+        memcpy(row + i * W, y + i * K, (size_t)K * sizeof(float));
+    if (out && (st = nac_vq_f32_write(out, row, T, W, err)))
         goto done;
     if (wlat && !rlat && (st = nac_vq_f32_write(wlat, lat, Tg, D, err)))
         goto done;
@@ -431,6 +443,7 @@ done:
     nac_free(x);
     nac_free(y);
     nac_free(lat);
+    nac_free(row);
     return st;
 }
 
@@ -462,11 +475,11 @@ static int cmd_run(int argc, char **argv)
 {
     const char *pos[3], *wlat = NULL, *rlat = NULL, *list = NULL, *outdir = NULL;
     int npos = 0, novq = 0;
-    double noise = 0, seed = 1;
-    opt_num nums[] = {{"--noise-var", 0, 100, 0, &noise}, {"--seed", 0, 1e15, 1, &seed}};
+    double noise = 0, seed = 1, extra = 0;
+    opt_num nums[] = {{"--noise-var", 0, 100, 0, &noise}, {"--seed", 0, 1e15, 1, &seed}, {"--extra", 0, 1000, 1, &extra}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int r = take_num("run", nums, 2, argc, argv, &i);
+        int r = take_num("run", nums, 3, argc, argv, &i);
         if (r < 0)
             return 2;
         if (r)
@@ -476,6 +489,8 @@ static int cmd_run(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--no-vq")) {
             novq = 1;
+        } else if (!strcmp(a, "--with-pitch")) {
+            extra = 3;
         } else if (!strcmp(a, "--write-latent") || !strcmp(a, "--read-latent") || !strcmp(a, "--list") ||
                    !strcmp(a, "--out-dir")) {
             if (i + 1 >= argc) {
@@ -515,7 +530,7 @@ static int cmd_run(int argc, char **argv)
     o.noise_var = (float)noise;
     o.seed = (uint64_t)seed;
     if (!list) {
-        if (run_one(&t, m, pos[1], pos[2], NULL, wlat, rlat, &o, &err))
+        if (run_one(&t, m, pos[1], pos[2], NULL, wlat, rlat, (int)extra, &o, &err))
             goto fail;
     } else {
         if (!(fl = fopen(list, "r"))) {
@@ -557,7 +572,8 @@ static int cmd_run(int argc, char **argv)
                 const char *base = strrchr(f[ip], '/');
                 snprintf(outp, sizeof outp, "%s/%s", outdir, base ? base + 1 : f[ip]);
             }
-            if (run_one(&t, m, f[ip], outdir ? outp : NULL, ig >= 0 && ig < nf ? f[ig] : NULL, NULL, NULL, &o, &err))
+            if (run_one(&t, m, f[ip], outdir ? outp : NULL, ig >= 0 && ig < nf ? f[ig] : NULL, NULL, NULL, (int)extra,
+                        &o, &err))
                 goto fail;
         }
         if (!t.files[0]) {
