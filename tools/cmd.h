@@ -13,5 +13,7 @@ int nac_cmd_plot(int argc, char **argv);
 int nac_cmd_vq(int argc, char **argv);
 int nac_cmd_vqvae(int argc, char **argv);
 int nac_cmd_plot_features(int argc, char **argv); /* nac plot latent / frame */
+int nac_cmd_features(int argc, char **argv);
+int nac_cmd_synth(int argc, char **argv);
 
 #endif

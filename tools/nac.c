@@ -22,6 +22,8 @@ static const subcommand commands[] = {
     {"plot", nac_cmd_plot, "spectrogram pictures (PNG)"},
     {"vq", nac_cmd_vq, "vector-quantisation toolkit on raw float32 feature files"},
     {"vqvae", nac_cmd_vqvae, "VQ-VAE on feature files: train, run, dump/inject latents"},
+    {"features", nac_cmd_features, "vocoder features (rate-K dB, pitch) of speech, as float32 rows"},
+    {"synth", nac_cmd_synth, "speech from vocoder feature rows"},
 };
 
 static void usage(FILE *f)
