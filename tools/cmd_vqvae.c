@@ -349,7 +349,8 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: nac vqvae run MODEL IN.f32 OUT.f32 [--write-latent L.f32 | --read-latent L.f32]\n"
             "                     [--with-pitch | --extra E] [--noise-var V] [--no-vq] [--seed S]\n"
-            "       nac vqvae run MODEL --list FILES.tsv [--out-dir DIR] [--with-pitch] [--no-vq] [--noise-var V]\n\n"
+            "       nac vqvae run MODEL --list FILES.tsv [--out-dir DIR] [--write-latent DIR | --read-latent DIR]\n"
+            "                     [--with-pitch] [--no-vq] [--noise-var V]\n\n"
             "Passes feature files through a VQ-VAE and prints the error in dB^2 (mean squared difference\n"
             "of the output and the input features) per file, overall, and for female and male speakers.\n\n"
             "  --write-latent L  also write the encoder's latents (before noise and VQ): rows of D float32,\n"
@@ -364,7 +365,9 @@ static void run_usage(FILE *f)
             "  --list FILES.tsv  a tab-separated list with a header naming a 'path' column and optionally\n"
             "                    a 'gender' column (F, M; 'M?' counts as M), e.g. from\n"
             "                    bench/c2_features.py; relative paths are taken from the current folder\n"
-            "  --out-dir DIR     with --list: write each output as DIR/<name of input>\n\n"
+            "  --out-dir DIR     with --list: write each output as DIR/<input path with / as _>\n"
+            "                    (with --list, --write-latent and --read-latent name folders, and each\n"
+            "                    file's latents are named the same way)\n\n"
             "example:\n"
             "  nac vqvae run vqvae.nacw dev.f32 dev_out.f32 --write-latent dev_l.f32\n"
             "  nac vqvae run vqvae.nacw dev.f32 dev_vq.f32 --read-latent dev_l_hat.f32\n"
@@ -513,7 +516,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "nac vqvae run: give --write-latent or --read-latent, not both\n");
         return 2;
     }
-    if (list ? npos != 1 || wlat || rlat : npos != 3 || outdir) {
+    if (list ? npos != 1 : npos != 3 || outdir) {
         run_usage(stderr);
         return 2;
     }
@@ -537,10 +540,12 @@ static int cmd_run(int argc, char **argv)
             nac_error_set(&err, NAC_ERR_IO, "cannot open %s: %s", list, strerror(errno));
             goto fail;
         }
-        if (outdir && mkdir(outdir, 0777) && errno != EEXIST) {
-            nac_error_set(&err, NAC_ERR_IO, "cannot create %s: %s", outdir, strerror(errno));
-            goto fail;
-        }
+        const char *mk[2] = {outdir, wlat};
+        for (int j = 0; j < 2; j++)
+            if (mk[j] && mkdir(mk[j], 0777) && errno != EEXIST) {
+                nac_error_set(&err, NAC_ERR_IO, "cannot create %s: %s", mk[j], strerror(errno));
+                goto fail;
+            }
         char line[8192], *f[64];
         int ip = -1, ig = -1, lineno = 1;
         if (!fgets(line, sizeof line, fl)) {
@@ -567,13 +572,19 @@ static int cmd_run(int argc, char **argv)
                 nac_error_set(&err, NAC_ERR_FORMAT, "%s line %d has no path column", list, lineno);
                 goto fail;
             }
-            char outp[4096];
-            if (outdir) {
-                const char *base = strrchr(f[ip], '/');
-                snprintf(outp, sizeof outp, "%s/%s", outdir, base ? base + 1 : f[ip]);
-            }
-            if (run_one(&t, m, f[ip], outdir ? outp : NULL, ig >= 0 && ig < nf ? f[ig] : NULL, NULL, NULL, (int)extra,
-                        &o, &err))
+            /* output names: the input's path with '/' as '_' (base names repeat across folders) */
+            char outp[4096], latp[4096], base[2048];
+            const char *src = f[ip];
+            while (!strncmp(src, "./", 2) || !strncmp(src, "../", 3))
+                src += src[1] == '/' ? 2 : 3;
+            snprintf(base, sizeof base, "%s", src);
+            for (char *c = base; *c; c++)
+                if (*c == '/')
+                    *c = '_';
+            snprintf(outp, sizeof outp, "%s/%s", outdir ? outdir : ".", base);
+            snprintf(latp, sizeof latp, "%s/%s", wlat ? wlat : rlat ? rlat : ".", base);
+            if (run_one(&t, m, f[ip], outdir ? outp : NULL, ig >= 0 && ig < nf ? f[ig] : NULL, wlat ? latp : NULL,
+                        rlat ? latp : NULL, (int)extra, &o, &err))
                 goto fail;
         }
         if (!t.files[0]) {
