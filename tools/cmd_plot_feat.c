@@ -16,16 +16,18 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: nac plot latent MODEL IN.f32 OUT.png [--title T]\n"
-            "       nac plot frame IN.f32 OUT.png --frame N [--compare Q.f32] [--k K] [--title T]\n\n"
+            "       nac plot frame IN.f32 OUT.png --frame N [--compare Q.f32] [--k K] [--with-pitch] [--title T]\n\n"
             "  latent  runs the VQ-VAE MODEL's encoder over the feature file IN.f32 and draws the PCA of its\n"
             "          latents (the two axes of largest variance) as a 2-D histogram (log counts), with the\n"
             "          stage-1 codebook entries as white dots: how well the codebook covers the encoder space\n"
             "  frame   draws row N (from 0) of IN.f32 (rows of K float32, default K 20) over k, and with\n"
             "          --compare the same row of Q.f32 (e.g. the VQ-VAE's or a VQ's output), the error\n"
-            "          between them shaded and its dB^2 in the title\n\n"
+            "          between them shaded and its dB^2 in the title; --with-pitch for rows of K + 3\n"
+            "          (`nac features --with-pitch`): the first K values are drawn\n\n"
             "example:\n"
             "  nac plot latent vqvae.nacw train.f32 latent.png\n"
-            "  nac plot frame dev.f32 frame.png --frame 120 --compare dev_vq.f32\n");
+            "  nac plot frame dev.f32 frame.png --frame 120 --compare dev_vq.f32\n"
+            "  nac plot frame speech_p.f32 frame.png --with-pitch --frame 120 --compare speech_q.f32\n");
 }
 
 static int latent(int argc, char **argv)
@@ -91,11 +93,14 @@ static int frame(int argc, char **argv)
     const char *pos[2], *cmp = NULL, *title = NULL;
     int npos = 0;
     long fr = -1, K = 20;
+    int extra = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(a, "--with-pitch")) {
+            extra = 3;
         } else if (!strcmp(a, "--frame") || !strcmp(a, "--k") || !strcmp(a, "--compare") || !strcmp(a, "--title")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nac plot frame: %s needs a value\n", a);
@@ -135,9 +140,10 @@ static int frame(int argc, char **argv)
     float *x = NULL, *q = NULL;
     size_t T, Tq;
     int rc = 1;
-    if (nac_vq_f32_read(&x, &T, pos[0], (int)K, 0, &err))
+    int W = (int)K + extra; /* row width; the first K values are drawn */
+    if (nac_vq_f32_read(&x, &T, pos[0], W, 0, &err))
         goto fail;
-    if (cmp && nac_vq_f32_read(&q, &Tq, cmp, (int)K, 0, &err))
+    if (cmp && nac_vq_f32_read(&q, &Tq, cmp, W, 0, &err))
         goto fail;
     if ((size_t)fr >= T || (cmp && (size_t)fr >= Tq)) {
         nac_error_set(&err, NAC_ERR_ARG, "frame %ld is past the end (%s has %zu rows)", fr,
@@ -149,7 +155,7 @@ static int frame(int argc, char **argv)
         snprintf(buf, sizeof buf, "frame %ld of %s", fr, pos[0]);
         title = buf;
     }
-    if (nac_plot_frame(pos[1], x + (size_t)fr * K, q ? q + (size_t)fr * K : NULL, (int)K, title, &err))
+    if (nac_plot_frame(pos[1], x + (size_t)fr * W, q ? q + (size_t)fr * W : NULL, (int)K, title, &err))
         goto fail;
     rc = 0;
 fail:
