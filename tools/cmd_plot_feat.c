@@ -152,7 +152,8 @@ static int frame(int argc, char **argv)
     }
     char buf[512];
     if (!title) {
-        snprintf(buf, sizeof buf, "frame %ld of %s", fr, pos[0]);
+        const char *b = strrchr(pos[0], '/');
+        snprintf(buf, sizeof buf, "%s, frame %ld", b ? b + 1 : pos[0], fr);
         title = buf;
     }
     if (nac_plot_frame(pos[1], x + (size_t)fr * W, q ? q + (size_t)fr * W : NULL, (int)K, title, &err))

@@ -108,7 +108,7 @@ int nac_plot_latent(const char *path, const float *z, size_t N, int D, const flo
 {
     if (N < 2 || D < 1 || (cb && M < 1))
         return nac_error_set(err, NAC_ERR_ARG, "latent plot needs at least 2 vectors (got %zu, D %d)", N, D);
-    enum { BINS = 160, PW = 640, PH = 640, X0 = 90, Y0 = 50 };
+    enum { BINS = 160, PW = 640, PH = 640, X0 = 90, Y0 = 62 };
     double *ax = malloc(2 * (size_t)D * sizeof *ax), *mu = malloc((size_t)D * sizeof *mu);
     float *p = malloc(2 * (N + (cb ? (size_t)M : 0)) * sizeof *p);
     double *hist = calloc((size_t)BINS * BINS, sizeof *hist);
@@ -164,9 +164,9 @@ int nac_plot_latent(const char *path, const float *z, size_t N, int D, const flo
     }
     axes(&c, X0, Y0, PW, PH, lo, hi, lo, hi, "principal axis 1", "principal axis 2");
     char buf[256];
-    snprintf(buf, sizeof buf, "%s  (%zu latents, D=%d%s)", title ? title : "encoder space", N, D,
-             cb ? ", dots: stage-1 entries" : "");
-    nac_canvas_text(&c, X0 + PW / 2, 16, buf, S, INK, NAC_ALIGN_CENTER);
+    nac_canvas_text(&c, X0 + PW / 2, 8, title ? title : "encoder space (PCA)", S, INK, NAC_ALIGN_CENTER);
+    snprintf(buf, sizeof buf, "%zu latents of D=%d%s", N, D, cb ? "; white dots: stage-1 entries" : "");
+    nac_canvas_text(&c, X0 + PW / 2, 8 + (NAC_FONT_H + 4) * S, buf, S, INK, NAC_ALIGN_CENTER);
     st = nac_canvas_save_png(&c, path, err);
 done:
     nac_canvas_free(&c);
@@ -181,7 +181,7 @@ int nac_plot_frame(const char *path, const float *x, const float *q, int K, cons
 {
     if (K < 1)
         return nac_error_set(err, NAC_ERR_ARG, "frame plot needs K >= 1");
-    enum { PW = 720, PH = 420, X0 = 90, Y0 = 60 };
+    enum { PW = 720, PH = 420, X0 = 90, Y0 = 84 };
     double lo = INFINITY, hi = -INFINITY, se = 0;
     for (int k = 0; k < K; k++) {
         lo = fmin(lo, x[k]);
@@ -233,13 +233,15 @@ int nac_plot_frame(const char *path, const float *x, const float *q, int K, cons
         snprintf(buf, sizeof buf, "%s  error %.2f dB^2", title ? title : "frame", se / K);
     else
         snprintf(buf, sizeof buf, "%s", title ? title : "frame");
-    nac_canvas_text(&c, X0 + PW / 2, 16, buf, S, INK, NAC_ALIGN_CENTER);
-    int lx = X0 + 10, ly = Y0 + 8;
+    nac_canvas_text(&c, X0 + PW / 2, 10, buf, S, INK, NAC_ALIGN_CENTER);
+    int lx = X0, ly = 16 + (NAC_FONT_H + 6) * S; /* legend: one row between title and plot */
     nac_canvas_rect(&c, lx, ly, 9, 9, 0x1f5fbfu);
-    nac_canvas_text(&c, lx + 16, ly + 1, "input", S, INK, NAC_ALIGN_LEFT);
+    lx += 16 + nac_canvas_text(&c, lx + 16, ly + 1, "input", S, INK, NAC_ALIGN_LEFT) + 24;
     if (q) {
-        nac_canvas_frame(&c, lx, ly + 22, 9, 9, 0xd04010u);
-        nac_canvas_text(&c, lx + 16, ly + 23, "compared (quantised)", S, INK, NAC_ALIGN_LEFT);
+        nac_canvas_frame(&c, lx, ly, 9, 9, 0xd04010u);
+        lx += 16 + nac_canvas_text(&c, lx + 16, ly + 1, "compared", S, INK, NAC_ALIGN_LEFT) + 24;
+        nac_canvas_rect(&c, lx, ly, 9, 9, 0xf4c0c0u);
+        nac_canvas_text(&c, lx + 16, ly + 1, "difference", S, INK, NAC_ALIGN_LEFT);
     }
     st = nac_canvas_save_png(&c, path, err);
     nac_canvas_free(&c);
