@@ -211,28 +211,30 @@ static int cmd_train(int argc, char **argv)
         vq_start = floor(steps / 10);
     nac_error err;
     nac_error_clear(&err);
-    int rc = 1, B = (int)batch, Tg = (int)seq, frames = Tg * c.ncat;
+    int rc = 1, B = (int)batch, Tg = (int)seq, frames;
     float *x = NULL, *xv = NULL, *xb = NULL, *xk = NULL;
     size_t N = 0, Nv = 0;
     nac_vqvae *m = NULL;
     nac_vqvae_work *w = NULL, *wk = NULL;
-    if (nac_vq_f32_read(&x, &N, in, c.k, 0, &err))
-        goto fail;
-    if (val && nac_vq_f32_read(&xv, &Nv, val, c.k, 0, &err))
-        goto fail;
-    if (N < (size_t)frames) {
-        nac_error_set(&err, NAC_ERR_ARG, "%s has %zu frames, fewer than one sequence (%d)", in, N, frames);
-        goto fail;
-    }
     if (resume) {
         if (nac_vqvae_load(&m, out, 1, &err))
             goto fail;
         c = m->cfg; /* the checkpoint's architecture wins */
         fprintf(stderr, "nac vqvae train: resuming %s at step %ld\n", out, m->step);
-    } else {
+    }
+    if (nac_vq_f32_read(&x, &N, in, c.k, 0, &err))
+        goto fail;
+    if (val && nac_vq_f32_read(&xv, &Nv, val, c.k, 0, &err))
+        goto fail;
+    if (!resume) {
         if (nac_vqvae_create(&m, &c, 1, (uint64_t)seed, &err))
             goto fail;
         nac_vqvae_set_norm(m, x, N);
+    }
+    frames = Tg * c.ncat;
+    if (N < (size_t)frames) {
+        nac_error_set(&err, NAC_ERR_ARG, "%s has %zu frames, fewer than one sequence (%d)", in, N, frames);
+        goto fail;
     }
     xb = nac_alloc((size_t)B * frames * c.k * sizeof(float));
     if (!xb) {
