@@ -301,3 +301,29 @@ TEST(vqvae_plots)
     CHECK(nac_test_sh("grep -q 'past the end' %s/err.txt", tmp) == 0);
     CHECK(nac_test_sh("%s plot frame %s %s/f.png 2>/dev/null", nac, xf, tmp) == 2);
 }
+
+/* nac vqvae train: a short run with a checkpoint, resumed to more steps (the architecture comes
+ * from the checkpoint), then run on the same file. */
+TEST(vqvae_cli_train_resume)
+{
+    enum { T = 600, K = 3 };
+    float x[T * K];
+    features(x, T, K, 12);
+    const char *tmp = nac_test_tmp_dir(), *nac = nac_test_bin();
+    char xf[512], mf[512];
+    snprintf(xf, sizeof xf, "%s/tr.f32", tmp);
+    snprintf(mf, sizeof mf, "%s/tr.nacw", tmp);
+    CHECK(nac_vq_f32_write(xf, x, T, K, NULL) == 0);
+    CHECK(nac_test_sh("%s vqvae train %s --k 3 --ncat 2 --dim 2 --hidden 8 --stages 1 --entries 4 --steps 20 "
+                      "--vq-start 5 --batch 4 --seq 8 --save-every 10 --out %s 2>/dev/null",
+                      nac, xf, mf) == 0);
+    CHECK(nac_test_sh("%s vqvae train %s --k 3 --steps 30 --batch 4 --seq 8 --resume --out %s 2>%s/log.txt", nac, xf,
+                      mf, tmp) == 0);
+    CHECK(nac_test_sh("grep -q 'resuming .* at step 20' %s/log.txt && grep -q '10 steps in' %s/log.txt", tmp, tmp) ==
+          0);
+    nac_vqvae *m = NULL;
+    CHECK(nac_vqvae_load(&m, mf, 0, NULL) == 0);
+    CHECK(m->step == 30 && m->cfg.ncat == 2 && m->cfg.entries == 4);
+    nac_vqvae_destroy(m);
+    CHECK(nac_test_sh("%s vqvae run %s %s %s/tr_out.f32 | grep -q 'overall .* dB^2'", nac, mf, xf, tmp) == 0);
+}
