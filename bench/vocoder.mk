@@ -5,3 +5,6 @@ bench-vocoder: $(BUILD)/nac
 	NAC_BENCH_DEPS=1 sh scripts/install-deps.sh
 	/usr/bin/python3 bench/bench_vocoder.py --nac $(BUILD)/nac $(BENCH_VOCODER_ARGS)
 .PHONY: bench-vocoder
+
+# The vocoder's codebooks are assembled into the library (.incbin), so its object depends on the file.
+$(BUILD)/src/vocoder/codebooks.o: models/vocoder_vq.f32

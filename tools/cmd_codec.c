@@ -136,6 +136,8 @@ int nac_cmd_encode(int argc, char **argv)
     const char *in = NULL, *out = NULL, *model_path = NULL;
     double kbps = 6;
     int fpp = 50, quiet = 0, status = 1;
+    if (nac_vocoder_kbps_arg(argc, argv)) /* 0.7, 1.2, 1.6 kbps: the vocoder mode, tools/cmd_vocoder.c */
+        return nac_vocoder_cmd_encode(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -358,6 +360,10 @@ int nac_cmd_decode(int argc, char **argv)
         nac_error_set(&err, st, "%s: %s", in, detail);
         goto fail;
     }
+    if (nac_nacfile_reader_info(rd)->mode == NAC_MODE_VOCODER) { /* tools/cmd_vocoder.c */
+        status = nac_vocoder_decode_stream(rd, in, out, quiet);
+        goto done;
+    }
     const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
     if ((st = load_model(&m, model_path, &err)))
         goto fail;
@@ -516,9 +522,13 @@ int nac_cmd_info(int argc, char **argv)
         printf("length unknown\n");
     else
         printf("%llu samples (%.2f s)\n", (unsigned long long)in->length, (double)in->length / in->source_rate);
-    printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps), %u frames per packet\n",
-           in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
-           (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000, in->frames_per_packet);
+    if (in->mode == NAC_MODE_VOCODER)
+        nac_vocoder_print_info(in);
+    else
+        printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps), %u frames per packet\n",
+               in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
+               (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
+               in->frames_per_packet);
     printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
     long packets = 0, damaged = 0, lost = 0;
     size_t bytes = 0;

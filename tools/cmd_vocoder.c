@@ -1,6 +1,8 @@
 /* nac features / nac synth: audio <-> vocoder feature rows (raw float32, docs/vocoder.md). */
 #include "cmd.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/status.h"
 #include "dsp/resample.h"
+#include "format/nacfile.h"
 #include "nac/vocoder.h"
 #include "vq/f32file.h"
 
@@ -31,7 +34,7 @@ static int parse_k(const char *cmd, const char *s, int *K)
 static void features_usage(FILE *f)
 {
     fprintf(f,
-            "usage: nac features IN OUT.f32 [--k K] [--with-pitch] [--codec2-grid]\n"
+            "usage: nac features IN OUT.f32 [--k K] [--with-pitch] [--codec2-grid] [--min-energy DB]\n"
             "       nac features --from-c2 MLFEAT.f32 OUT.f32\n\n"
             "Analyses speech IN (wav, flac, ogg at any rate; resampled to 16 kHz, mixed to mono) with the\n"
             "harmonic vocoder and writes one row of raw little-endian float32 per 10 ms frame to OUT.f32:\n"
@@ -41,6 +44,7 @@ static void features_usage(FILE *f)
             "  --with-pitch   append three columns: energy (the removed mean, dB), F0 (Hz, 0 when\n"
             "                 unvoiced) and voicing (1 or 0): rows of K + 3, what `nac synth` reads\n"
             "  --codec2-grid  Codec 2 700C's frequencies (200..3700 Hz) instead of nac's (200..7600 Hz)\n"
+            "  --min-energy DB  leave out rows whose energy is below DB (silence, for VQ training)\n"
             "  --from-c2 F    convert a dump of `c2enc 700C IN.raw OUT.bit --mlfeat F MODEL` (201 floats\n"
             "                 per 40 ms) to rows of its 20 rate-K values (mean removed, unquantised)\n\n"
             "Layout, units and the synthesis: docs/vocoder.md.\n\n"
@@ -87,6 +91,7 @@ int nac_cmd_features(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *c2 = NULL;
     int with_pitch = 0, codec2_grid = 0, K = 20;
+    double min_energy = -1e30;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -97,6 +102,13 @@ int nac_cmd_features(int argc, char **argv)
                 return 2;
         } else if (!strcmp(a, "--with-pitch")) {
             with_pitch = 1;
+        } else if (!strcmp(a, "--min-energy") && i + 1 < argc) {
+            char *end;
+            min_energy = strtod(argv[++i], &end);
+            if (*end || argv[i][0] == '\0') {
+                fprintf(stderr, "nac features: --min-energy needs a number (dB), not '%s'\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(a, "--codec2-grid")) {
             codec2_grid = 1;
         } else if (!strcmp(a, "--from-c2") && i + 1 < argc) {
@@ -141,12 +153,16 @@ int nac_cmd_features(int argc, char **argv)
         (st = nac_vocoder_analyze(&feat, &T, x16, n16, &g, &err)))
         goto done;
     int D = K + NAC_VOCODER_EXTRA, W = with_pitch ? D : K;
-    if (!with_pitch)
-        for (size_t t = 0; t < T; t++)
-            memmove(feat + t * K, feat + t * D, K * sizeof *feat);
-    if ((st = nac_vq_f32_write(out, feat, T, W, &err)))
+    size_t kept = 0;
+    for (size_t t = 0; t < T; t++)
+        if (feat[t * D + K] >= min_energy)
+            memmove(feat + kept++ * W, feat + t * D, W * sizeof *feat);
+    if ((st = nac_vq_f32_write(out, feat, kept, W, &err)))
         goto done;
-    fprintf(stderr, "nac features: %zu rows of %d (%.2f s)\n", T, W, (double)n16 / NAC_VOCODER_RATE);
+    fprintf(stderr, "nac features: %zu rows of %d (%.2f s)", kept, W, (double)n16 / NAC_VOCODER_RATE);
+    if (kept < T)
+        fprintf(stderr, "; %zu rows below %g dB left out", T - kept, min_energy);
+    fprintf(stderr, "\n");
     status = 0;
 done:
     if (status)
@@ -162,20 +178,26 @@ done:
 static void synth_usage(FILE *f)
 {
     fprintf(f,
-            "usage: nac synth IN.f32 OUT.wav [--k K] [--codec2-grid] [--seed S]\n\n"
+            "usage: nac synth IN.f32 OUT.wav [--k K] [--codec2-grid] [--seed S] [--pitch-from P.f32]\n\n"
             "Synthesises 16 kHz speech from vocoder feature rows written by `nac features --with-pitch`\n"
             "(K + 3 float32 per 10 ms: rate-K dB, energy dB, F0 Hz, voicing): harmonic amplitudes from\n"
             "the rate-K envelope, phases from the envelope (minimum phase) and the F0 track, overlap-add.\n\n"
             "  --k K          rate-K values per row, as written (default 20)\n"
             "  --codec2-grid  the rows were written with --codec2-grid\n"
-            "  --seed S       seed of the random phases of unvoiced sounds (default 1)\n\n"
-            "example:\n"
-            "  nac features speech.wav speech.f32 --with-pitch && nac synth speech.f32 resynth.wav\n");
+            "  --seed S       seed of the random phases of unvoiced sounds (default 1)\n"
+            "  --pitch-from P IN holds rows of K rate-K values only (e.g. quantised by nac vq quantize or\n"
+            "                 a VQ-VAE); energy, F0 and voicing come from P, rows of K + 3 of the same\n"
+            "                 speech (as many rows as IN)\n\n"
+            "examples:\n"
+            "  nac features speech.wav speech.f32 --with-pitch && nac synth speech.f32 resynth.wav\n"
+            "  nac features speech.wav s20.f32 && nac features speech.wav sp.f32 --with-pitch\n"
+            "  nac vq quantize -k 20 -q cb1.f32,cb2.f32 < s20.f32 > q20.f32\n"
+            "  nac synth q20.f32 quantised.wav --pitch-from sp.f32\n");
 }
 
 int nac_cmd_synth(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
+    const char *in = NULL, *out = NULL, *pitch_from = NULL;
     int codec2_grid = 0, K = 20;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
@@ -188,6 +210,8 @@ int nac_cmd_synth(int argc, char **argv)
                 return 2;
         } else if (!strcmp(a, "--codec2-grid")) {
             codec2_grid = 1;
+        } else if (!strcmp(a, "--pitch-from") && i + 1 < argc) {
+            pitch_from = argv[++i];
         } else if (!strcmp(a, "--seed") && i + 1 < argc) {
             char *end;
             seed = strtoull(argv[++i], &end, 10);
@@ -219,15 +243,28 @@ int nac_cmd_synth(int argc, char **argv)
         nac_vocoder_grid_default(&g);
     g.K = K;
     int D = K + NAC_VOCODER_EXTRA, st, status = 1;
-    float *feat = NULL, *y = NULL;
-    size_t T = 0, n = 0;
-    if ((st = nac_vq_f32_read(&feat, &T, in, D, MAX_F32_BYTES, &err))) {
+    float *feat = NULL, *y = NULL, *rk = NULL;
+    size_t T = 0, n = 0, Tk = 0;
+    if ((st = nac_vq_f32_read(&feat, &T, pitch_from ? pitch_from : in, D, MAX_F32_BYTES, &err))) {
         if (st == NAC_ERR_FORMAT)
             fprintf(stderr, "nac synth: %s (rows of K + 3 = %d floats, from nac features --with-pitch --k %d)\n",
                     nac_error_message(&err), D, K);
         else
             fprintf(stderr, "nac synth: %s\n", nac_error_message(&err));
         return 1;
+    }
+    if (pitch_from) {
+        if ((st = nac_vq_f32_read(&rk, &Tk, in, K, MAX_F32_BYTES, &err))) {
+            fprintf(stderr, "nac synth: %s\n", nac_error_message(&err));
+            goto done;
+        }
+        if (Tk != T) {
+            fprintf(stderr, "nac synth: %s has %zu rows of %d, %s %zu rows of %d: they must describe the same frames\n",
+                    in, Tk, K, pitch_from, T, D);
+            goto done;
+        }
+        for (size_t t = 0; t < T; t++)
+            memcpy(feat + t * D, rk + t * K, K * sizeof *feat);
     }
     if ((st = nac_vocoder_synthesize(&y, &n, feat, T, &g, seed, &err))) {
         fprintf(stderr, "nac synth: %s: %s\n", in, nac_error_message(&err));
@@ -240,6 +277,255 @@ int nac_cmd_synth(int argc, char **argv)
     status = 0;
 done:
     nac_free(feat);
+    nac_free(rk);
     free(y);
+    return status;
+}
+
+/* ---- the low-rate mode of nac encode / nac decode ------------------------------------------------- */
+
+#define VOC_FRAMES_PER_PACKET 25 /* 1 s */
+
+static int vocoder_encode_file(const char *in, const char *out, double kbps, int fpp, int quiet);
+
+static void vocoder_encode_usage(FILE *f)
+{
+    fprintf(f, "usage: nac encode IN OUT.nac --kbps 0.7|1.2|1.6 [--packet-frames N] [-q]\n\n"
+               "The harmonic vocoder's low-rate mode: pitch, voicing, energy and the rate-K envelope (multi-stage\n"
+               "VQ) every 40 ms, in the .nac container; nac decode synthesises speech from it. Speech only.\n"
+               "The whole input is read first (the pitch track is searched over all of it). Payload and\n"
+               "quality: docs/vocoder.md.\n\n"
+               "  --packet-frames N  40 ms frames per packet (default 25: one second)\n"
+               "  -q                 quiet\n\n"
+               "example:\n  nac encode speech.wav speech.nac --kbps 0.7 && nac decode speech.nac speech_0.7.wav\n");
+}
+
+int nac_vocoder_cmd_encode(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    double kbps = 0;
+    int fpp = VOC_FRAMES_PER_PACKET, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            vocoder_encode_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--kbps") && i + 1 < argc) {
+            kbps = atof(argv[++i]);
+        } else if (!strcmp(a, "--packet-frames") && i + 1 < argc) {
+            fpp = atoi(argv[++i]);
+            if (fpp < 1 || fpp > 1000) {
+                fprintf(stderr, "nac encode: --packet-frames must be 1..1000\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (!strcmp(a, "--model") || !strcmp(a, "--mode")) {
+            fprintf(stderr, "nac encode: %s does not apply to the vocoder mode (--kbps 0.7, 1.2, 1.6)\n", a);
+            return 2;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "nac encode: unknown option '%s' (see nac encode --kbps 0.7 --help)\n", a);
+            return 2;
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            fprintf(stderr, "nac encode: too many arguments (see nac encode --kbps 0.7 --help)\n");
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        vocoder_encode_usage(stderr);
+        return 2;
+    }
+    return vocoder_encode_file(in, out, kbps, fpp, quiet);
+}
+
+int nac_vocoder_kbps_arg(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--kbps"))
+            return !strcmp(argv[i + 1], "0.7") || !strcmp(argv[i + 1], "1.2") || !strcmp(argv[i + 1], "1.6");
+    return 0;
+}
+
+void nac_vocoder_print_info(const struct nac_nacfile_info *in)
+{
+    unsigned bits = 0;
+    for (int s = 0; s < in->n_stages; s++)
+        bits += in->stage_bits[s];
+    printf("  vocoder mode: codec %u Hz, frame %u samples, %u fields, %u bits a frame (%.1f kbps), %u frames per "
+           "packet\n",
+           in->codec_rate, in->frame_size, in->n_stages, bits, (double)bits * in->codec_rate / in->frame_size / 1000,
+           in->frames_per_packet);
+}
+
+static int vocoder_encode_file(const char *in, const char *out, double kbps, int fpp, int quiet)
+{
+    nac_error err = {0};
+    nac_vocoder_codec *c = NULL;
+    nac_nacfile_writer *wr = NULL;
+    nac_audio_info ai;
+    float *x = NULL, *x16 = NULL, *feat = NULL;
+    int32_t *codes = NULL;
+    uint8_t *payload = NULL;
+    size_t n = 0, n16 = 0, T = 0, F = 0;
+    FILE *f = NULL;
+    int st, status = 1;
+    nac_vocoder_grid g;
+    nac_vocoder_grid_default(&g);
+    if ((st = nac_vocoder_codec_create(&c, kbps, &err)) || (st = nac_audio_read_all(&x, &n, &ai, in, &err)))
+        goto fail;
+    if (ai.channels > 1 && !quiet)
+        fprintf(stderr, "nac encode: note: mixing %d channels down to mono\n", ai.channels);
+    if ((st = nac_resample_all(&x16, &n16, x, n, ai.sample_rate, NAC_VOCODER_RATE, &err)) ||
+        (st = nac_vocoder_analyze(&feat, &T, x16, n16, &g, &err)) ||
+        (st = nac_vocoder_codec_encode(&codes, &F, c, feat, T, &err)))
+        goto fail;
+    nac_vocoder_codec_info ci;
+    nac_vocoder_codec_get_info(c, &ci);
+    nac_nacfile_info info;
+    memset(&info, 0, sizeof info);
+    info.source_rate = (uint32_t)ai.sample_rate;
+    info.channels = (uint16_t)ai.channels;
+    info.length = (uint64_t)n;
+    info.codec_rate = NAC_VOCODER_RATE;
+    info.frame_size = NAC_VOCODER_FRAME_SAMPLES;
+    info.n_stages = (uint16_t)ci.n_fields;
+    for (int i = 0; i < ci.n_fields; i++)
+        info.stage_bits[i] = (uint8_t)ci.field_bits[i];
+    info.model_hash = ci.hash;
+    info.delay = 0;
+    info.frames_per_packet = (uint16_t)fpp;
+    info.mode = NAC_MODE_VOCODER;
+    info.bitrate = (uint8_t)lround(kbps * 10);
+    snprintf(info.encoder, sizeof info.encoder, "nac %s vocoder", NAC_VERSION_STRING);
+    f = strcmp(out, "-") ? fopen(out, "wb") : stdout;
+    if (!f) {
+        st = nac_error_set(&err, NAC_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+        goto fail;
+    }
+    if ((st = nac_nacfile_writer_create(&wr, f, &info, &err)))
+        goto fail;
+    payload = malloc(nac_vocoder_packed_bytes(c, (size_t)fpp) + 1);
+    if (!payload) {
+        st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0, seq = 0; k < F; k += (size_t)fpp, seq++) {
+        size_t nf = F - k < (size_t)fpp ? F - k : (size_t)fpp;
+        nac_vocoder_pack(payload, c, codes + k * (size_t)ci.n_fields, nf);
+        if ((st = nac_nacfile_writer_write(wr, (uint32_t)seq, payload, nac_vocoder_packed_bytes(c, nf), &err)))
+            goto fail;
+    }
+    if ((st = nac_nacfile_writer_finish(wr, &err)))
+        goto fail;
+    if (f != stdout && fclose(f) != 0) {
+        f = NULL;
+        st = nac_error_set(&err, NAC_ERR_IO, "%s: write failed: %s", out, strerror(errno));
+        goto fail;
+    }
+    f = NULL;
+    status = 0;
+    goto done;
+fail:
+    fprintf(stderr, "nac encode: %s\n", nac_error_message(&err));
+    if (f && f != stdout) {
+        fclose(f);
+        f = NULL;
+        remove(out);
+    }
+done:
+    if (f && f != stdout)
+        fclose(f);
+    nac_nacfile_writer_destroy(wr);
+    nac_vocoder_codec_destroy(c);
+    free(x), free(x16), free(feat), free(codes), free(payload);
+    return status;
+}
+
+int nac_vocoder_decode_stream(nac_nacfile_reader *rd, const char *in, const char *out, int quiet)
+{
+    (void)quiet;
+    nac_error err = {0};
+    const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
+    nac_vocoder_codec *c = NULL;
+    int32_t *codes = NULL;
+    float *feat = NULL, *y = NULL, *ys = NULL;
+    size_t F = 0, cap = 0, T = 0, ny = 0, nys = 0;
+    int st, status = 1, warned = 0;
+    if ((st = nac_vocoder_codec_from_hash(&c, info->model_hash, &err)))
+        goto fail;
+    nac_vocoder_codec_info ci;
+    nac_vocoder_codec_get_info(c, &ci);
+    if (info->codec_rate != NAC_VOCODER_RATE || info->frame_size != NAC_VOCODER_FRAME_SAMPLES ||
+        info->n_stages != ci.n_fields) {
+        st = nac_error_set(&err, NAC_ERR_FORMAT, "%s: vocoder stream with a codec rate, frame size or field count "
+                                                  "this nac does not use", in);
+        goto fail;
+    }
+    size_t fpp = info->frames_per_packet ? info->frames_per_packet : VOC_FRAMES_PER_PACKET;
+    for (;;) {
+        nac_nacfile_packet pkt;
+        nac_error e2 = {0};
+        int r = nac_nacfile_reader_next(rd, &pkt, &e2);
+        if (r == NAC_NACFILE_END)
+            break;
+        if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
+            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
+                    r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is replaced by silence)" : "");
+            warned = 1;
+            continue;
+        }
+        if (r) {
+            st = nac_error_set(&err, r, "%s: %s", in, nac_error_message(&e2));
+            goto fail;
+        }
+        size_t lost = (size_t)pkt.lost * fpp, got = pkt.size * 8 / (size_t)ci.bits_per_frame;
+        if (F + lost + got > cap) {
+            size_t nc = (F + lost + got) * 2 + 64;
+            int32_t *p = realloc(codes, nc * (size_t)ci.n_fields * sizeof *p);
+            if (!p) {
+                st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+                goto fail;
+            }
+            codes = p;
+            cap = nc;
+        }
+        /* lost frames: all-zero codes decode to silence (lowest energy, unvoiced) */
+        memset(codes + F * (size_t)ci.n_fields, 0, lost * (size_t)ci.n_fields * sizeof *codes);
+        F += lost;
+        nac_vocoder_unpack(codes + F * (size_t)ci.n_fields, &got, c, pkt.data, pkt.size);
+        F += got;
+    }
+    if (F == 0) {
+        st = nac_error_set(&err, NAC_ERR_EMPTY, "%s: no frames", in);
+        goto fail;
+    }
+    if ((st = nac_vocoder_codec_decode(&feat, &T, c, codes, F, &err)))
+        goto fail;
+    nac_vocoder_grid g;
+    nac_vocoder_grid_default(&g);
+    if ((st = nac_vocoder_synthesize(&y, &ny, feat, T, &g, 1, &err)) ||
+        (st = nac_resample_all(&ys, &nys, y, ny, NAC_VOCODER_RATE, info->source_rate, &err)))
+        goto fail;
+    if (info->length != NAC_NACFILE_LENGTH_UNKNOWN) {
+        if (nys < info->length) {
+            fprintf(stderr, "nac decode: warning: decoded %.2f of %.2f s; the rest is missing\n",
+                    (double)nys / info->source_rate, (double)info->length / info->source_rate);
+            warned = 1;
+        } else
+            nys = (size_t)info->length;
+    }
+    if ((st = nac_audio_write_all(out, ys, nys, (int)info->source_rate, &err)))
+        goto fail;
+    status = warned ? 3 : 0;
+    goto done;
+fail:
+    fprintf(stderr, "nac decode: %s\n", nac_error_message(&err));
+done:
+    nac_vocoder_codec_destroy(c);
+    free(codes), free(feat), free(y), free(ys);
     return status;
 }

@@ -17,13 +17,13 @@ static const subcommand commands[] = {
     {"encode", nac_cmd_encode, "compress audio to a .nac file"},
     {"decode", nac_cmd_decode, "decode a .nac file to WAV or FLAC"},
     {"info", nac_cmd_info, "describe a .nac file or a model file"},
+    {"features", nac_cmd_features, "vocoder features (rate-K dB, pitch) of speech, as float32 rows"},
+    {"synth", nac_cmd_synth, "speech from vocoder feature rows"},
     {"train", nac_cmd_train, "train or fine-tune a codec model on a folder of audio"},
     {"eval", nac_cmd_eval, "objective metrics between a reference and a degraded signal"},
     {"plot", nac_cmd_plot, "spectrogram pictures (PNG)"},
     {"vq", nac_cmd_vq, "vector-quantisation toolkit on raw float32 feature files"},
     {"vqvae", nac_cmd_vqvae, "VQ-VAE on feature files: train, run, dump/inject latents"},
-    {"features", nac_cmd_features, "vocoder features (rate-K dB, pitch) of speech, as float32 rows"},
-    {"synth", nac_cmd_synth, "speech from vocoder feature rows"},
 };
 
 static void usage(FILE *f)
