@@ -62,14 +62,16 @@ void nac_vqvae_set_norm(nac_vqvae *m, const float *x, size_t N);
 
 typedef struct nac_vqvae_work nac_vqvae_work;
 
-/* Workspace for batches of up to B sequences of Tg latent steps (B * Tg * ncat frames). */
+/* Workspace for batches of up to B sequences of Tg latent steps (B * Tg * ncat frames). It takes
+ * the loss scale from the model's normalisation: set that (nac_vqvae_set_norm) first. */
 int nac_vqvae_work_create(nac_vqvae_work **out, const nac_vqvae *m, int B, int Tg, nac_error *err);
 void nac_vqvae_work_destroy(nac_vqvae_work *w);
 
 typedef struct nac_vqvae_loss {
     double mse;      /* mean over frames and K of (y - x)^2, dB^2 */
     double vq;       /* the residual VQ's weighted losses (rvq losses.total) */
-    double total;    /* mse_weight * mse + vq, what backward differentiates */
+    double total;    /* mse * K / (sum of the feature variances) + vq: what backward
+                        differentiates (the dB^2 on the scale of unit-variance features) */
 } nac_vqvae_loss;
 
 /* Options of one forward. quantise: 0 bypasses the VQ (warm-up before k-means initialisation).
