@@ -327,3 +327,46 @@ TEST(vqvae_cli_train_resume)
     nac_vqvae_destroy(m);
     CHECK(nac_test_sh("%s vqvae run %s %s %s/tr_out.f32 | grep -q 'overall .* dB^2'", nac, mf, xf, tmp) == 0);
 }
+
+/* --list: per-file lines, overall / female / male totals, per-file latents dumped to a folder and
+ * injected back (same outputs as the plain run, file by file). */
+TEST(vqvae_cli_list_and_genders)
+{
+    nac_vqvae *m = tiny(0, 0);
+    CHECK(m);
+    const char *tmp = nac_test_tmp_dir(), *nac = nac_test_bin();
+    char model[512], list[512];
+    snprintf(model, sizeof model, "%s/list.nacw", tmp);
+    snprintf(list, sizeof list, "%s/files.tsv", tmp);
+    float x[40 * 3];
+    features(x, 40, 3, 3);
+    nac_vqvae_set_norm(m, x, 40);
+    CHECK(nac_vqvae_save(m, model, 0, NULL) == 0);
+    nac_vqvae_destroy(m);
+    FILE *f = fopen(list, "w");
+    CHECK(f);
+    fprintf(f, "speaker\tpath\tgender\n");
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/d%d/feat.f32", tmp, i); /* same base name in three folders */
+        CHECK(nac_test_sh("mkdir -p %s/d%d", tmp, i) == 0);
+        CHECK(nac_vq_f32_write(p, x + i * 9, 40 - 3 * i, 3, NULL) == 0);
+        fprintf(f, "s%d\t%s\t%s\n", i, p, i == 1 ? "M?" : "F");
+    }
+    fclose(f);
+    CHECK(nac_test_sh("%s vqvae run %s --list %s --no-vq --write-latent %s/lat --out-dir %s/o1 > %s/l1.txt", nac,
+                      model, list, tmp, tmp, tmp) == 0);
+    CHECK(nac_test_sh("grep -q '^overall *3 files' %s/l1.txt && grep -q '^female *2 files' %s/l1.txt && "
+                      "grep -q '^male *1 files' %s/l1.txt",
+                      tmp, tmp, tmp) == 0);
+    CHECK(nac_test_sh("test $(ls %s/lat | wc -l) -eq 3 && test $(ls %s/o1 | wc -l) -eq 3", tmp, tmp) == 0);
+    CHECK(nac_test_sh("%s vqvae run %s --list %s --read-latent %s/lat --out-dir %s/o2 > %s/l2.txt", nac, model, list,
+                      tmp, tmp, tmp) == 0);
+    CHECK(nac_test_sh("cd %s/o1 && for g in *; do cmp -s $g ../o2/$g || exit 1; done", tmp) == 0);
+    CHECK(nac_test_sh("cmp -s %s/l1.txt %s/l2.txt", tmp, tmp) == 0);
+    /* a list without a path column, and one naming a missing file */
+    CHECK(nac_test_sh("printf 'file\\tgender\\nx\\tF\\n' > %s/bad.tsv", tmp) == 0);
+    CHECK(nac_test_sh("%s vqvae run %s --list %s/bad.tsv 2>&1 | grep -q \"no 'path' column\"", nac, model, tmp) == 0);
+    CHECK(nac_test_sh("printf 'path\\n%s/none.f32\\n' > %s/bad2.tsv", tmp, tmp) == 0);
+    CHECK(nac_test_sh("%s vqvae run %s --list %s/bad2.tsv >/dev/null 2>&1", nac, model, tmp) == 1);
+}
