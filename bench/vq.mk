@@ -13,3 +13,18 @@ bench-vq: $(BUILD)/nac $(BUILD)/bench_vq_rvq
 bench: bench-vq
 
 .PHONY: bench-vq bench
+
+# k-means++ seeding against scikit-learn on issue 11's 32-component Gaussian mixture (ratios to the
+# optimal error; a few seconds). BENCH_KMPP_ARGS="--data-seed 1" for another draw of the data.
+BENCH_KMPP_ARGS ?=
+bench-kmeanspp: $(BUILD)/nac
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 /usr/bin/python3 bench/bench_kmeanspp.py --nac $(BUILD)/nac $(BENCH_KMPP_ARGS)
+
+.PHONY: bench-kmeanspp
+
+# The VQ-VAE experiments of docs/vqvae.md (features, VQ-VAE, external 3-stage VQ, per-gender dB^2;
+# about an hour on one core): bench/bench_vqvae.sh, outputs in build/bench_vqvae.
+bench-vqvae: $(BUILD)/nac
+	NAC=$(BUILD)/nac sh bench/bench_vqvae.sh
+
+.PHONY: bench-vqvae

@@ -21,6 +21,8 @@ int nac_cmd_train(int argc, char **argv);
 int nac_cmd_eval(int argc, char **argv);
 int nac_cmd_plot(int argc, char **argv);
 int nac_cmd_vq(int argc, char **argv);
+int nac_cmd_vqvae(int argc, char **argv);
+int nac_cmd_plot_features(int argc, char **argv); /* nac plot latent / frame */
 int nac_cmd_listen(int argc, char **argv);
 
 #endif

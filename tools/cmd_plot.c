@@ -16,6 +16,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: nac plot spectrogram IN OUT.png [options]\n"
             "       nac plot compare REF DEG OUT.png [options]\n"
+            "       nac plot latent MODEL IN.f32 OUT.png    (nac plot latent --help)\n"
+            "       nac plot frame IN.f32 OUT.png --frame N [--compare Q.f32]\n"
             "\n"
             "Draws spectrograms as PNG pictures. IN, REF and DEG are audio files (WAV, FLAC, Ogg, ...;\n"
             "'-' reads standard input); several channels are averaged to mono.\n"
@@ -112,8 +114,10 @@ int nac_cmd_plot(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (!strcmp(mode, "latent") || !strcmp(mode, "frame"))
+        return nac_cmd_plot_features(argc, argv); /* tools/cmd_plot_feat.c */
     if (strcmp(mode, "spectrogram") && strcmp(mode, "compare")) {
-        fprintf(stderr, "nac plot: unknown figure '%s': use 'spectrogram' or 'compare' (try nac plot --help)\n",
+        fprintf(stderr, "nac plot: unknown figure '%s': use spectrogram, compare, latent or frame (try nac plot --help)\n",
                 mode);
         return 2;
     }

@@ -73,10 +73,13 @@ static void train_usage(FILE *f)
 {
     fprintf(f,
             "usage: nac vq train IN.f32 K M OUT.f32 [--split | --kmeans++] [--iters N] [--residual RES.f32]\n"
-            "                    [--init START.f32] [--seed S] [--threads N]\n\n"
+            "                    [--init START.f32] [--restarts N] [--candidates L] [--seed S] [--threads N]\n\n"
             "Trains an M-entry codebook of K-dimensional vectors on IN.f32 (raw little-endian float32, rows\n"
             "of K values, no header) and writes it to OUT.f32 in the same layout (M rows of K).\n\n"
-            "  --kmeans++        k-means++ seeding, then Lloyd iterations (default)\n"
+            "  --kmeans++        greedy k-means++ seeding, then Lloyd iterations (default)\n"
+            "  --restarts N      k-means++ only: N seedings and Lloyd runs, keep the lowest error (default 1)\n"
+            "  --candidates L    k-means++ only: D^2-sampled candidates per new entry, the one lowering the\n"
+            "                    error most is kept (default 2 + 2 ln M; 1 is classic k-means++)\n"
             "  --split           LBG: start from the mean, split cells until M entries, Lloyd at each size\n"
             "  --init START.f32  start Lloyd iterations from this codebook (M rows of K)\n"
             "  --iters N         Lloyd iterations (per codebook size with --split; default 20)\n"
@@ -88,12 +91,15 @@ static void train_usage(FILE *f)
             "populated cell).\n\n"
             "example:\n"
             "  nac vq train features.f32 20 1024 stage1.f32 --residual res1.f32\n"
-            "  nac vq train res1.f32 20 1024 stage2.f32 --split --iters 10\n");
+            "  nac vq train res1.f32 20 1024 stage2.f32 --split --iters 10\n"
+            "  nac vq train latents.f32 10 4096 vq1.f32 --iters 30 --restarts 3\n");
 }
 
 static void print_iter(void *ctx, const nac_vq_iter_info *it)
 {
     double t0 = *(double *)ctx;
+    if (it->iter == 0 && it->restart)
+        fprintf(stderr, "  restart %d\n", it->restart + 1);
     fprintf(stderr, "  entries %5d  iter %3d  mse %.6g  empty %d  (%.2f s)\n", it->n_entries, it->iter, it->mse,
             it->n_empty, now() - t0);
 }
@@ -105,7 +111,7 @@ static int cmd_train(int argc, char **argv)
     const char *res_path = NULL, *init_path = NULL;
     nac_vq_train_opts o;
     nac_vq_train_opts_default(&o);
-    int method_set = 0;
+    int method_set = 0, kpp_opts = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long v;
@@ -119,7 +125,8 @@ static int cmd_train(int argc, char **argv)
             }
             o.init = a[2] == 's' ? NAC_VQ_INIT_SPLIT : NAC_VQ_INIT_KMEANSPP;
         } else if (!strcmp(a, "--iters") || !strcmp(a, "--residual") || !strcmp(a, "--seed") ||
-                   !strcmp(a, "--threads") || !strcmp(a, "--init")) {
+                   !strcmp(a, "--threads") || !strcmp(a, "--init") || !strcmp(a, "--restarts") ||
+                   !strcmp(a, "--candidates")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nac vq train: %s needs a value\n", a);
                 return 2;
@@ -140,6 +147,17 @@ static int cmd_train(int argc, char **argv)
                     return 2;
                 }
                 o.seed = s;
+            } else if (!strcmp(a, "--restarts") || !strcmp(a, "--candidates")) {
+                if (parse_int(val, 1, a[2] == 'r' ? 1000 : 64, &v)) {
+                    fprintf(stderr, "nac vq train: %s needs a number from 1 to %d, not '%s'\n", a,
+                            a[2] == 'r' ? 1000 : 64, val);
+                    return 2;
+                }
+                if (a[2] == 'r')
+                    o.restarts = (int)v;
+                else
+                    o.candidates = (int)v;
+                kpp_opts = 1;
             } else if (!strcmp(a, "--threads")) {
                 if (set_threads("train", val))
                     return 2;
@@ -169,6 +187,10 @@ static int cmd_train(int argc, char **argv)
     }
     if (parse_int(pos[2], 1, 1 << 24, &M)) {
         fprintf(stderr, "nac vq train: M must be a number from 1 to %d, not '%s'\n", 1 << 24, pos[2]);
+        return 2;
+    }
+    if (kpp_opts && (init_path || o.init != NAC_VQ_INIT_KMEANSPP)) {
+        fprintf(stderr, "nac vq train: --restarts and --candidates apply to k-means++ seeding only\n");
         return 2;
     }
     if (init_path && method_set) {

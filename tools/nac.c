@@ -23,6 +23,7 @@ static const subcommand commands[] = {
     {"eval", nac_cmd_eval, "objective metrics between a reference and a degraded signal"},
     {"plot", nac_cmd_plot, "spectrogram pictures (PNG)"},
     {"vq", nac_cmd_vq, "vector-quantisation toolkit on raw float32 feature files"},
+    {"vqvae", nac_cmd_vqvae, "VQ-VAE on feature files: train, run, dump/inject latents"},
     {"listen", nac_cmd_listen, "MUSHRA listening tests and demo pages"},
 };
 

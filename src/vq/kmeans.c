@@ -23,6 +23,7 @@ void nac_vq_train_opts_default(nac_vq_train_opts *o)
     o->min_gain = 1e-4;
     o->split_eps = 0.01;
     o->seed = 1;
+    o->restarts = 1;
 }
 
 typedef struct km {
@@ -37,6 +38,7 @@ typedef struct km {
     size_t *start;   /* (M + 1) */
     int32_t *order;  /* (N) rows grouped by cell, in row order */
     double *sigma;   /* (K) data std per dimension */
+    int restart;     /* current restart, for progress reports */
     nac_rng rng;
 } km;
 
@@ -185,15 +187,53 @@ static float dist2(const float *restrict a, const float *restrict b, int K)
     return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
 }
 
-/* k-means++ on a random subset of at most 256 M rows. */
-static int seed_kmeanspp(km *s, nac_error *err)
+/* One row drawn with probability proportional to d2 (n rows, block sums bs over nb blocks). */
+static size_t sample_d2(km *s, const float *d2, const double *bs, size_t n, size_t nb)
+{
+    double tot = 0;
+    for (size_t b = 0; b < nb; b++)
+        tot += bs[b];
+    if (!(tot > 0))
+        return (size_t)nac_rng_below(&s->rng, n);
+    double u = nac_rng_uniform(&s->rng) * tot, acc = 0;
+    size_t b = 0;
+    while (b + 1 < nb && acc + bs[b] <= u)
+        acc += bs[b++];
+    size_t i = b * BLOCK, end = i + BLOCK < n ? i + BLOCK : n, pick = end - 1;
+    for (; i < end; i++) {
+        acc += d2[i];
+        if (acc > u && d2[i] > 0) {
+            pick = i;
+            break;
+        }
+    }
+    while (d2[pick] == 0 && pick > b * BLOCK) /* rounding at the block's end */
+        pick--;
+    return pick;
+}
+
+/* Greedy k-means++ (Arthur & Vassilvitskii 2007, section 6; scikit-learn's default) on a random
+ * subset of at most max(256 M / L, 65536) rows (the work stays near that of classic seeding on
+ * 256 M rows): each new centre is the best of L candidates drawn by D^2
+ * sampling, the one that lowers the potential (sum of squared distances to the nearest centre)
+ * most. L = 1 is the classic seeding. Candidate distances go to dl (L, n) already min'ed with the
+ * current d2, so adopting a candidate is a copy. */
+static int seed_kmeanspp(km *s, int L, nac_error *err)
 {
     int K = s->K, M = s->M;
-    size_t n = s->N, cap = (size_t)256 * M;
+    size_t n = s->N, cap = (size_t)256 * M / (size_t)(L < 1 ? 1 : L);
     int32_t *rows = NULL;
-    float *d2 = NULL, *sub = NULL;
-    double *bs = NULL;
+    float *d2 = NULL, *sub = NULL, *dl = NULL;
+    double *bs = NULL, *bl = NULL;
+    size_t cand[64];
     int rc = NAC_OK;
+    if (L < 1)
+        L = 1;
+    if (L > 64)
+        L = 64;
+    cap = (size_t)256 * M / (size_t)L;
+    if (cap < 65536)
+        cap = 65536;
     if (n > cap) {
         /* partial Fisher-Yates over all row indices, then sorted for memory order */
         rows = malloc(s->N * sizeof *rows);
@@ -228,54 +268,49 @@ static int seed_kmeanspp(km *s, nac_error *err)
     const float *X = sub ? sub : s->x;
     size_t nb = (n + BLOCK - 1) / BLOCK;
     d2 = malloc(n * sizeof *d2);
+    dl = malloc((size_t)L * n * sizeof *dl);
     bs = malloc(nb * sizeof *bs);
-    if (!d2 || !bs)
+    bl = malloc((size_t)L * nb * sizeof *bl);
+    if (!d2 || !dl || !bs || !bl)
         goto nomem;
 #define ROW(i) (X + (size_t)(i) * K)
-    size_t first = (size_t)nac_rng_below(&s->rng, n);
-    memcpy(s->cb, ROW(first), (size_t)K * sizeof(float));
     for (int m = 0; m < M; m++) {
-        const float *c = s->cb + (size_t)m * K;
-        if (m > 0) {
-            double tot = 0;
-            for (size_t b = 0; b < nb; b++)
-                tot += bs[b];
-            size_t pick;
-            if (!(tot > 0)) {
-                pick = (size_t)nac_rng_below(&s->rng, n);
-            } else {
-                double u = nac_rng_uniform(&s->rng) * tot, acc = 0;
-                size_t b = 0;
-                while (b + 1 < nb && acc + bs[b] <= u)
-                    acc += bs[b++];
-                size_t i = b * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
-                pick = end - 1;
-                for (; i < end; i++) {
-                    acc += d2[i];
-                    if (acc > u && d2[i] > 0) {
-                        pick = i;
-                        break;
-                    }
-                }
-                while (d2[pick] == 0 && pick > b * BLOCK) /* rounding at the block's end */
-                    pick--;
-            }
-            memcpy(s->cb + (size_t)m * K, ROW(pick), (size_t)K * sizeof(float));
-        }
-        if (m + 1 == M)
+        int nc = m == 0 ? 1 : L; /* the first centre: one uniform draw */
+        for (int l = 0; l < nc; l++)
+            cand[l] = m == 0 ? (size_t)nac_rng_below(&s->rng, n) : sample_d2(s, d2, bs, n, nb);
+        if (m + 1 == M && nc == 1) {
+            memcpy(s->cb + (size_t)m * K, ROW(cand[0]), (size_t)K * sizeof(float));
             break;
-#pragma omp parallel for schedule(dynamic, 1) if ((double)n * K > PAR_WORK)
+        }
+#pragma omp parallel for schedule(dynamic, 1) if ((double)n * K * nc > PAR_WORK)
         for (long b = 0; b < (long)nb; b++) {
             size_t i0 = (size_t)b * BLOCK, i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
-            double acc = 0;
-            for (size_t i = i0; i < i1; i++) {
-                float e = dist2(ROW(i), c, K);
-                if (m == 0 || e < d2[i])
-                    d2[i] = e;
-                acc += d2[i];
+            for (int l = 0; l < nc; l++) {
+                const float *c = ROW(cand[l]);
+                float *dd = dl + (size_t)l * n;
+                double acc = 0;
+                for (size_t i = i0; i < i1; i++) {
+                    float e = dist2(ROW(i), c, K);
+                    dd[i] = m == 0 || e < d2[i] ? e : d2[i];
+                    acc += dd[i];
+                }
+                bl[(size_t)l * nb + b] = acc;
             }
-            bs[b] = acc;
         }
+        int best = 0;
+        double best_pot = INFINITY;
+        for (int l = 0; l < nc; l++) {
+            double pot = 0;
+            for (size_t b = 0; b < nb; b++)
+                pot += bl[(size_t)l * nb + b];
+            if (pot < best_pot) {
+                best_pot = pot;
+                best = l;
+            }
+        }
+        memcpy(s->cb + (size_t)m * K, ROW(cand[best]), (size_t)K * sizeof(float));
+        memcpy(d2, dl + (size_t)best * n, n * sizeof *d2);
+        memcpy(bs, bl + (size_t)best * nb, nb * sizeof *bs);
     }
 #undef ROW
     goto done;
@@ -285,17 +320,19 @@ done:
     free(rows);
     free(sub);
     free(d2);
+    free(dl);
     free(bs);
+    free(bl);
     return rc;
 }
 
 /* ---- driver --------------------------------------------------------------------------- */
 
-static void report(const nac_vq_train_opts *o, int m, int it, double mse, int empty)
+static void report(const nac_vq_train_opts *o, int m, int it, double mse, int empty, int restart)
 {
     if (!o->progress)
         return;
-    nac_vq_iter_info info = {m, it, mse, empty};
+    nac_vq_iter_info info = {m, it, mse, empty, restart};
     o->progress(o->ctx, &info);
 }
 
@@ -306,7 +343,7 @@ static void lloyd(km *s, int m, const nac_vq_train_opts *o, double min_gain)
     for (int it = 0; it < o->iters; it++) {
         double mse = assign(s, m);
         int empty = group(s, m);
-        report(o, m, it, mse, empty);
+        report(o, m, it, mse, empty, s->restart);
         update(s, m, o->split_eps, o->spherical);
         if (min_gain > 0 && it > 0 && prev - mse <= min_gain * prev)
             break;
@@ -342,6 +379,7 @@ int nac_vq_train(float *cb, double *mse, int32_t *labels, const float *x, size_t
     s.start = malloc(((size_t)M + 1) * sizeof *s.start);
     s.sigma = calloc((size_t)K, sizeof *s.sigma);
     double *mean = calloc((size_t)K, sizeof *mean), *dist = malloc((size_t)M * sizeof *dist);
+    float *best_cb = NULL;
     int *nsplit = malloc((size_t)M * sizeof *nsplit);
     if (!dist || !nsplit || !s.packed || !s.labels || !s.order || !s.bsum || !s.count || !s.start || !s.sigma || !mean) {
         rc = nac_error_set(err, NAC_ERR_NOMEM, "out of memory for k-means on %zu x %d vectors", N, K);
@@ -392,9 +430,28 @@ int nac_vq_train(float *cb, double *mse, int32_t *labels, const float *x, size_t
             lloyd(&s, m, o, o->min_gain);
         }
     } else {
-        if (o->init == NAC_VQ_INIT_KMEANSPP && (rc = seed_kmeanspp(&s, err)))
+        int R = o->init == NAC_VQ_INIT_KMEANSPP && o->restarts > 1 ? o->restarts : 1;
+        int L = o->candidates > 0 ? o->candidates : 2 + (int)(2.0 * log((double)M));
+        double best = INFINITY;
+        if (R > 1 && !(best_cb = malloc((size_t)M * K * sizeof *best_cb))) {
+            rc = nac_error_set(err, NAC_ERR_NOMEM, "out of memory for k-means restarts");
             goto done;
-        lloyd(&s, M, o, 0.0);
+        }
+        for (int r = 0; r < R; r++) {
+            s.restart = r;
+            if (o->init == NAC_VQ_INIT_KMEANSPP && (rc = seed_kmeanspp(&s, L, err)))
+                goto done;
+            lloyd(&s, M, o, 0.0);
+            if (R > 1) {
+                double e = assign(&s, M);
+                if (e < best) {
+                    best = e;
+                    memcpy(best_cb, cb, (size_t)M * K * sizeof *cb);
+                }
+            }
+        }
+        if (R > 1)
+            memcpy(cb, best_cb, (size_t)M * K * sizeof *cb);
     }
     double e = assign(&s, M);
     if (mse)
@@ -411,6 +468,7 @@ done:
     free(mean);
     free(dist);
     free(nsplit);
+    free(best_cb);
     return rc;
 }
 

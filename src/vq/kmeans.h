@@ -1,5 +1,5 @@
-/* Codebook training on vectors x (N, K): k-means (k-means++ seeding, Arthur & Vassilvitskii 2007,
- * then Lloyd iterations) or LBG splitting (Linde, Buzo & Gray 1980). Empty cells are refilled by
+/* Codebook training on vectors x (N, K): k-means (greedy k-means++ seeding, Arthur & Vassilvitskii
+ * 2007, then Lloyd iterations, optionally restarted keeping the best) or LBG splitting (Linde, Buzo & Gray 1980). Empty cells are refilled by
  * splitting the most populated cell (its centre stays, a perturbed copy takes the empty slot), so
  * the error never rises from one iteration to the next. Assignment uses the fused GEMM-style
  * search of vq/search.h; updates sum each cell's members in row order (double), so the result is
@@ -13,7 +13,9 @@
 #include "core/status.h"
 
 typedef enum nac_vq_init_method {
-    NAC_VQ_INIT_KMEANSPP = 0, /* k-means++ seeding (on a random subset of at most 256 M rows) */
+    NAC_VQ_INIT_KMEANSPP = 0, /* greedy k-means++ seeding (on a random subset of at most
+                                 max(256 M / candidates, 65536) rows):
+                                 each new centre is the best of several D^2-sampled candidates */
     NAC_VQ_INIT_SPLIT,        /* LBG: start from the mean, double the entries up to M (the splits
                                  go to the cells of largest distortion per entry), Lloyd at each size */
     NAC_VQ_INIT_GIVEN         /* start from the codebook passed in */
@@ -24,6 +26,7 @@ typedef struct nac_vq_iter_info {
     int iter;      /* iteration at this size, from 0 */
     double mse;    /* mean squared error per element of this iteration's assignment */
     int n_empty;   /* cells that received no vector in this iteration */
+    int restart;   /* which k-means++ restart, from 0 */
 } nac_vq_iter_info;
 
 typedef struct nac_vq_train_opts {
@@ -33,11 +36,15 @@ typedef struct nac_vq_train_opts {
     double split_eps;   /* split perturbation, times the data's per-dimension std */
     uint64_t seed;
     int spherical;      /* 1: L2-normalise centres after each update (data on the unit sphere) */
+    int candidates;     /* KMEANSPP: candidates per new centre, the one lowering the potential most
+                           is kept; 0 = 2 + floor(2 ln M) (scikit-learn takes 2 + ln M;
+                           more candidates miss fewer clusters), 1 = classic, at most 64 */
+    int restarts;       /* KMEANSPP: seedings + Lloyd runs; the lowest final error wins (>= 1) */
     void (*progress)(void *ctx, const nac_vq_iter_info *it); /* per iteration, may be NULL */
     void *ctx;
 } nac_vq_train_opts;
 
-/* KMEANSPP, 20 iterations, min_gain 1e-4, split_eps 0.01, seed 1, no progress. */
+/* KMEANSPP (greedy, 1 restart), 20 iterations, min_gain 1e-4, split_eps 0.01, seed 1, no progress. */
 void nac_vq_train_opts_default(nac_vq_train_opts *o);
 
 /* Trains cb (M, K) on x (N, K) (finite values; N >= M). With INIT_GIVEN cb holds the start.

@@ -1,0 +1,621 @@
+/* nac vqvae: a VQ-VAE on raw float32 feature files (rate-K vectors in dB). `train` fits one,
+ * `run` passes feature files through it (dumping or injecting latents) and reports the error in
+ * dB^2 per file, overall and per gender. */
+#include "cmd.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/alloc.h"
+#include "core/rng.h"
+#include "nn/optim.h"
+#include "vq/f32file.h"
+#include "vqvae/vqvae.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Option table: name, minimum, maximum, integer?, where to store. */
+typedef struct opt_num {
+    const char *name;
+    double lo, hi;
+    int integer;
+    double *val;
+} opt_num;
+
+/* Parses argv[*i] as one of the numeric options; 1 if it was one, 0 if not, -1 on error (printed). */
+static int take_num(const char *cmd, const opt_num *o, int n, int argc, char **argv, int *i)
+{
+    for (int k = 0; k < n; k++) {
+        if (strcmp(argv[*i], o[k].name))
+            continue;
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "nac vqvae %s: %s needs a value\n", cmd, o[k].name);
+            return -1;
+        }
+        const char *v = argv[++*i];
+        double d;
+        long l;
+        if (o[k].integer ? parse_long(v, (long)o[k].lo, (long)o[k].hi, &l) : parse_double(v, o[k].lo, o[k].hi, &d)) {
+            fprintf(stderr, "nac vqvae %s: %s needs a %s from %g to %g, not '%s'\n", cmd, o[k].name,
+                    o[k].integer ? "whole number" : "number", o[k].lo, o[k].hi, v);
+            return -1;
+        }
+        *o[k].val = o[k].integer ? (double)l : d;
+        return 1;
+    }
+    return 0;
+}
+
+static void set_threads(double n)
+{
+#ifdef _OPENMP
+    if (n > 0)
+        omp_set_num_threads((int)n);
+#else
+    (void)n;
+#endif
+}
+
+/* ---- train ------------------------------------------------------------------------------- */
+
+static void train_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nac vqvae train IN.f32 --out MODEL [--k K] [--ncat N] [--dim D] [--stages S] [--entries M]\n"
+            "                       [--noise-var V] [--hidden H] [--ema] [--steps N] [--batch B] [--seq T]\n"
+            "                       [--lr LR] [--vq-start N] [--val DEV.f32] [--time SEC] [--save-every N]\n"
+            "                       [--resume] [--seed S] [--threads N]\n\n"
+            "Trains a VQ-VAE on IN.f32 (raw little-endian float32, rows of K features, e.g. rate-K vectors\n"
+            "in dB from `nac features` or `c2enc 700C --mlfeat`, see docs/vqvae.md). ncat frames form one\n"
+            "latent step; causal convolutions encode them to a D-dim latent (tanh), a residual VQ of S\n"
+            "stages x M entries quantises it (straight-through; k-means initialised at --vq-start from the\n"
+            "encoder's outputs; dead entries restarted), and a causal decoder reconstructs the frames.\n"
+            "The loss is the squared error in dB^2 (plus the VQ's commitment/codebook terms).\n\n"
+            "  --k K           features per row (20)          --ncat N      frames per latent step (1)\n"
+            "  --dim D         latent dimension (10)          --hidden H    convolution channels (128)\n"
+            "  --stages S      VQ stages, 0 = none (2)        --entries M   entries per stage (512)\n"
+            "  --noise-var V   Gaussian noise of variance V added to the latent in training (0), a\n"
+            "                  stand-in for a quantiser (latents are in [-1, 1])\n"
+            "  --ema           EMA codebooks instead of the codebook loss\n"
+            "  --steps N       training steps (4000)          --batch B     sequences per step (32)\n"
+            "  --seq T         latent steps per sequence (32) --lr LR       peak learning rate (0.001)\n"
+            "  --vq-start N    steps as a plain autoencoder before k-means init of the VQ (steps/10)\n"
+            "  --val DEV.f32   held-out features: dB^2 printed at every checkpoint\n"
+            "  --time SEC      stop (and save) after SEC seconds\n"
+            "  --save-every N  checkpoint MODEL every N steps (500); the file holds the AdamW moments\n"
+            "  --resume        continue from MODEL's checkpoint (same data and options)\n\n"
+            "Progress (stderr): step, training dB^2 (averaged since the last line), VQ loss, entries in\n"
+            "use per stage, steps/s.\n\n"
+            "example:\n"
+            "  nac vqvae train train.f32 --k 20 --ncat 1 --dim 10 --stages 2 --entries 512 --out vqvae.nacw\n"
+            "  nac vqvae train train.f32 --dim 10 --stages 0 --noise-var 1e-3 --out ae.nacw   # no VQ\n");
+}
+
+/* Loss of a whole file (as one sequence): mean dB^2. */
+static int file_db2(double *db2, const nac_vqvae *m, const float *x, size_t T, int quantise, nac_error *err)
+{
+    float *y = nac_alloc(T * (size_t)m->cfg.k * sizeof(float));
+    if (!y)
+        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    nac_vqvae_fwd o = {0};
+    o.quantise = quantise;
+    int st = nac_vqvae_run(y, m, x, T, &o, err);
+    double se = 0;
+    for (size_t i = 0; !st && i < T * (size_t)m->cfg.k; i++)
+        se += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+    *db2 = se / ((double)T * m->cfg.k);
+    nac_free(y);
+    return st;
+}
+
+static void fill_batch(float *xb, const float *x, size_t N, int K, int B, int frames, nac_rng *r)
+{
+    for (int b = 0; b < B; b++) {
+        size_t s = (size_t)nac_rng_below(r, N - (size_t)frames + 1);
+        memcpy(xb + (size_t)b * frames * K, x + s * K, (size_t)frames * K * sizeof(float));
+    }
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    nac_vqvae_config c;
+    nac_vqvae_config_default(&c);
+    double k = c.k, ncat = c.ncat, dim = c.dim, hidden = c.hidden, stages = c.stages, entries = c.entries;
+    double noise = 0, steps = 4000, batch = 32, seq = 32, lr = 1e-3, vq_start = -1, tlimit = 0, save_every = 500;
+    double seed = 1, threads = 0;
+    const char *in = NULL, *out = NULL, *val = NULL;
+    int resume = 0;
+    opt_num nums[] = {{"--k", 1, 256, 1, &k},          {"--ncat", 1, 16, 1, &ncat},
+                      {"--dim", 1, 256, 1, &dim},      {"--hidden", 1, 2048, 1, &hidden},
+                      {"--stages", 0, 48, 1, &stages}, {"--entries", 2, 65536, 1, &entries},
+                      {"--noise-var", 0, 100, 0, &noise}, {"--steps", 1, 1e8, 1, &steps},
+                      {"--batch", 1, 4096, 1, &batch}, {"--seq", 1, 100000, 1, &seq},
+                      {"--lr", 1e-7, 1, 0, &lr},       {"--vq-start", 0, 1e8, 1, &vq_start},
+                      {"--time", 1, 1e7, 0, &tlimit},  {"--save-every", 1, 1e8, 1, &save_every},
+                      {"--seed", 0, 1e15, 1, &seed},   {"--threads", 1, 1024, 1, &threads}};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = take_num("train", nums, (int)(sizeof nums / sizeof *nums), argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r)
+            continue;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            train_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--ema")) {
+            c.ema = 1;
+        } else if (!strcmp(a, "--resume")) {
+            resume = 1;
+        } else if (!strcmp(a, "--out") || !strcmp(a, "--val")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nac vqvae train: %s needs a value\n", a);
+                return 2;
+            }
+            *(a[2] == 'o' ? &out : &val) = argv[++i];
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "nac vqvae train: unknown option '%s' (try nac vqvae train --help)\n", a);
+            return 2;
+        } else if (!in) {
+            in = a;
+        } else {
+            fprintf(stderr, "nac vqvae train: too many arguments (try nac vqvae train --help)\n");
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        train_usage(stderr);
+        return 2;
+    }
+    set_threads(threads);
+    c.k = (int)k, c.ncat = (int)ncat, c.dim = (int)dim, c.hidden = (int)hidden, c.stages = (int)stages;
+    c.entries = (int)entries;
+    if (vq_start < 0)
+        vq_start = floor(steps / 10);
+    nac_error err;
+    nac_error_clear(&err);
+    int rc = 1, B = (int)batch, Tg = (int)seq, frames;
+    float *x = NULL, *xv = NULL, *xb = NULL, *xk = NULL;
+    size_t N = 0, Nv = 0;
+    nac_vqvae *m = NULL;
+    nac_vqvae_work *w = NULL, *wk = NULL;
+    if (resume) {
+        if (nac_vqvae_load(&m, out, 1, &err))
+            goto fail;
+        c = m->cfg; /* the checkpoint's architecture wins */
+        fprintf(stderr, "nac vqvae train: resuming %s at step %ld\n", out, m->step);
+    }
+    if (nac_vq_f32_read(&x, &N, in, c.k, 0, &err))
+        goto fail;
+    if (val && nac_vq_f32_read(&xv, &Nv, val, c.k, 0, &err))
+        goto fail;
+    if (!resume) {
+        if (nac_vqvae_create(&m, &c, 1, (uint64_t)seed, &err))
+            goto fail;
+        nac_vqvae_set_norm(m, x, N);
+    }
+    frames = Tg * c.ncat;
+    if (N < (size_t)frames) {
+        nac_error_set(&err, NAC_ERR_ARG, "%s has %zu frames, fewer than one sequence (%d)", in, N, frames);
+        goto fail;
+    }
+    xb = nac_alloc((size_t)B * frames * c.k * sizeof(float));
+    if (!xb) {
+        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (nac_vqvae_work_create(&w, m, B, Tg, &err))
+        goto fail;
+    fprintf(stderr,
+            "nac vqvae train: %zu frames of K=%d from %s; ncat %d, dim %d, hidden %d, %d x %d-entry VQ%s, "
+            "noise var %g; %zu parameters; %ld steps of %d x %d frames\n",
+            N, c.k, in, c.ncat, c.dim, c.hidden, c.stages, c.entries, c.ema ? " (EMA)" : "", noise, m->p.total,
+            (long)steps, B, frames);
+    nn_adamw opt = {0.9f, 0.99f, 1e-8f, 1e-5f};
+    nac_rng rng;
+    nac_rng_seed(&rng, (uint64_t)seed * 7919u + (uint64_t)m->step);
+    double t0 = now(), tl = t0, acc_mse = 0, acc_vq = 0;
+    int acc_n = 0;
+    long start_step = m->step;
+    while (m->step < (long)steps) {
+        long s = m->step;
+        int quantise = c.stages > 0 && s >= (long)vq_start;
+        if (c.stages > 0 && s == (long)vq_start) {
+            /* k-means initialisation from the encoder's outputs on a sample of the data */
+            int nk = c.entries * 8 > 16384 ? c.entries * 8 : 16384;
+            int Bk = (nk + Tg - 1) / Tg;
+            if ((size_t)Bk * frames > 4 * N)
+                Bk = (int)(4 * N / frames) + 1;
+            if ((size_t)Bk * Tg < (size_t)c.entries) {
+                nac_error_set(&err, NAC_ERR_ARG, "too little data for %d codebook entries", c.entries);
+                goto fail;
+            }
+            xk = nac_alloc((size_t)Bk * frames * c.k * sizeof(float));
+            if (!xk) {
+                nac_error_set(&err, NAC_ERR_NOMEM, "out of memory for k-means initialisation");
+                goto fail;
+            }
+            fill_batch(xk, x, N, c.k, Bk, frames, &rng);
+            if (nac_vqvae_work_create(&wk, m, Bk, Tg, &err) ||
+                nac_vqvae_kmeans_init(wk, xk, Bk, Tg, 20, (uint64_t)seed + 17, &err))
+                goto fail;
+            nac_vqvae_work_destroy(wk);
+            wk = NULL;
+            nac_free(xk);
+            xk = NULL;
+            fprintf(stderr, "  step %ld: codebooks initialised by k-means on %d latents\n", s, Bk * Tg);
+        }
+        fill_batch(xb, x, N, c.k, B, frames, &rng);
+        nac_vqvae_fwd o = {0};
+        o.quantise = quantise;
+        o.noise_var = (float)noise;
+        o.seed = nac_rng_u64(&rng);
+        nac_vqvae_loss loss;
+        nn_params_zero_grad(&m->p);
+        if (nac_vqvae_forward(NULL, &loss, w, xb, B, Tg, &o, &err) || nac_vqvae_backward(w, &err))
+            goto fail;
+        nn_grad_clip(&m->p, 1.0);
+        float lr_now = nn_lr_at(s, 100, (long)steps, (float)lr, (float)lr * 0.05f);
+        nn_adamw_step(&m->p, &opt, lr_now, s + 1);
+        if (nac_vqvae_update_vq(w, nac_rng_u64(&rng), &err))
+            goto fail;
+        m->step = s + 1;
+        acc_mse += loss.mse;
+        acc_vq += loss.vq;
+        acc_n++;
+        int last = m->step == (long)steps || (tlimit > 0 && now() - t0 > tlimit);
+        if (m->step % 50 == 0 || last) {
+            double t = now();
+            fprintf(stderr, "  step %6ld  dB^2 %7.3f  vq %.4f", m->step, acc_mse / acc_n, acc_vq / acc_n);
+            if (quantise) {
+                nac_rvq_usage u[NAC_RVQ_MAX_STAGES];
+                nac_rvq_state_usage(u, m->rvq_state, &m->rvq);
+                fprintf(stderr, "  used");
+                for (int q = 0; q < c.stages; q++)
+                    fprintf(stderr, " %d", u[q].n_used);
+            }
+            fprintf(stderr, "  %.2f steps/s  lr %.2g\n", acc_n / (t - tl), lr_now);
+            tl = t;
+            acc_mse = acc_vq = 0;
+            acc_n = 0;
+        }
+        if (m->step % (long)save_every == 0 || last) {
+            if (xv) {
+                double dv, dq;
+                if (file_db2(&dv, m, xv, Nv, 0, &err) || file_db2(&dq, m, xv, Nv, 1, &err))
+                    goto fail;
+                fprintf(stderr, "  step %6ld  val dB^2 %.3f without VQ, %.3f with VQ\n", m->step, dv, dq);
+            }
+            if (nac_vqvae_save(m, out, 1, &err))
+                goto fail;
+        }
+        if (last)
+            break;
+    }
+    fprintf(stderr, "nac vqvae train: %ld steps in %.1f s; model in %s\n", m->step - start_step, now() - t0, out);
+    rc = 0;
+fail:
+    if (rc)
+        fprintf(stderr, "nac vqvae train: %s\n", nac_error_message(&err));
+    nac_vqvae_work_destroy(w);
+    nac_vqvae_work_destroy(wk);
+    nac_vqvae_destroy(m);
+    nac_free(x);
+    nac_free(xv);
+    nac_free(xb);
+    nac_free(xk);
+    return rc;
+}
+
+/* ---- run --------------------------------------------------------------------------------- */
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nac vqvae run MODEL IN.f32 OUT.f32 [--write-latent L.f32 | --read-latent L.f32]\n"
+            "                     [--with-pitch | --extra E] [--noise-var V] [--no-vq] [--seed S]\n"
+            "       nac vqvae run MODEL --list FILES.tsv [--out-dir DIR] [--write-latent DIR | --read-latent DIR]\n"
+            "                     [--with-pitch] [--no-vq] [--noise-var V]\n\n"
+            "Passes feature files through a VQ-VAE and prints the error in dB^2 (mean squared difference\n"
+            "of the output and the input features) per file, overall, and for female and male speakers.\n\n"
+            "  --write-latent L  also write the encoder's latents (before noise and VQ): rows of D float32,\n"
+            "                    one per ncat frames, for training external VQs (`nac vq train`)\n"
+            "  --read-latent L   decode these latents instead (e.g. quantised by `nac vq quantize`):\n"
+            "                    encoder and VQ are skipped; L must hold ceil(frames / ncat) rows of D\n"
+            "  --no-vq           bypass the model's VQ (the autoencoder alone)\n"
+            "  --with-pitch      rows of K + 3 (`nac features --with-pitch`: energy, F0, voicing after the\n"
+            "                    K features): the K go through the model, the 3 are copied, so OUT.f32\n"
+            "                    goes straight to `nac synth`; --extra E for E copied columns\n"
+            "  --noise-var V     add Gaussian noise of variance V to the latent (seeded by --seed)\n"
+            "  --list FILES.tsv  a tab-separated list with a header naming a 'path' column and optionally\n"
+            "                    a 'gender' column (F, M; 'M?' counts as M), e.g. from\n"
+            "                    bench/c2_features.py; relative paths are taken from the current folder\n"
+            "  --out-dir DIR     with --list: write each output as DIR/<input path with / as _>\n"
+            "                    (with --list, --write-latent and --read-latent name folders, and each\n"
+            "                    file's latents are named the same way)\n\n"
+            "example:\n"
+            "  nac vqvae run vqvae.nacw dev.f32 dev_out.f32 --write-latent dev_l.f32\n"
+            "  nac vqvae run vqvae.nacw dev.f32 dev_vq.f32 --read-latent dev_l_hat.f32\n"
+            "  nac vqvae run vqvae.nacw --list build/c2feat/dev.tsv\n"
+            "  nac vqvae run vqvae.nacw speech_p.f32 speech_q.f32 --with-pitch && nac synth speech_q.f32 q.wav\n");
+}
+
+typedef struct tally {
+    double se[3];  /* all, F, M */
+    double n[3];
+    int files[3];
+} tally;
+
+static int gender_slot(const char *g)
+{
+    return !g ? 0 : g[0] == 'F' || g[0] == 'f' ? 1 : g[0] == 'M' || g[0] == 'm' ? 2 : 0;
+}
+
+/* One file: returns 0 or prints nothing and sets err. */
+static int run_one(tally *t, const nac_vqvae *m, const char *in, const char *out, const char *gender,
+                   const char *wlat, const char *rlat, int extra, const nac_vqvae_fwd *base, nac_error *err)
+{
+    int K = m->cfg.k, D = m->cfg.dim, W = K + extra, st;
+    float *x = NULL, *y = NULL, *lat = NULL, *row = NULL;
+    size_t T, Tg, nl;
+    if ((st = nac_vq_f32_read(&row, &T, in, W, 0, err)))
+        goto done;
+    if (!(x = nac_alloc(T * (size_t)K * sizeof(float)))) {
+        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < T; i++) /* the K features; extra columns pass through */
+        memcpy(x + i * K, row + i * W, (size_t)K * sizeof(float));
+    Tg = nac_vqvae_latent_rows(m, T);
+    nac_vqvae_fwd o = *base;
+    if (rlat) {
+        if ((st = nac_vq_f32_read(&lat, &nl, rlat, D, 0, err)))
+            goto done;
+        if (nl != Tg) {
+            st = nac_error_set(err, NAC_ERR_FORMAT, "%s has %zu latent rows of D=%d; %s needs %zu", rlat, nl, D, in,
+                               Tg);
+            goto done;
+        }
+        o.latent_in = lat;
+    } else if (wlat) {
+        if (!(lat = nac_alloc(Tg * (size_t)D * sizeof(float)))) {
+            st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        o.latent_out = lat;
+    }
+    if (!(y = nac_alloc(T * (size_t)K * sizeof(float)))) {
+        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = nac_vqvae_run(y, m, x, T, &o, err)))
+        goto done;
+    double se = 0;
+    for (size_t i = 0; i < T * (size_t)K; i++)
+        se += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+    printf("%-60s %s %7zu frames  %8.3f dB^2\n", in, gender ? gender : "-", T, se / ((double)T * K));
+    int g = gender_slot(gender);
+    for (int s = 0; s < 3; s++)
+        if (s == 0 || s == g) {
+            t->se[s] += se;
+            t->n[s] += (double)T * K;
+            t->files[s]++;
+        }
+    for (size_t i = 0; i < T; i++)
+        memcpy(row + i * W, y + i * K, (size_t)K * sizeof(float));
+    if (out && (st = nac_vq_f32_write(out, row, T, W, err)))
+        goto done;
+    if (wlat && !rlat && (st = nac_vq_f32_write(wlat, lat, Tg, D, err)))
+        goto done;
+done:
+    nac_free(x);
+    nac_free(y);
+    nac_free(lat);
+    nac_free(row);
+    return st;
+}
+
+static void print_tally(const tally *t)
+{
+    static const char *names[3] = {"overall", "female", "male"};
+    for (int s = 0; s < 3; s++)
+        if (t->files[s])
+            printf("%-8s %4d files  %8.3f dB^2\n", names[s], t->files[s], t->se[s] / t->n[s]);
+}
+
+/* Splits a TSV line in place into at most n fields. */
+static int split_tabs(char *line, char **f, int n)
+{
+    int k = 0;
+    line[strcspn(line, "\r\n")] = 0;
+    for (char *p = line; k < n;) {
+        f[k++] = p;
+        char *tab = strchr(p, '\t');
+        if (!tab)
+            break;
+        *tab = 0;
+        p = tab + 1;
+    }
+    return k;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *pos[3], *wlat = NULL, *rlat = NULL, *list = NULL, *outdir = NULL;
+    int npos = 0, novq = 0;
+    double noise = 0, seed = 1, extra = 0;
+    opt_num nums[] = {{"--noise-var", 0, 100, 0, &noise}, {"--seed", 0, 1e15, 1, &seed}, {"--extra", 0, 1000, 1, &extra}};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = take_num("run", nums, 3, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r)
+            continue;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            run_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--no-vq")) {
+            novq = 1;
+        } else if (!strcmp(a, "--with-pitch")) {
+            extra = 3;
+        } else if (!strcmp(a, "--write-latent") || !strcmp(a, "--read-latent") || !strcmp(a, "--list") ||
+                   !strcmp(a, "--out-dir")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nac vqvae run: %s needs a value\n", a);
+                return 2;
+            }
+            const char **dst = a[2] == 'w' ? &wlat : a[2] == 'r' ? &rlat : a[2] == 'l' ? &list : &outdir;
+            *dst = argv[++i];
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "nac vqvae run: unknown option '%s' (try nac vqvae run --help)\n", a);
+            return 2;
+        } else if (npos < 3) {
+            pos[npos++] = a;
+        } else {
+            fprintf(stderr, "nac vqvae run: too many arguments (try nac vqvae run --help)\n");
+            return 2;
+        }
+    }
+    if (wlat && rlat) {
+        fprintf(stderr, "nac vqvae run: give --write-latent or --read-latent, not both\n");
+        return 2;
+    }
+    if (list ? npos != 1 : npos != 3 || outdir) {
+        run_usage(stderr);
+        return 2;
+    }
+    nac_error err;
+    nac_error_clear(&err);
+    nac_vqvae *m = NULL;
+    FILE *fl = NULL;
+    int rc = 1;
+    tally t = {{0}, {0}, {0}};
+    if (nac_vqvae_load(&m, pos[0], 0, &err))
+        goto fail;
+    nac_vqvae_fwd o = {0};
+    o.quantise = !novq;
+    o.noise_var = (float)noise;
+    o.seed = (uint64_t)seed;
+    if (!list) {
+        if (run_one(&t, m, pos[1], pos[2], NULL, wlat, rlat, (int)extra, &o, &err))
+            goto fail;
+    } else {
+        if (!(fl = fopen(list, "r"))) {
+            nac_error_set(&err, NAC_ERR_IO, "cannot open %s: %s", list, strerror(errno));
+            goto fail;
+        }
+        const char *mk[2] = {outdir, wlat};
+        for (int j = 0; j < 2; j++)
+            if (mk[j] && mkdir(mk[j], 0777) && errno != EEXIST) {
+                nac_error_set(&err, NAC_ERR_IO, "cannot create %s: %s", mk[j], strerror(errno));
+                goto fail;
+            }
+        char line[8192], *f[64];
+        int ip = -1, ig = -1, lineno = 1;
+        if (!fgets(line, sizeof line, fl)) {
+            nac_error_set(&err, NAC_ERR_EMPTY, "%s is empty", list);
+            goto fail;
+        }
+        int nf = split_tabs(line, f, 64);
+        for (int j = 0; j < nf; j++) {
+            if (!strcmp(f[j], "path"))
+                ip = j;
+            if (!strcmp(f[j], "gender"))
+                ig = j;
+        }
+        if (ip < 0) {
+            nac_error_set(&err, NAC_ERR_FORMAT, "%s: the header line names no 'path' column", list);
+            goto fail;
+        }
+        while (fgets(line, sizeof line, fl)) {
+            lineno++;
+            nf = split_tabs(line, f, 64);
+            if (nf == 1 && !f[0][0])
+                continue;
+            if (ip >= nf) {
+                nac_error_set(&err, NAC_ERR_FORMAT, "%s line %d has no path column", list, lineno);
+                goto fail;
+            }
+            /* output names: the input's path with '/' as '_' (base names repeat across folders) */
+            char outp[4096], latp[4096], base[2048];
+            const char *src = f[ip];
+            while (!strncmp(src, "./", 2) || !strncmp(src, "../", 3))
+                src += src[1] == '/' ? 2 : 3;
+            snprintf(base, sizeof base, "%s", src);
+            for (char *c = base; *c; c++)
+                if (*c == '/')
+                    *c = '_';
+            snprintf(outp, sizeof outp, "%s/%s", outdir ? outdir : ".", base);
+            snprintf(latp, sizeof latp, "%s/%s", wlat ? wlat : rlat ? rlat : ".", base);
+            if (run_one(&t, m, f[ip], outdir ? outp : NULL, ig >= 0 && ig < nf ? f[ig] : NULL, wlat ? latp : NULL,
+                        rlat ? latp : NULL, (int)extra, &o, &err))
+                goto fail;
+        }
+        if (!t.files[0]) {
+            nac_error_set(&err, NAC_ERR_EMPTY, "%s lists no files", list);
+            goto fail;
+        }
+    }
+    print_tally(&t);
+    rc = 0;
+fail:
+    if (rc)
+        fprintf(stderr, "nac vqvae run: %s\n", nac_error_message(&err));
+    if (fl)
+        fclose(fl);
+    nac_vqvae_destroy(m);
+    return rc;
+}
+
+/* ---- entry ------------------------------------------------------------------------------- */
+
+int nac_cmd_vqvae(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "train"))
+        return cmd_train(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "run"))
+        return cmd_run(argc - 1, argv + 1);
+    FILE *f = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
+    fprintf(f, "usage: nac vqvae train IN.f32 --out MODEL [options]   train a VQ-VAE on feature vectors\n"
+               "       nac vqvae run MODEL IN.f32 OUT.f32 [options]   run it, dump or inject latents, dB^2\n"
+               "(nac vqvae train --help, nac vqvae run --help for details)\n");
+    return f == stdout ? 0 : 2;
+}
