@@ -10,6 +10,7 @@
 
 #include "audio/audio_file.h"
 #include "core/status.h"
+#include "dsp/biquad.h"
 #include "dsp/resample.h"
 #include "format/nacfile.h"
 #include "format/weights.h"
@@ -17,6 +18,7 @@
 #include "vq/rvq.h"
 
 #define BLOCK 32000 /* samples read per step (2 s at 16 kHz: one internal chunk) */
+#define HIGHPASS_HZ 50 /* below the model's band; DC and rumble drive it into noise (AMR-WB also cuts at 50 Hz) */
 
 static const double rates_kbps[] = {1.5, 3, 6, 12, 24};
 
@@ -86,6 +88,18 @@ static int sink_write(pcm_sink *k, const float *pcm, size_t n, int flush, nac_er
     return nac_audio_writer_write(k->wr, res, nres, err);
 }
 
+/* Has the sink written all the samples the metadata states? */
+static int sink_full(const pcm_sink *k) { return k->want != NAC_NACFILE_LENGTH_UNKNOWN && k->written >= k->want; }
+
+/* "N packets lost before byte X (sequence S follows P)" for a packet with lost > 0. */
+static const char *lost_message(char *buf, size_t n, const nac_nacfile_packet *pkt)
+{
+    snprintf(buf, n, "%lu packet%s lost before byte %llu (sequence %lu follows %ld)", (unsigned long)pkt->lost,
+             pkt->lost == 1 ? "" : "s", (unsigned long long)pkt->offset, (unsigned long)pkt->seq,
+             (long)pkt->seq - (long)pkt->lost - 1);
+    return buf;
+}
+
 static void progress(int on, const char *verb, double done_s, double total_s)
 {
     if (!on)
@@ -117,11 +131,30 @@ static int positional(const char *cmd, const char *a, const char **in, const cha
 
 /* ---- encode ---------------------------------------------------------------------------------------- */
 
+/* Input samples x (n), the first being sample `first` of the file: refuses NaN and infinity (the
+ * network would turn them into non-finite latents), clips the rest to [-1, 1] (counted in *clipped). */
+static int condition_input(float *x, size_t n, size_t first, size_t *clipped, int rate, const char *path,
+                           nac_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            return nac_error_set(err, NAC_ERR_NUMERIC, "%s: sample %zu (%.2f s) is %s; nac codes finite samples only",
+                                 path, first + i, (double)(first + i) / rate, isnan(x[i]) ? "NaN" : "infinite");
+        if (x[i] > 1.0f || x[i] < -1.0f) {
+            x[i] = x[i] > 0 ? 1.0f : -1.0f;
+            (*clipped)++;
+        }
+    }
+    return NAC_OK;
+}
+
 static void encode_usage(FILE *f)
 {
     fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--model FILE] [--packet-frames N] [-q]\n\n"
                "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) with the neural\n"
-               "codec. IN or OUT may be '-' for stdin/stdout.\n\n"
+               "codec. IN or OUT may be '-' for stdin/stdout. The input is high-passed at 50 Hz (DC and rumble\n"
+               "are below the codec's band); samples outside [-1, 1] are clipped (with a note), NaN or infinite\n"
+               "samples are refused. Rates above 655350 Hz are refused (no WAV or FLAC can hold them).\n\n"
                "  --kbps K           bitrate: 1.5, 3, 6, 12 or 24 kbps (default 6); each 0.5 kbps is one\n"
                "                     VQ stage of 10 bits per 20 ms frame\n"
                "  --model FILE       a model trained with nac train (default: the built-in model)\n"
@@ -183,6 +216,14 @@ int nac_cmd_encode(int argc, char **argv)
     if ((st = nac_audio_reader_open(&rd, in, &err)) || (st = load_model(&m, model_path, &err)))
         goto fail;
     const nac_audio_info *ai = nac_audio_reader_info(rd);
+    if (ai->sample_rate > NAC_NACFILE_MAX_SOURCE_RATE) {
+        st = nac_error_set(&err, NAC_ERR_UNSUPPORTED,
+                           "%s: sample rate %d Hz is above %d Hz, the most a decoded WAV or FLAC file can have; "
+                           "resample it first", in, ai->sample_rate, NAC_NACFILE_MAX_SOURCE_RATE);
+        goto fail;
+    }
+    nac_biquad hp;
+    nac_biquad_highpass(&hp, HIGHPASS_HZ, ai->sample_rate);
     nac_model_info mi;
     nac_model_get_info(m, &mi);
     int S = nac_model_stages_for_kbps(m, kbps);
@@ -224,7 +265,7 @@ int nac_cmd_encode(int argc, char **argv)
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    size_t in_pkt = 0, total_in = 0;
+    size_t in_pkt = 0, total_in = 0, clipped = 0;
     uint32_t seq = 0;
     int show = !quiet && isatty(2) && (ai->frames < 0 || ai->frames > 30 * ai->sample_rate);
     for (int eof = 0; !eof;) {
@@ -233,6 +274,9 @@ int nac_cmd_encode(int argc, char **argv)
         if ((st = nac_audio_reader_read(rd, pcm, BLOCK, &got, &err)))
             goto fail;
         eof = got == 0;
+        if ((st = condition_input(pcm, got, total_in, &clipped, ai->sample_rate, in, &err)))
+            goto fail;
+        nac_biquad_run(&hp, pcm, got);
         total_in += got;
         if ((st = rate_stage_run(&rate, &res, &nres, pcm, got, eof, &err)) ||
             (st = nac_encoder_push(enc, codes, max_frames, &frames, res, nres, &err)))
@@ -259,6 +303,9 @@ int nac_cmd_encode(int argc, char **argv)
         st = nac_error_set(&err, NAC_ERR_EMPTY, "%s: no audio samples", in);
         goto fail;
     }
+    if (clipped)
+        fprintf(stderr, "%snac encode: note: %s: %zu samples outside [-1, 1] were clipped\n", show ? "\n" : "", in,
+                clipped);
     if ((st = nac_nacfile_writer_finish(wr, &err)))
         goto fail;
     if (f != stdout && fclose(f) != 0) {
@@ -322,8 +369,9 @@ int nac_cmd_decode(int argc, char **argv)
         } else if (!strcmp(a, "--kbps") && i + 1 < argc) {
             char *end;
             kbps = strtod(argv[++i], &end);
-            if (*end || !(kbps > 0)) {
-                fprintf(stderr, "nac decode: --kbps wants a positive number, not '%s'\n", argv[i]);
+            if (*end || !(kbps > 0 && kbps <= 1000)) { /* also refuses nan and inf */
+                fprintf(stderr, "nac decode: --kbps wants a bitrate in kbps (0 < K <= 1000, e.g. 1.5, 3, 6, 12 or "
+                                "24), not '%s'\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(a, "--model") && i + 1 < argc) {
@@ -394,7 +442,6 @@ int nac_cmd_decode(int argc, char **argv)
     sink.skip = (size_t)mi.delay;
     double secs = sink.want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)sink.want / info->source_rate : 0;
     int show = !quiet && isatty(2) && secs > 30;
-    int truncated = 0;
     for (;;) {
         nac_nacfile_packet pkt;
         nac_error e2 = {0};
@@ -402,21 +449,28 @@ int nac_cmd_decode(int argc, char **argv)
         if (r == NAC_NACFILE_END)
             break;
         if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
-                    r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is concealed)" : "");
+            fprintf(stderr, "%snac decode: warning: %s: %s%s\n", show ? "\n" : "", in, nac_error_message(&e2),
+                    r == NAC_ERR_CORRUPT ? " (the lost audio is concealed)" : "");
             warned = 1;
-            truncated |= r == NAC_ERR_TRUNCATED;
             continue;
         }
         if (r) {
             st = nac_error_set(&err, r, "%s: %s", in, nac_error_message(&e2));
             goto fail;
         }
-        /* concealment for whole lost packets first */
-        for (uint32_t k = 0; k < pkt.lost; k++)
+        if (pkt.lost) {
+            char what[160];
+            fprintf(stderr, "%snac decode: warning: %s: %s; concealed\n", show ? "\n" : "", in,
+                    lost_message(what, sizeof what, &pkt));
+            warned = 1;
+        }
+        /* concealment for whole lost packets first; nothing past the length the metadata states */
+        for (uint32_t k = 0; k < pkt.lost && !sink_full(&sink); k++)
             if ((st = nac_decoder_decode(dec, pcm, NULL, NULL, fpp, Sd, &err)) ||
                 (st = sink_write(&sink, pcm, fpp * (size_t)mi.frame_size, 0, &err)))
                 goto fail;
+        if (sink_full(&sink))
+            continue;
         size_t frames = pkt.size * 8 / ((size_t)S * (size_t)mi.bits_per_stage);
         if (frames > cap)
             frames = cap;
@@ -433,10 +487,8 @@ int nac_cmd_decode(int argc, char **argv)
     if ((st = sink_write(&sink, NULL, 0, 1, &err)))
         goto fail;
     if (sink.want != NAC_NACFILE_LENGTH_UNKNOWN && sink.written < sink.want) {
-        if (!truncated)
-            fprintf(stderr, "nac decode: warning: %s: stream ends early", in);
-        fprintf(stderr, "%snac decode: warning: decoded %.2f of %.2f s; the rest is missing\n", show ? "\n" : "",
-                (double)sink.written / info->source_rate, secs);
+        fprintf(stderr, "%snac decode: warning: %s: the stream ends early: decoded %.2f of %.2f s, the rest is "
+                        "missing\n", show ? "\n" : "", in, (double)sink.written / info->source_rate, secs);
         warned = 1;
     }
     st = nac_audio_writer_close(sink.wr, &err);
@@ -471,7 +523,10 @@ int nac_cmd_info(int argc, char **argv)
     if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc == 2 ? stdout : stderr,
                 "usage: nac info FILE\n\nDescribes a .nac file (header, metadata, packets, damage) or a model "
-                "file\n(architecture, size, training steps). FILE 'default' describes the built-in model.\n");
+                "file\n(architecture, size, training steps). FILE 'default' describes the built-in model.\n"
+                "Exit status: 0 a clean file or a model, 3 a .nac file with damage (lost, dropped or damaged\n"
+                "packets, or audio missing at the end: what nac decode would conceal), 1 error, 2 usage.\n\n"
+                "example:\n  nac info speech.nac\n");
         return argc == 2 ? 0 : 2;
     }
     const char *path = argv[1];
@@ -520,8 +575,14 @@ int nac_cmd_info(int argc, char **argv)
            in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
            (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000, in->frames_per_packet);
     printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
+    /* the same reader and rules as decode, so both see the same damage (and exit 3 on it) */
     long packets = 0, damaged = 0, lost = 0;
-    size_t bytes = 0;
+    uint64_t bytes = 0, frames = 0;
+    unsigned frame_bits = 0;
+    for (unsigned s = 0; s < in->n_stages; s++)
+        frame_bits += in->stage_bits[s];
+    uint64_t fpp = in->frames_per_packet ? in->frames_per_packet : 50;
+    int status = 0;
     for (;;) {
         nac_nacfile_packet pkt;
         nac_error e2;
@@ -535,14 +596,29 @@ int nac_cmd_info(int argc, char **argv)
         }
         if (r) {
             printf("  read error: %s\n", nac_error_message(&e2));
+            status = 1;
             break;
+        }
+        if (pkt.lost) {
+            char what[160];
+            printf("  damage: %s\n", lost_message(what, sizeof what, &pkt));
+            damaged++;
         }
         packets++;
         lost += pkt.lost;
         bytes += pkt.size;
+        frames += (uint64_t)pkt.size * 8 / frame_bits + (uint64_t)pkt.lost * fpp;
     }
-    printf("  %ld packets (%zu payload bytes), %ld damaged regions, %ld packets lost\n", packets, bytes, damaged, lost);
+    printf("  %ld packets (%llu payload bytes), %ld damaged regions, %ld packets lost\n", packets,
+           (unsigned long long)bytes, damaged, lost);
+    /* what decode would give: the frames' samples less the delay, at the source rate */
+    double have = ((double)frames * in->frame_size - in->delay) * in->source_rate / in->codec_rate;
+    if (!status && in->mode == NAC_MODE_NEURAL && in->length != NAC_NACFILE_LENGTH_UNKNOWN && have < (double)in->length) {
+        printf("  damage: the stream ends early: it holds %.2f of %.2f s\n", have > 0 ? have / in->source_rate : 0.0,
+               (double)in->length / in->source_rate);
+        damaged++;
+    }
     nac_nacfile_reader_destroy(rd);
     fclose(f);
-    return damaged || lost ? 1 : 0;
+    return status ? status : damaged ? 3 : 0;
 }
