@@ -91,13 +91,46 @@ static int sink_write(pcm_sink *k, const float *pcm, size_t n, int flush, nac_er
 /* Has the sink written all the samples the metadata states? */
 static int sink_full(const pcm_sink *k) { return k->want != NAC_NACFILE_LENGTH_UNKNOWN && k->written >= k->want; }
 
-/* "N packets lost before byte X (sequence S follows P)" for a packet with lost > 0. */
-static const char *lost_message(char *buf, size_t n, const nac_nacfile_packet *pkt)
+/* Damage reports of one stream, one line per event: damaged bytes and the packets they cost are
+ * one event, so are two swapped packets. prefix starts each line. */
+typedef struct damage_log {
+    FILE *f;
+    const char *prefix;
+    char pending[512]; /* a reader report waiting for the packet that tells what it cost */
+    long events;
+    int swap_open;     /* the first of two reordered packets was reported */
+} damage_log;
+
+static void damage_flush(damage_log *d, const char *more)
 {
-    snprintf(buf, n, "%lu packet%s lost before byte %llu (sequence %lu follows %ld)", (unsigned long)pkt->lost,
-             pkt->lost == 1 ? "" : "s", (unsigned long long)pkt->offset, (unsigned long)pkt->seq,
-             (long)pkt->seq - (long)pkt->lost - 1);
-    return buf;
+    if (!d->pending[0] && !more)
+        return;
+    fprintf(d->f, "%s%s%s%s\n", d->prefix, d->pending, d->pending[0] && more ? "; " : "", more ? more : "");
+    d->pending[0] = '\0';
+    d->events++;
+}
+
+/* A report from the reader (NAC_ERR_CORRUPT, NAC_ERR_TRUNCATED). */
+static void damage_report(damage_log *d, const char *msg)
+{
+    damage_flush(d, NULL);
+    snprintf(d->pending, sizeof d->pending, "%s", msg);
+}
+
+/* A packet the reader returned: ends the pending report with what it cost. */
+static void damage_packet(damage_log *d, const nac_nacfile_packet *p, const char *action)
+{
+    char what[200] = "";
+    if (p->lost)
+        snprintf(what, sizeof what, "%lu packet%s lost before byte %llu (sequence %lu follows %ld)%s",
+                 (unsigned long)p->lost, p->lost == 1 ? "" : "s", (unsigned long long)p->offset, (unsigned long)p->seq,
+                 (long)p->seq - (long)p->lost - 1, action);
+    else if (p->reordered && !d->swap_open)
+        snprintf(what, sizeof what, "packets %lu and %lu arrive in swapped order (byte %llu): reordered",
+                 (unsigned long)p->seq, (unsigned long)p->seq + 1, (unsigned long long)p->offset);
+    if (p->reordered)
+        d->swap_open = !d->swap_open;
+    damage_flush(d, what[0] ? what : NULL);
 }
 
 static void progress(int on, const char *verb, double done_s, double total_s)
@@ -442,6 +475,9 @@ int nac_cmd_decode(int argc, char **argv)
     sink.skip = (size_t)mi.delay;
     double secs = sink.want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)sink.want / info->source_rate : 0;
     int show = !quiet && isatty(2) && secs > 30;
+    char prefix[600];
+    snprintf(prefix, sizeof prefix, "%snac decode: warning: %s: ", show ? "\n" : "", in);
+    damage_log dlog = {stderr, prefix, "", 0, 0};
     for (;;) {
         nac_nacfile_packet pkt;
         nac_error e2 = {0};
@@ -449,21 +485,14 @@ int nac_cmd_decode(int argc, char **argv)
         if (r == NAC_NACFILE_END)
             break;
         if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            fprintf(stderr, "%snac decode: warning: %s: %s%s\n", show ? "\n" : "", in, nac_error_message(&e2),
-                    r == NAC_ERR_CORRUPT ? " (the lost audio is concealed)" : "");
-            warned = 1;
+            damage_report(&dlog, nac_error_message(&e2));
             continue;
         }
         if (r) {
             st = nac_error_set(&err, r, "%s: %s", in, nac_error_message(&e2));
             goto fail;
         }
-        if (pkt.lost) {
-            char what[160];
-            fprintf(stderr, "%snac decode: warning: %s: %s; concealed\n", show ? "\n" : "", in,
-                    lost_message(what, sizeof what, &pkt));
-            warned = 1;
-        }
+        damage_packet(&dlog, &pkt, ", concealed");
         /* concealment for whole lost packets first; nothing past the length the metadata states */
         for (uint32_t k = 0; k < pkt.lost && !sink_full(&sink); k++)
             if ((st = nac_decoder_decode(dec, pcm, NULL, NULL, fpp, Sd, &err)) ||
@@ -487,10 +516,13 @@ int nac_cmd_decode(int argc, char **argv)
     if ((st = sink_write(&sink, NULL, 0, 1, &err)))
         goto fail;
     if (sink.want != NAC_NACFILE_LENGTH_UNKNOWN && sink.written < sink.want) {
-        fprintf(stderr, "%snac decode: warning: %s: the stream ends early: decoded %.2f of %.2f s, the rest is "
-                        "missing\n", show ? "\n" : "", in, (double)sink.written / info->source_rate, secs);
-        warned = 1;
+        char what[160];
+        snprintf(what, sizeof what, "the stream ends early: decoded %.2f of %.2f s, the rest is missing",
+                 (double)sink.written / info->source_rate, secs);
+        damage_flush(&dlog, what);
     }
+    damage_flush(&dlog, NULL);
+    warned = dlog.events > 0;
     st = nac_audio_writer_close(sink.wr, &err);
     sink.wr = NULL;
     if (st)
@@ -576,8 +608,9 @@ int nac_cmd_info(int argc, char **argv)
            (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000, in->frames_per_packet);
     printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
     /* the same reader and rules as decode, so both see the same damage (and exit 3 on it) */
-    long packets = 0, damaged = 0, lost = 0;
+    long packets = 0, lost = 0;
     uint64_t bytes = 0, frames = 0;
+    damage_log dlog = {stdout, "  damage: ", "", 0, 0};
     unsigned frame_bits = 0;
     for (unsigned s = 0; s < in->n_stages; s++)
         frame_bits += in->stage_bits[s];
@@ -590,35 +623,33 @@ int nac_cmd_info(int argc, char **argv)
         if (r == NAC_NACFILE_END)
             break;
         if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            printf("  damage: %s\n", nac_error_message(&e2));
-            damaged++;
+            damage_report(&dlog, nac_error_message(&e2));
             continue;
         }
         if (r) {
+            damage_flush(&dlog, NULL);
             printf("  read error: %s\n", nac_error_message(&e2));
             status = 1;
             break;
         }
-        if (pkt.lost) {
-            char what[160];
-            printf("  damage: %s\n", lost_message(what, sizeof what, &pkt));
-            damaged++;
-        }
+        damage_packet(&dlog, &pkt, "");
         packets++;
         lost += pkt.lost;
         bytes += pkt.size;
         frames += (uint64_t)pkt.size * 8 / frame_bits + (uint64_t)pkt.lost * fpp;
     }
-    printf("  %ld packets (%llu payload bytes), %ld damaged regions, %ld packets lost\n", packets,
-           (unsigned long long)bytes, damaged, lost);
     /* what decode would give: the frames' samples less the delay, at the source rate */
     double have = ((double)frames * in->frame_size - in->delay) * in->source_rate / in->codec_rate;
     if (!status && in->mode == NAC_MODE_NEURAL && in->length != NAC_NACFILE_LENGTH_UNKNOWN && have < (double)in->length) {
-        printf("  damage: the stream ends early: it holds %.2f of %.2f s\n", have > 0 ? have / in->source_rate : 0.0,
-               (double)in->length / in->source_rate);
-        damaged++;
+        char what[160];
+        snprintf(what, sizeof what, "the stream ends early: it holds %.2f of %.2f s", have > 0 ? have / in->source_rate : 0.0,
+                 (double)in->length / in->source_rate);
+        damage_flush(&dlog, what);
     }
+    damage_flush(&dlog, NULL);
+    printf("  %ld packets (%llu payload bytes), %ld damage reports, %ld packets lost\n", packets,
+           (unsigned long long)bytes, dlog.events, lost);
     nac_nacfile_reader_destroy(rd);
     fclose(f);
-    return status ? status : damaged ? 3 : 0;
+    return status ? status : dlog.events ? 3 : 0;
 }

@@ -313,6 +313,7 @@ struct nac_nacfile_reader {
     uint64_t max_gap;     /* unknown length: the most packets one gap may count lost */
     int probing;          /* unknown length: a packet jumped too far; probe = its seq + 1 */
     uint32_t probe;
+    size_t held, held_next; /* swapped neighbours: the later one (held bytes at pos) is returned next */
     nac_nacfile_info info;
 };
 
@@ -477,12 +478,13 @@ static uint32_t span_crc(nac_nacfile_reader *r, uint64_t a, uint64_t b)
     return r->ring[b % RING] ^ (uint32_t)crc32_combine_op(r->ring[a % RING], 0, r->op);
 }
 
-/* Is there a packet at the read position? 1: yes, *total bytes long; 0: no; -1: it could be one
- * but the input ends before it does. */
-static int packet_at(nac_nacfile_reader *r, size_t *total)
+/* Is there a packet `off` bytes past the read position? 1: yes, *total bytes long; 0: no; -1: it
+ * could be one but the input ends before it does. */
+static int packet_at_off(nac_nacfile_reader *r, size_t off, size_t *total)
 {
-    size_t avail = fill(r, 8);
-    const uint8_t *p = r->base + r->pos;
+    size_t avail = fill(r, off + 8);
+    avail = avail > off ? avail - off : 0;
+    const uint8_t *p = r->base + r->pos + off;
     if (avail < 8) {
         if ((avail >= 1 && p[0] != NAC_NACFILE_SYNC0) || (avail >= 2 && p[1] != NAC_NACFILE_SYNC1))
             return 0;
@@ -491,15 +493,17 @@ static int packet_at(nac_nacfile_reader *r, size_t *total)
     if (p[0] != NAC_NACFILE_SYNC0 || p[1] != NAC_NACFILE_SYNC1)
         return 0;
     size_t len = nac_get_be16(p + 6), n = NAC_NACFILE_PACKET_OVERHEAD + len;
-    if (fill(r, n) < n)
+    if (fill(r, off + n) < off + n)
         return -1;
-    p = r->base + r->pos;
-    uint64_t at = r->base_offset + r->pos;
+    p = r->base + r->pos + off;
+    uint64_t at = r->base_offset + r->pos + off;
     if (span_crc(r, at + 2, at + 8 + len) != nac_get_be32(p + 8 + len))
         return 0;
     *total = n;
     return 1;
 }
+
+static int packet_at(nac_nacfile_reader *r, size_t *total) { return packet_at_off(r, 0, total); }
 
 /* What the sequence rules (docs/format.md 2.4) make of a packet whose CRC checks. */
 enum { SEQ_ACCEPT, SEQ_OLD, SEQ_FAR };
@@ -519,22 +523,23 @@ static int seq_verdict(nac_nacfile_reader *r, uint32_t seq)
     return SEQ_ACCEPT;
 }
 
-static void take_packet(nac_nacfile_reader *r, nac_nacfile_packet *pkt, size_t total)
+/* Returns the packet `off` bytes past the read position (total bytes long) in *pkt. */
+static void take_packet(nac_nacfile_reader *r, nac_nacfile_packet *pkt, size_t off, size_t total)
 {
-    const uint8_t *p = r->base + r->pos;
+    const uint8_t *p = r->base + r->pos + off;
     pkt->seq = nac_get_be32(p + 2);
     pkt->lost = r->started ? pkt->seq - r->expected : pkt->seq;
     if (r->probing && pkt->seq == r->probe)
         pkt->lost = 0; /* the stream restarts after a jump: nothing to conceal */
+    pkt->reordered = 0;
     pkt->data = p + 8;
     pkt->size = total - NAC_NACFILE_PACKET_OVERHEAD;
-    pkt->offset = r->base_offset + r->pos;
+    pkt->offset = r->base_offset + r->pos + off;
     r->probing = 0;
     r->started = 1;
     r->expected = pkt->seq + 1;
     r->accepted++;
     r->concealed += pkt->lost;
-    r->pos += total;
 }
 
 /* Skips the run of valid packets at the read position that the sequence rules drop; *verdict is the
@@ -554,12 +559,14 @@ static int drop_packets(nac_nacfile_reader *r, int verdict, size_t total, nac_er
         n++;
     } while (verdict == SEQ_OLD && packet_at(r, &total) == 1 &&
              seq_verdict(r, nac_get_be32(r->base + r->pos + 2)) == SEQ_OLD);
+    if (verdict == SEQ_OLD && n == 1)
+        return nac_error_set(err, NAC_ERR_CORRUPT,
+                             "the packet at byte %llu (sequence %u) repeats or arrives after packet %u: dropped",
+                             (unsigned long long)at, first, expected - 1);
     if (verdict == SEQ_OLD)
         return nac_error_set(err, NAC_ERR_CORRUPT,
-                             "%lu packet%s at byte %llu (sequence %u%s%u) repeat%s or arrive%s after packet %u: "
-                             "dropped",
-                             n, n == 1 ? "" : "s", (unsigned long long)at, first, n == 1 ? "" : "..", n == 1 ? first : last,
-                             n == 1 ? "s" : "", n == 1 ? "s" : "", expected - 1);
+                             "%lu packets at byte %llu (sequence %u, ..., %u) repeat or arrive after packet %u: dropped",
+                             n, (unsigned long long)at, first, last, expected - 1);
     if (r->max_packets != UINT64_MAX)
         return nac_error_set(err, NAC_ERR_CORRUPT,
                              "packet at byte %llu has sequence %u, beyond the %llu packets the stream's length "
@@ -578,13 +585,31 @@ int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_
         return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_reader_next: NULL argument");
     if (r->done)
         return NAC_NACFILE_END;
-    size_t total;
+    size_t total, next;
+    if (r->held) { /* the first of two swapped packets, after the second */
+        take_packet(r, pkt, 0, r->held);
+        pkt->reordered = 1;
+        r->pos += r->held + r->held_next;
+        r->held = 0;
+        return NAC_OK;
+    }
     int st = packet_at(r, &total);
     if (st == 1) {
-        int v = seq_verdict(r, nac_get_be32(r->base + r->pos + 2));
+        uint32_t seq = nac_get_be32(r->base + r->pos + 2);
+        int v = seq_verdict(r, seq);
         if (v != SEQ_ACCEPT)
             return drop_packets(r, v, total, err);
-        take_packet(r, pkt, total);
+        /* two neighbours in swapped order (a muxer's mistake): give them back in order */
+        if (r->started && seq == r->expected + 1 && packet_at_off(r, total, &next) == 1 &&
+            nac_get_be32(r->base + r->pos + total + 2) == r->expected) {
+            take_packet(r, pkt, total, next);
+            pkt->reordered = 1;
+            r->held = total;
+            r->held_next = next;
+            return NAC_OK;
+        }
+        take_packet(r, pkt, 0, total);
+        r->pos += total;
         return NAC_OK;
     }
     if (r->io_error) {

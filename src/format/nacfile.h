@@ -101,6 +101,8 @@ typedef struct nac_nacfile_packet {
     uint32_t seq;         /* sequence number */
     uint32_t lost;        /* packets missing just before this one (seq - expected), within the bounds of
                            * docs/format.md 2.4: to conceal */
+    int reordered;        /* 1 for both packets of two neighbours that came in swapped order and are
+                           * returned in order (the second call's packet has the lower offset) */
     const uint8_t *data;  /* payload */
     size_t size;          /* payload bytes */
     uint64_t offset;      /* byte offset of the packet's sync word in the stream */
