@@ -2,6 +2,7 @@
 # Installs the Debian packages nac needs to build, test and benchmark, when they are missing.
 set -e
 PKGS="build-essential pkg-config libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-dev zlib1g-dev"
+PKGS="$PKGS clang libomp-dev"  # make fuzz: libFuzzer comes with clang; clang's OpenMP
 [ "${NAC_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS opus-tools codec2 sox python3-torch python3-sklearn python3-numpy"
 missing=""
 for p in $PKGS; do
