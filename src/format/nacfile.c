@@ -310,8 +310,8 @@ struct nac_nacfile_reader {
     int started;          /* a packet was accepted */
     uint64_t accepted, concealed; /* packets accepted, packets counted lost */
     uint64_t max_packets; /* sequence numbers the metadata allows, or UINT64_MAX */
-    uint64_t max_gap;     /* unknown length: the most packets one gap may count lost */
-    int probing;          /* unknown length: a packet jumped too far; probe = its seq + 1 */
+    uint64_t max_gap;     /* the most packets one gap may count lost (60 s) */
+    int probing;          /* a packet jumped too far; probe = its seq + 1 */
     uint32_t probe;
     size_t held, held_next; /* swapped neighbours: the later one (held bytes at pos) is returned next */
     nac_nacfile_info info;
@@ -515,7 +515,7 @@ static int seq_verdict(nac_nacfile_reader *r, uint32_t seq)
     uint64_t gap = seq - (r->started ? r->expected : 0);
     if ((uint64_t)seq >= r->max_packets)
         return SEQ_FAR;
-    if (r->max_packets == UINT64_MAX && gap > 0 && (gap > r->max_gap || r->concealed + gap > r->max_gap + r->accepted)) {
+    if (gap > 0 && (gap > r->max_gap || r->concealed + gap > r->max_gap + r->accepted)) {
         if (r->probing && seq == r->probe)
             return SEQ_ACCEPT; /* two packets in a row agree: the stream really jumped */
         return SEQ_FAR;
@@ -551,7 +551,7 @@ static int drop_packets(nac_nacfile_reader *r, int verdict, size_t total, nac_er
     unsigned long n = 0;
     do {
         last = nac_get_be32(r->base + r->pos + 2);
-        if (verdict == SEQ_FAR && r->max_packets == UINT64_MAX) {
+        if (verdict == SEQ_FAR && (uint64_t)last < r->max_packets) {
             r->probing = 1;
             r->probe = last + 1;
         }
@@ -567,7 +567,7 @@ static int drop_packets(nac_nacfile_reader *r, int verdict, size_t total, nac_er
         return nac_error_set(err, NAC_ERR_CORRUPT,
                              "%lu packets at byte %llu (sequence %u, ..., %u) repeat or arrive after packet %u: dropped",
                              n, (unsigned long long)at, first, last, expected - 1);
-    if (r->max_packets != UINT64_MAX)
+    if ((uint64_t)first >= r->max_packets)
         return nac_error_set(err, NAC_ERR_CORRUPT,
                              "packet at byte %llu has sequence %u, beyond the %llu packets the stream's length "
                              "allows: dropped",

@@ -122,16 +122,18 @@ int nac_codec_net_plan(nac_codec_net **out, const nac_codec_config *cfg, nac_err
         (st = conv_params(p, "dec.head", nac_codec_conv(c, NAC_CONV_HEAD), &n->head_w, &n->head_b, err)))
         goto fail;
     size_t table = (size_t)c->rvq.n_stages * (size_t)c->rvq.codebook_size * (size_t)c->latent_dim;
+    size_t build = table * (size_t)(c->rvq.code_dim > 0 ? c->rvq.code_dim : 1); /* MACs to decode the entries */
     if (p->total > NAC_CODEC_MAX_PARAMS) {
         st = nac_error_set(err, NAC_ERR_MODEL, "the config makes %zu parameters, more than the %d a model may have",
                            p->total, NAC_CODEC_MAX_PARAMS);
         goto fail;
     }
-    if (table > NAC_CODEC_MAX_RVQ_TABLE || n->rvq.state_floats > NAC_CODEC_MAX_PARAMS) {
+    if (table > NAC_CODEC_MAX_RVQ_TABLE || build > NAC_CODEC_MAX_RVQ_WORK || n->rvq.state_floats > NAC_CODEC_MAX_PARAMS) {
         st = nac_error_set(err, NAC_ERR_MODEL,
-                           "the config's VQ (%d stages x %d entries x %d dimensions) needs %zu floats of tables, more "
-                           "than the %d allowed", c->rvq.n_stages, c->rvq.codebook_size, c->latent_dim,
-                           table > n->rvq.state_floats ? table : n->rvq.state_floats, NAC_CODEC_MAX_RVQ_TABLE);
+                           "the config's VQ (%d stages x %d entries x %d dimensions, code dimension %d) is more than "
+                           "the maxima allow (%d floats of tables, %d multiply-adds to build them)", c->rvq.n_stages,
+                           c->rvq.codebook_size, c->latent_dim, c->rvq.code_dim, NAC_CODEC_MAX_RVQ_TABLE,
+                           NAC_CODEC_MAX_RVQ_WORK);
         goto fail;
     }
     *out = n;
