@@ -76,10 +76,10 @@ typedef struct pcm_sink {
 
 static int sink_write(pcm_sink *k, const float *pcm, size_t n, int flush, nac_error *err)
 {
-    const float *res;
-    size_t nres, off = k->skip < n ? k->skip : n;
+    const float *res = NULL;
+    size_t nres = 0, off = k->skip < n ? k->skip : n;
     k->skip -= off;
-    int st = rate_stage_run(&k->rate, &res, &nres, pcm + off, n - off, flush, err);
+    int st = rate_stage_run(&k->rate, &res, &nres, pcm ? pcm + off : NULL, n - off, flush, err);
     if (st)
         return st;
     if (k->want != NAC_NACFILE_LENGTH_UNKNOWN && k->written + nres > k->want)
@@ -90,6 +90,22 @@ static int sink_write(pcm_sink *k, const float *pcm, size_t n, int flush, nac_er
 
 /* Has the sink written all the samples the metadata states? */
 static int sink_full(const pcm_sink *k) { return k->want != NAC_NACFILE_LENGTH_UNKNOWN && k->written >= k->want; }
+
+#define SLICE 250 /* frames decoded per call: bounds the PCM buffer (5 s at 16 kHz) whatever a packet holds */
+
+/* Decodes n frames of codes (n, S), or conceals n frames when codes is NULL, into the sink, SLICE
+ * frames at a time into pcm (SLICE * frame_size); stops once the sink has the stated length. */
+static int decode_slices(pcm_sink *k, nac_decoder *dec, float *pcm, const int32_t *codes, size_t n, int S,
+                         int frame_size, nac_error *err)
+{
+    for (size_t i = 0; i < n && !sink_full(k); i += SLICE) {
+        size_t m = n - i < SLICE ? n - i : SLICE;
+        int st = nac_decoder_decode(dec, pcm, codes ? codes + i * (size_t)S : NULL, NULL, m, S, err);
+        if (st || (st = sink_write(k, pcm, m * (size_t)frame_size, 0, err)))
+            return st;
+    }
+    return NAC_OK;
+}
 
 /* Damage reports of one stream, one line per event: damaged bytes and the packets they cost are
  * one event, so are two swapped packets. prefix starts each line. */
@@ -462,17 +478,17 @@ int nac_cmd_decode(int argc, char **argv)
         goto fail;
     if ((st = nac_audio_writer_open(&sink.wr, out, (int)info->source_rate, &err)))
         goto fail;
-    size_t max_pf = 65535 * 8 / ((size_t)S * mi.bits_per_stage) + 1;
+    size_t cap = 65535 * 8 / ((size_t)S * mi.bits_per_stage) + 1; /* frames of the largest packet */
     size_t fpp = info->frames_per_packet ? info->frames_per_packet : 50;
-    size_t cap = max_pf > fpp ? max_pf : fpp;
     codes = malloc(cap * (size_t)S * sizeof *codes);
-    pcm = malloc(cap * (size_t)mi.frame_size * sizeof *pcm);
+    pcm = malloc(SLICE * (size_t)mi.frame_size * sizeof *pcm);
     if (!codes || !pcm) {
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     sink.want = info->length;
     sink.skip = (size_t)mi.delay;
+    uint64_t decoded = 0, concealed = 0, conceal_extra = 60 * (uint64_t)mi.sample_rate / (uint64_t)mi.frame_size;
     double secs = sink.want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)sink.want / info->source_rate : 0;
     int show = !quiet && isatty(2) && secs > 30;
     char prefix[600];
@@ -493,13 +509,15 @@ int nac_cmd_decode(int argc, char **argv)
             goto fail;
         }
         damage_packet(&dlog, &pkt, ", concealed");
-        /* concealment for whole lost packets first; nothing past the length the metadata states */
-        for (uint32_t k = 0; k < pkt.lost && !sink_full(&sink); k++)
-            if ((st = nac_decoder_decode(dec, pcm, NULL, NULL, fpp, Sd, &err)) ||
-                (st = sink_write(&sink, pcm, fpp * (size_t)mi.frame_size, 0, &err)))
-                goto fail;
-        if (sink_full(&sink))
-            continue;
+        /* Concealment for whole lost packets first: at most as many frames as were decoded plus
+         * a minute (the reader bounds the packets; this bounds their audio, whatever their size),
+         * and nothing past the length the metadata states. */
+        uint64_t conceal = (uint64_t)pkt.lost * fpp, allowed = decoded + conceal_extra - concealed;
+        if (conceal > allowed)
+            conceal = allowed;
+        concealed += conceal;
+        if ((st = decode_slices(&sink, dec, pcm, NULL, (size_t)conceal, Sd, mi.frame_size, &err)))
+            goto fail;
         size_t frames = pkt.size * 8 / ((size_t)S * (size_t)mi.bits_per_stage);
         if (frames > cap)
             frames = cap;
@@ -508,8 +526,8 @@ int nac_cmd_decode(int argc, char **argv)
         if (Sd < S)
             for (size_t k = 0; k < frames; k++)
                 memmove(codes + k * (size_t)Sd, codes + k * (size_t)S, (size_t)Sd * sizeof *codes);
-        if ((st = nac_decoder_decode(dec, pcm, codes, NULL, frames, Sd, &err)) ||
-            (st = sink_write(&sink, pcm, frames * (size_t)mi.frame_size, 0, &err)))
+        decoded += frames;
+        if ((st = decode_slices(&sink, dec, pcm, codes, frames, Sd, mi.frame_size, &err)))
             goto fail;
         progress(show, "decode", (double)sink.written / info->source_rate, secs);
     }
