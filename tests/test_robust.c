@@ -649,3 +649,46 @@ TEST(robust_default_model_within_limits)
     nac_encoder_destroy(e);
     nac_model_destroy(m);
 }
+
+/* Packets of 60 s holding nothing, every other number missing: each gap is within the reader's
+ * bounds, but decode conceals no more than it decoded plus a minute (without that: 3.5 days of audio). */
+TEST(robust_decode_concealment_budget)
+{
+    nac_model *m = NULL;
+    nac_model_info mi;
+    CHECK(nac_model_load_default(&m, NULL) == NAC_OK);
+    nac_model_get_info(m, &mi);
+    nac_model_destroy(m);
+    nac_nacfile_info info;
+    memset(&info, 0, sizeof info);
+    info.source_rate = info.codec_rate = (uint32_t)mi.sample_rate;
+    info.channels = 1;
+    info.length = NAC_NACFILE_LENGTH_UNKNOWN;
+    info.frame_size = (uint32_t)mi.frame_size;
+    info.n_stages = 1;
+    info.stage_bits[0] = (uint8_t)mi.bits_per_stage;
+    info.model_hash = mi.hash;
+    info.delay = (uint32_t)mi.delay;
+    info.frames_per_packet = (uint16_t)(60 * mi.sample_rate / mi.frame_size);
+    strcpy(info.encoder, "test");
+    nac_nacfile_writer *w = NULL;
+    CHECK(nac_nacfile_writer_create_mem(&w, &info, NULL) == NAC_OK);
+    for (uint32_t i = 0; i < 5000; i++)
+        CHECK(nac_nacfile_writer_write(w, 2 * i, NULL, 0, NULL) == NAC_OK);
+    const uint8_t *b;
+    size_t n;
+    nac_nacfile_writer_buffer(w, &b, &n);
+    char path[512], out[512];
+    CHECK(write_file(tmp_path(path, sizeof path, "empty.nac"), b, n) == 0);
+    nac_nacfile_writer_destroy(w);
+    double t0 = now();
+    int rc = nac_test_sh("%s decode -q %s %s 2>/dev/null", nac_test_bin(), path, tmp_path(out, sizeof out, "e.wav"));
+    double dt = now() - t0;
+    float *y = NULL;
+    size_t ny = 0;
+    CHECK(nac_audio_read_all(&y, &ny, NULL, out, NULL) == NAC_OK);
+    free(y);
+    CHECKF(rc == 3 && ny <= (size_t)(61 * mi.sample_rate), "exit %d, %.1f s of audio from %zu bytes", rc,
+           (double)ny / mi.sample_rate, n);
+    snprintf(t_->why, sizeof t_->why, "%zu bytes -> %.1f s of audio in %.2f s", n, (double)ny / mi.sample_rate, dt);
+}
