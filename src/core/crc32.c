@@ -19,3 +19,10 @@ uint32_t nac_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
 {
     return (uint32_t)crc32_combine64(crc1, crc2, (z_off64_t)len2);
 }
+
+uint32_t nac_crc32_combine_gen(uint64_t len2) { return (uint32_t)crc32_combine_gen64((z_off64_t)len2); }
+
+uint32_t nac_crc32_combine_op(uint32_t crc1, uint32_t crc2, uint32_t op)
+{
+    return (uint32_t)crc32_combine_op(crc1, crc2, op);
+}

@@ -12,7 +12,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define MAX_RATE 768000
 #define MAX_META (1u << 20)  /* metadata bytes a reader accepts */
@@ -473,9 +472,9 @@ static uint32_t span_crc(nac_nacfile_reader *r, uint64_t a, uint64_t b)
         r->ring_lo = r->ring_hi - RING + 1;
     if (r->op_len != b - a) {
         r->op_len = b - a;
-        r->op = (uint32_t)crc32_combine_gen64((z_off64_t)(b - a));
+        r->op = nac_crc32_combine_gen(b - a);
     }
-    return r->ring[b % RING] ^ (uint32_t)crc32_combine_op(r->ring[a % RING], 0, r->op);
+    return r->ring[b % RING] ^ nac_crc32_combine_op(r->ring[a % RING], 0, r->op);
 }
 
 /* Is there a packet `off` bytes past the read position? 1: yes, *total bytes long; 0: no; -1: it
@@ -483,7 +482,9 @@ static uint32_t span_crc(nac_nacfile_reader *r, uint64_t a, uint64_t b)
 static int packet_at_off(nac_nacfile_reader *r, size_t off, size_t *total)
 {
     size_t avail = fill(r, off + 8);
-    avail = avail > off ? avail - off : 0;
+    if (avail <= off)
+        return -1; /* the input ends here */
+    avail -= off;
     const uint8_t *p = r->base + r->pos + off;
     if (avail < 8) {
         if ((avail >= 1 && p[0] != NAC_NACFILE_SYNC0) || (avail >= 2 && p[1] != NAC_NACFILE_SYNC1))
