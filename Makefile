@@ -87,11 +87,12 @@ model: $(BUILD)/nac
 	  --steps $(MODEL_STEPS) --time-limit $(MODEL_TIME) --save-every 100 --val-every 500 --compact --seed 1 \
 	  --log models/default.csv
 
-# Sanitizer build in its own folder.
+# Sanitizer build in its own folder: the whole suite, the CLI tests running the sanitized nac. Any
+# report fails (UBSan does not recover).
 asan:
-	$(MAKE) BUILD=build/asan OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	  LIBS="$(LIBS) -fsanitize=address,undefined" build/asan/nac_tests
-	ASAN_OPTIONS=detect_leaks=1 build/asan/nac_tests
+	$(MAKE) BUILD=build/asan OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  LIBS="$(LIBS) -fsanitize=address,undefined" build/asan/nac_tests build/asan/nac
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 NAC_BIN=build/asan/nac build/asan/nac_tests
 
 deps:
 	sh scripts/install-deps.sh

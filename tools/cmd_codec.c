@@ -10,6 +10,7 @@
 
 #include "audio/audio_file.h"
 #include "core/status.h"
+#include "dsp/biquad.h"
 #include "dsp/resample.h"
 #include "format/nacfile.h"
 #include "format/weights.h"
@@ -77,13 +78,74 @@ static int sink_write(pcm_sink *k, const float *pcm, size_t n, int flush, nac_er
     const float *res = NULL;
     size_t nres = 0, off = k->skip < n ? k->skip : n;
     k->skip -= off;
-    int st = rate_stage_run(&k->rate, &res, &nres, pcm + off, n - off, flush, err);
+    int st = rate_stage_run(&k->rate, &res, &nres, pcm ? pcm + off : NULL, n - off, flush, err);
     if (st)
         return st;
     if (k->want != NAC_NACFILE_LENGTH_UNKNOWN && k->written + nres > k->want)
         nres = (size_t)(k->want - k->written);
     k->written += nres;
     return nac_audio_writer_write(k->wr, res, nres, err);
+}
+
+/* Has the sink written all the samples the metadata states? */
+static int sink_full(const pcm_sink *k) { return k->want != NAC_NACFILE_LENGTH_UNKNOWN && k->written >= k->want; }
+
+#define SLICE 250 /* frames decoded per call: bounds the PCM buffer (5 s at 16 kHz) whatever a packet holds */
+
+/* Decodes n frames of codes (n, S), or conceals n frames when codes is NULL, into the sink, SLICE
+ * frames at a time into pcm (SLICE * frame_size); stops once the sink has the stated length. */
+static int decode_slices(pcm_sink *k, nac_decoder *dec, float *pcm, const int32_t *codes, size_t n, int S,
+                         int frame_size, nac_error *err)
+{
+    for (size_t i = 0; i < n && !sink_full(k); i += SLICE) {
+        size_t m = n - i < SLICE ? n - i : SLICE;
+        int st = nac_decoder_decode(dec, pcm, codes ? codes + i * (size_t)S : NULL, NULL, m, S, err);
+        if (st || (st = sink_write(k, pcm, m * (size_t)frame_size, 0, err)))
+            return st;
+    }
+    return NAC_OK;
+}
+
+/* Damage reports of one stream, one line per event: damaged bytes and the packets they cost are
+ * one event, so are two swapped packets. prefix starts each line. */
+typedef struct damage_log {
+    FILE *f;
+    const char *prefix;
+    char pending[512]; /* a reader report waiting for the packet that tells what it cost */
+    long events;
+    int swap_open;     /* the first of two reordered packets was reported */
+} damage_log;
+
+static void damage_flush(damage_log *d, const char *more)
+{
+    if (!d->pending[0] && !more)
+        return;
+    fprintf(d->f, "%s%s%s%s\n", d->prefix, d->pending, d->pending[0] && more ? "; " : "", more ? more : "");
+    d->pending[0] = '\0';
+    d->events++;
+}
+
+/* A report from the reader (NAC_ERR_CORRUPT, NAC_ERR_TRUNCATED). */
+static void damage_report(damage_log *d, const char *msg)
+{
+    damage_flush(d, NULL);
+    snprintf(d->pending, sizeof d->pending, "%s", msg);
+}
+
+/* A packet the reader returned: ends the pending report with what it cost. */
+static void damage_packet(damage_log *d, const nac_nacfile_packet *p, const char *action)
+{
+    char what[200] = "";
+    if (p->lost)
+        snprintf(what, sizeof what, "%lu packet%s lost before byte %llu (sequence %lu follows %ld)%s",
+                 (unsigned long)p->lost, p->lost == 1 ? "" : "s", (unsigned long long)p->offset, (unsigned long)p->seq,
+                 (long)p->seq - (long)p->lost - 1, action);
+    else if (p->reordered && !d->swap_open)
+        snprintf(what, sizeof what, "packets %lu and %lu arrive in swapped order (byte %llu): reordered",
+                 (unsigned long)p->seq, (unsigned long)p->seq + 1, (unsigned long long)p->offset);
+    if (p->reordered)
+        d->swap_open = !d->swap_open;
+    damage_flush(d, what[0] ? what : NULL);
 }
 
 static void progress(int on, const char *verb, double done_s, double total_s)
@@ -116,6 +178,9 @@ static int positional(const char *cmd, const char *a, const char **in, const cha
 }
 
 /* ---- transform mode (the high rates) ---------------------------------------------------------------- */
+
+static int condition_input(float *x, size_t n, size_t first, size_t *clipped, int rate, const char *path,
+                           nac_error *err);
 
 /* Encodes with the transform coder: packets of fpp 20 ms frames, each exactly the rate's size. */
 static int encode_tcx(nac_audio_reader *rd, FILE *f, const char *in, double kbps, int fpp, int show, nac_error *err)
@@ -151,12 +216,13 @@ static int encode_tcx(nac_audio_reader *rd, FILE *f, const char *in, double kbps
     snprintf(info.encoder, sizeof info.encoder, "nac %s", NAC_VERSION_STRING);
     if ((st = nac_nacfile_writer_create(&wr, f, &info, err)))
         goto done;
-    size_t fill = 0, total_in = 0, total_res = 0, need = (size_t)fpp * NAC_TCX_FRAME;
+    size_t fill = 0, total_in = 0, total_res = 0, clipped = 0, need = (size_t)fpp * NAC_TCX_FRAME;
     uint32_t seq = 0;
     for (int eof = 0; !eof;) {
         size_t got = 0, nres = 0;
         const float *res;
-        if ((st = nac_audio_reader_read(rd, pcm, BLOCK, &got, err)))
+        if ((st = nac_audio_reader_read(rd, pcm, BLOCK, &got, err)) ||
+            (st = condition_input(pcm, got, total_in, &clipped, ai->sample_rate, in, err)))
             goto done;
         eof = got == 0;
         total_in += got;
@@ -193,6 +259,9 @@ static int encode_tcx(nac_audio_reader *rd, FILE *f, const char *in, double kbps
         goto done;
     }
     st = nac_nacfile_writer_finish(wr, err);
+    if (!st && clipped)
+        fprintf(stderr, "%snac encode: note: %s: %zu samples outside [-1, 1] were clipped\n", show ? "\n" : "", in,
+                clipped);
 done:
     nac_nacfile_writer_destroy(wr);
     nac_resampler_destroy(rate.rs);
@@ -204,60 +273,33 @@ done:
     return st;
 }
 
-/* Decodes a transform-mode stream from rd into sink; *warned is set when damage was concealed. */
-static int decode_tcx(nac_nacfile_reader *rd, pcm_sink *sink, const char *in, int show, int *warned,
-                      int *truncated, nac_error *err)
-{
-    const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
-    nac_tcx_decoder *dec = NULL;
-    float *pcm = malloc((size_t)NAC_TCX_MAX_PACKET_FRAMES * NAC_TCX_FRAME * sizeof *pcm);
-    int st = pcm ? nac_tcx_decoder_create(&dec, err) : nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
-    int fpp = info->frames_per_packet ? info->frames_per_packet : 50;
-    if (fpp > NAC_TCX_MAX_PACKET_FRAMES)
-        fpp = NAC_TCX_MAX_PACKET_FRAMES;
-    double secs = sink->want != NAC_NACFILE_LENGTH_UNKNOWN ? (double)sink->want / info->source_rate : 0;
-    while (!st) {
-        nac_nacfile_packet pkt;
-        nac_error e2 = {0};
-        int r = nac_nacfile_reader_next(rd, &pkt, &e2), frames = 0;
-        if (r == NAC_NACFILE_END)
-            break;
-        if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
-                    r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is concealed)" : "");
-            *warned = 1;
-            *truncated |= r == NAC_ERR_TRUNCATED;
-            continue;
-        }
-        if (r) {
-            st = nac_error_set(err, r, "%s: %s", in, nac_error_message(&e2));
-            break;
-        }
-        for (uint32_t k = 0; k < pkt.lost && !st; k++) {
-            nac_tcx_conceal(dec, pcm, fpp);
-            st = sink_write(sink, pcm, (size_t)fpp * NAC_TCX_FRAME, 0, err);
-        }
-        if (!st && nac_tcx_decode_packet(dec, pcm, &frames, pkt.data, pkt.size, &e2)) {
-            fprintf(stderr, "nac decode: warning: %s: packet %u: %s (concealed)\n", in, pkt.seq, nac_error_message(&e2));
-            *warned = 1;
-            nac_tcx_conceal(dec, pcm, frames = fpp);
-        }
-        if (!st)
-            st = sink_write(sink, pcm, (size_t)frames * NAC_TCX_FRAME, 0, err);
-        progress(show, "decode", (double)sink->written / info->source_rate, secs);
-    }
-    nac_tcx_decoder_destroy(dec);
-    free(pcm);
-    return st;
-}
-
 /* ---- encode ---------------------------------------------------------------------------------------- */
+
+/* Input samples x (n), the first being sample `first` of the file: refuses NaN and infinity (the
+ * network would turn them into non-finite latents), clips the rest to [-1, 1] (counted in *clipped). */
+static int condition_input(float *x, size_t n, size_t first, size_t *clipped, int rate, const char *path,
+                           nac_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            return nac_error_set(err, NAC_ERR_NUMERIC, "%s: sample %zu (%.2f s) is %s; nac codes finite samples only",
+                                 path, first + i, (double)(first + i) / rate, isnan(x[i]) ? "NaN" : "infinite");
+        if (x[i] > 1.0f || x[i] < -1.0f) {
+            x[i] = x[i] > 0 ? 1.0f : -1.0f;
+            (*clipped)++;
+        }
+    }
+    return NAC_OK;
+}
 
 static void encode_usage(FILE *f)
 {
     fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--mode M] [--model FILE] [--packet-frames N] [-q]\n\n"
                "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) at a constant\n"
-               "bitrate. IN or OUT may be '-' for stdin/stdout.\n\n"
+               "bitrate. IN or OUT may be '-' for stdin/stdout. Samples outside [-1, 1] are clipped (with a\n"
+               "note), NaN or infinite samples are refused, rates above 655350 Hz are refused (no WAV or FLAC\n"
+               "can hold them). The neural codec high-passes its input at 50 Hz (DC and rumble are below its\n"
+               "band and drive it into noise); the transform coder codes them.\n\n"
                "  --kbps K           bitrate in kbps (default 6). Below 12: the neural codec, 0.5 to 24 in\n"
                "                     steps of 0.5 (each is one VQ stage of 10 bits per 20 ms frame; 1.5, 3,\n"
                "                     6, 12 and 24 are the rates it was trained for). From 12: the transform\n"
@@ -343,6 +385,12 @@ int nac_cmd_encode(int argc, char **argv)
     if ((st = nac_audio_reader_open(&rd, in, &err)))
         goto fail;
     const nac_audio_info *ai = nac_audio_reader_info(rd);
+    if (ai->sample_rate > NAC_NACFILE_MAX_SOURCE_RATE) {
+        st = nac_error_set(&err, NAC_ERR_UNSUPPORTED,
+                           "%s: sample rate %d Hz is above %d Hz, the most a decoded WAV or FLAC file can have; "
+                           "resample it first", in, ai->sample_rate, NAC_NACFILE_MAX_SOURCE_RATE);
+        goto fail;
+    }
     int show = !quiet && isatty(2) && (ai->frames < 0 || ai->frames > 30 * ai->sample_rate);
     if (transform) {
         if (ai->channels > 1)
@@ -358,6 +406,8 @@ int nac_cmd_encode(int argc, char **argv)
     }
     if ((st = load_model(&m, model_path, &err)))
         goto fail;
+    nac_biquad hp;
+    nac_biquad_highpass(&hp, NAC_NEURAL_HIGHPASS_HZ, ai->sample_rate);
     nac_model_info mi;
     nac_model_get_info(m, &mi);
     int S = nac_model_stages_for_kbps(m, kbps);
@@ -399,7 +449,7 @@ int nac_cmd_encode(int argc, char **argv)
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    size_t in_pkt = 0, total_in = 0;
+    size_t in_pkt = 0, total_in = 0, clipped = 0;
     uint32_t seq = 0;
     for (int eof = 0; !eof;) {
         size_t got = 0, nres = 0, frames = 0;
@@ -407,6 +457,9 @@ int nac_cmd_encode(int argc, char **argv)
         if ((st = nac_audio_reader_read(rd, pcm, BLOCK, &got, &err)))
             goto fail;
         eof = got == 0;
+        if ((st = condition_input(pcm, got, total_in, &clipped, ai->sample_rate, in, &err)))
+            goto fail;
+        nac_biquad_run(&hp, pcm, got);
         total_in += got;
         if ((st = rate_stage_run(&rate, &res, &nres, pcm, got, eof, &err)) ||
             (st = nac_encoder_push(enc, codes, max_frames, &frames, res, nres, &err)))
@@ -433,6 +486,9 @@ int nac_cmd_encode(int argc, char **argv)
         st = nac_error_set(&err, NAC_ERR_EMPTY, "%s: no audio samples", in);
         goto fail;
     }
+    if (clipped)
+        fprintf(stderr, "%snac encode: note: %s: %zu samples outside [-1, 1] were clipped\n", show ? "\n" : "", in,
+                clipped);
     if ((st = nac_nacfile_writer_finish(wr, &err)))
         goto fail;
 finish:
@@ -471,13 +527,73 @@ done:
 
 /* ---- decode ---------------------------------------------------------------------------------------- */
 
+/* What turns packets into PCM: the neural decoder (codes) or the transform decoder (payloads). */
+typedef struct decode_backend {
+    nac_decoder *dec;      /* neural: */
+    int32_t *codes;        /* (cap, S) */
+    size_t cap;
+    int S, Sd, bits;
+    nac_tcx_decoder *tcx;  /* transform */
+    float *pcm;            /* (SLICE * frame_size), SLICE >= NAC_TCX_MAX_PACKET_FRAMES */
+    int frame_size, fpp;
+} decode_backend;
+
+/* Conceals n frames into the sink (stops once it has the stated length). */
+static int backend_conceal(decode_backend *b, pcm_sink *k, size_t n, nac_error *err)
+{
+    if (!b->tcx)
+        return decode_slices(k, b->dec, b->pcm, NULL, n, b->Sd, b->frame_size, err);
+    for (size_t i = 0; i < n && !sink_full(k); i += SLICE) {
+        size_t m = n - i < SLICE ? n - i : SLICE;
+        nac_tcx_conceal(b->tcx, b->pcm, (int)m);
+        int st = sink_write(k, b->pcm, m * (size_t)b->frame_size, 0, err);
+        if (st)
+            return st;
+    }
+    return NAC_OK;
+}
+
+/* Decodes one packet into the sink; *frames gets the frames it held. A transform payload that does
+ * not parse is reported in dlog and concealed. */
+static int backend_packet(decode_backend *b, pcm_sink *k, const nac_nacfile_packet *pkt, size_t *frames,
+                          damage_log *dlog, nac_error *err)
+{
+    if (b->tcx) {
+        nac_error e2 = {0};
+        int got = 0;
+        if (nac_tcx_decode_packet(b->tcx, b->pcm, &got, pkt->data, pkt->size, &e2)) {
+            char what[500];
+            snprintf(what, sizeof what, "packet %lu: %s (concealed)", (unsigned long)pkt->seq, nac_error_message(&e2));
+            damage_flush(dlog, what);
+            *frames = (size_t)b->fpp;
+            return backend_conceal(b, k, *frames, err);
+        }
+        *frames = (size_t)got;
+        return sink_full(k) ? NAC_OK : sink_write(k, b->pcm, (size_t)got * (size_t)b->frame_size, 0, err);
+    }
+    size_t n = pkt->size * 8 / ((size_t)b->S * (size_t)b->bits);
+    if (n > b->cap)
+        n = b->cap;
+    int st = nac_rvq_unpack(b->codes, pkt->data, pkt->size, n * (size_t)b->S, b->bits, err);
+    if (st)
+        return st;
+    if (b->Sd < b->S)
+        for (size_t i = 0; i < n; i++)
+            memmove(b->codes + i * (size_t)b->Sd, b->codes + i * (size_t)b->S, (size_t)b->Sd * sizeof *b->codes);
+    *frames = n;
+    return decode_slices(k, b->dec, b->pcm, b->codes, n, b->Sd, b->frame_size, err);
+}
+
+
 static void decode_usage(FILE *f)
 {
     fprintf(f, "usage: nac decode IN.nac OUT.wav|OUT.flac [--kbps LOWER] [--model FILE] [-q]\n\n"
                "Decodes a .nac file to 16-bit WAV or FLAC at the source's sample rate. IN or OUT may be '-'\n"
-               "(stdout gives WAV). Damaged packets are detected by their CRC, skipped and concealed, with a\n"
-               "warning; a truncated file decodes up to the cut. Exit status: 0 clean, 3 decoded with damage\n"
-               "concealed or audio missing (the output is written), 1 error (no usable output), 2 usage.\n\n"
+               "(stdout gives WAV). Damaged packets are detected by their CRC, skipped and concealed; lost\n"
+               "packets are concealed, repeated or late ones dropped, swapped ones reordered, a sequence number\n"
+               "that jumps past the stated length or a minute of audio dropped as corrupt (docs/format.md);\n"
+               "one warning line each. A truncated file decodes up to the cut. Exit status: 0 clean, 3 damage\n"
+               "found (the output is written), 1 error (no usable output), 2 usage.\n\n"
                "  --kbps LOWER   decode with fewer VQ stages than were coded (neural codec only; a\n"
                "                 transform-coded file decodes at its own rate)\n"
                "  --model FILE   the model the file was encoded with (default: the built-in model)\n"
@@ -498,8 +614,9 @@ int nac_cmd_decode(int argc, char **argv)
         } else if (!strcmp(a, "--kbps") && i + 1 < argc) {
             char *end;
             kbps = strtod(argv[++i], &end);
-            if (*end || !(kbps > 0)) {
-                fprintf(stderr, "nac decode: --kbps wants a positive number, not '%s'\n", argv[i]);
+            if (*end || !(kbps > 0 && kbps <= 1000)) { /* also refuses nan and inf */
+                fprintf(stderr, "nac decode: --kbps wants a bitrate in kbps (0 < K <= 1000, e.g. 1.5, 3, 6, 12 or "
+                                "24), not '%s'\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(a, "--model") && i + 1 < argc) {
@@ -516,12 +633,11 @@ int nac_cmd_decode(int argc, char **argv)
     }
     nac_error err = {0};
     nac_model *m = NULL;
-    nac_decoder *dec = NULL;
     nac_nacfile_reader *rd = NULL;
     pcm_sink sink = {0};
+    decode_backend be = {0};
     FILE *f = NULL;
     float *pcm = NULL;
-    int32_t *codes = NULL;
     int st, warned = 0;
     f = strcmp(in, "-") ? fopen(in, "rb") : stdin;
     if (!f) {
@@ -539,8 +655,9 @@ int nac_cmd_decode(int argc, char **argv)
         goto done;
     }
     const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
-    int show = 0, truncated = 0;
+    int show = 0;
     double secs = info->length != NAC_NACFILE_LENGTH_UNKNOWN ? (double)info->length / info->source_rate : 0;
+    int frame_rate;
     if (info->mode == NAC_MODE_TRANSFORM) {
         if (info->codec_rate != NAC_TCX_RATE || info->frame_size != NAC_TCX_FRAME || info->delay != NAC_TCX_DELAY ||
             info->model_hash != NAC_TCX_HASH) {
@@ -550,51 +667,57 @@ int nac_cmd_decode(int argc, char **argv)
         if (kbps > 0)
             fprintf(stderr, "nac decode: note: %s was made by the transform coder, which decodes at its coded rate "
                             "(%.1f kbps) only; --kbps is ignored\n", in, info->bitrate / 10.0);
-        if ((info->source_rate != NAC_TCX_RATE &&
-             (st = nac_resampler_create(&sink.rate.rs, NAC_TCX_RATE, info->source_rate, &err))) ||
-            (st = nac_audio_writer_open(&sink.wr, out, (int)info->source_rate, &err)))
+        if ((st = nac_tcx_decoder_create(&be.tcx, &err)))
             goto fail;
-        sink.want = info->length;
+        be.frame_size = NAC_TCX_FRAME;
+        frame_rate = NAC_TCX_RATE;
         sink.skip = NAC_TCX_DELAY;
-        show = !quiet && isatty(2) && secs > 30;
-        if ((st = decode_tcx(rd, &sink, in, show, &warned, &truncated, &err)))
+    } else {
+        if ((st = load_model(&m, model_path, &err)))
             goto fail;
-        goto finish;
+        nac_model_info mi;
+        nac_model_get_info(m, &mi);
+        if (info->model_hash != mi.hash || (int)info->codec_rate != mi.sample_rate ||
+            (int)info->frame_size != mi.frame_size || info->n_stages > mi.n_stages) {
+            st = nac_error_set(&err, NAC_ERR_MODEL,
+                               "%s was encoded with model %08x; this is model %08x (%s): pass the encoder's model "
+                               "with --model",
+                               in, info->model_hash, mi.hash, model_path ? model_path : "built-in");
+            goto fail;
+        }
+        be.S = info->n_stages;
+        be.Sd = kbps > 0 ? nac_model_stages_for_kbps(m, kbps) : be.S;
+        if (be.Sd > be.S)
+            be.Sd = be.S;
+        be.bits = mi.bits_per_stage;
+        be.frame_size = mi.frame_size;
+        be.cap = 65535 * 8 / ((size_t)be.S * (size_t)be.bits) + 1; /* frames of the largest packet */
+        if ((st = nac_decoder_create(&be.dec, m, &err)))
+            goto fail;
+        if (!(be.codes = malloc(be.cap * (size_t)be.S * sizeof *be.codes))) {
+            st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        frame_rate = mi.sample_rate;
+        sink.skip = (size_t)mi.delay;
     }
-    if ((st = load_model(&m, model_path, &err)))
-        goto fail;
-    nac_model_info mi;
-    nac_model_get_info(m, &mi);
-    if (info->model_hash != mi.hash || (int)info->codec_rate != mi.sample_rate ||
-        (int)info->frame_size != mi.frame_size || info->n_stages > mi.n_stages) {
-        st = nac_error_set(&err, NAC_ERR_MODEL,
-                           "%s was encoded with model %08x; this is model %08x (%s): pass the encoder's model "
-                           "with --model",
-                           in, info->model_hash, mi.hash, model_path ? model_path : "built-in");
-        goto fail;
-    }
-    int S = info->n_stages, Sd = kbps > 0 ? nac_model_stages_for_kbps(m, kbps) : S;
-    if (Sd > S)
-        Sd = S;
-    if ((st = nac_decoder_create(&dec, m, &err)))
-        goto fail;
-    if ((int)info->source_rate != mi.sample_rate &&
-        (st = nac_resampler_create(&sink.rate.rs, mi.sample_rate, info->source_rate, &err)))
-        goto fail;
-    if ((st = nac_audio_writer_open(&sink.wr, out, (int)info->source_rate, &err)))
-        goto fail;
-    size_t max_pf = 65535 * 8 / ((size_t)S * mi.bits_per_stage) + 1;
-    size_t fpp = info->frames_per_packet ? info->frames_per_packet : 50;
-    size_t cap = max_pf > fpp ? max_pf : fpp;
-    codes = malloc(cap * (size_t)S * sizeof *codes);
-    pcm = malloc(cap * (size_t)mi.frame_size * sizeof *pcm);
-    if (!codes || !pcm) {
+    be.fpp = info->frames_per_packet ? info->frames_per_packet : 50;
+    if (be.tcx && be.fpp > NAC_TCX_MAX_PACKET_FRAMES)
+        be.fpp = NAC_TCX_MAX_PACKET_FRAMES;
+    if (!(pcm = be.pcm = malloc(SLICE * (size_t)be.frame_size * sizeof *pcm))) {
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    if (((int)info->source_rate != frame_rate &&
+         (st = nac_resampler_create(&sink.rate.rs, frame_rate, info->source_rate, &err))) ||
+        (st = nac_audio_writer_open(&sink.wr, out, (int)info->source_rate, &err)))
+        goto fail;
     sink.want = info->length;
-    sink.skip = (size_t)mi.delay;
+    uint64_t decoded = 0, concealed = 0, conceal_extra = 60 * (uint64_t)frame_rate / (uint64_t)be.frame_size;
     show = !quiet && isatty(2) && secs > 30;
+    char prefix[600];
+    snprintf(prefix, sizeof prefix, "%snac decode: warning: %s: ", show ? "\n" : "", in);
+    damage_log dlog = {stderr, prefix, "", 0, 0};
     for (;;) {
         nac_nacfile_packet pkt;
         nac_error e2 = {0};
@@ -602,44 +725,38 @@ int nac_cmd_decode(int argc, char **argv)
         if (r == NAC_NACFILE_END)
             break;
         if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
-                    r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is concealed)" : "");
-            warned = 1;
-            truncated |= r == NAC_ERR_TRUNCATED;
+            damage_report(&dlog, nac_error_message(&e2));
             continue;
         }
         if (r) {
             st = nac_error_set(&err, r, "%s: %s", in, nac_error_message(&e2));
             goto fail;
         }
-        /* concealment for whole lost packets first */
-        for (uint32_t k = 0; k < pkt.lost; k++)
-            if ((st = nac_decoder_decode(dec, pcm, NULL, NULL, fpp, Sd, &err)) ||
-                (st = sink_write(&sink, pcm, fpp * (size_t)mi.frame_size, 0, &err)))
-                goto fail;
-        size_t frames = pkt.size * 8 / ((size_t)S * (size_t)mi.bits_per_stage);
-        if (frames > cap)
-            frames = cap;
-        if ((st = nac_rvq_unpack(codes, pkt.data, pkt.size, frames * (size_t)S, mi.bits_per_stage, &err)))
+        damage_packet(&dlog, &pkt, ", concealed");
+        /* Concealment for whole lost packets first: at most as many frames as were decoded plus
+         * a minute (the reader bounds the packets; this bounds their audio, whatever their size),
+         * and nothing past the length the metadata states. */
+        uint64_t conceal = (uint64_t)pkt.lost * (uint64_t)be.fpp, allowed = decoded + conceal_extra - concealed;
+        if (conceal > allowed)
+            conceal = allowed;
+        concealed += conceal;
+        size_t frames = 0;
+        if ((st = backend_conceal(&be, &sink, (size_t)conceal, &err)) ||
+            (st = backend_packet(&be, &sink, &pkt, &frames, &dlog, &err)))
             goto fail;
-        if (Sd < S)
-            for (size_t k = 0; k < frames; k++)
-                memmove(codes + k * (size_t)Sd, codes + k * (size_t)S, (size_t)Sd * sizeof *codes);
-        if ((st = nac_decoder_decode(dec, pcm, codes, NULL, frames, Sd, &err)) ||
-            (st = sink_write(&sink, pcm, frames * (size_t)mi.frame_size, 0, &err)))
-            goto fail;
+        decoded += frames;
         progress(show, "decode", (double)sink.written / info->source_rate, secs);
     }
-finish:
     if ((st = sink_write(&sink, NULL, 0, 1, &err)))
         goto fail;
     if (sink.want != NAC_NACFILE_LENGTH_UNKNOWN && sink.written < sink.want) {
-        if (!truncated)
-            fprintf(stderr, "nac decode: warning: %s: stream ends early", in);
-        fprintf(stderr, "%snac decode: warning: decoded %.2f of %.2f s; the rest is missing\n", show ? "\n" : "",
-                (double)sink.written / info->source_rate, secs);
-        warned = 1;
+        char what[160];
+        snprintf(what, sizeof what, "the stream ends early: decoded %.2f of %.2f s, the rest is missing",
+                 (double)sink.written / info->source_rate, secs);
+        damage_flush(&dlog, what);
     }
+    damage_flush(&dlog, NULL);
+    warned = dlog.events > 0;
     st = nac_audio_writer_close(sink.wr, &err);
     sink.wr = NULL;
     if (st)
@@ -658,10 +775,11 @@ done:
     nac_nacfile_reader_destroy(rd);
     nac_resampler_destroy(sink.rate.rs);
     free(sink.rate.out);
-    nac_decoder_destroy(dec);
+    nac_decoder_destroy(be.dec);
+    nac_tcx_decoder_destroy(be.tcx);
     nac_model_destroy(m);
     free(pcm);
-    free(codes);
+    free(be.codes);
     return status;
 }
 
@@ -672,7 +790,10 @@ int nac_cmd_info(int argc, char **argv)
     if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc == 2 ? stdout : stderr,
                 "usage: nac info FILE\n\nDescribes a .nac file (header, metadata, packets, damage) or a model "
-                "file\n(architecture, size, training steps). FILE 'default' describes the built-in model.\n");
+                "file\n(architecture, size, training steps). FILE 'default' describes the built-in model.\n"
+                "Exit status: 0 a clean file or a model, 3 a .nac file with damage (lost, dropped or damaged\n"
+                "packets, or audio missing at the end: what nac decode would conceal), 1 error, 2 usage.\n\n"
+                "example:\n  nac info speech.nac\n");
         return argc == 2 ? 0 : 2;
     }
     const char *path = argv[1];
@@ -728,8 +849,15 @@ int nac_cmd_info(int argc, char **argv)
                (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
                in->frames_per_packet);
     printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
-    long packets = 0, damaged = 0, lost = 0;
-    size_t bytes = 0;
+    /* the same reader and rules as decode, so both see the same damage (and exit 3 on it) */
+    long packets = 0, lost = 0;
+    uint64_t bytes = 0, frames = 0;
+    damage_log dlog = {stdout, "  damage: ", "", 0, 0};
+    unsigned frame_bits = 0;
+    for (unsigned s = 0; s < in->n_stages; s++)
+        frame_bits += in->stage_bits[s];
+    uint64_t fpp = in->frames_per_packet ? in->frames_per_packet : 50;
+    int status = 0;
     for (;;) {
         nac_nacfile_packet pkt;
         nac_error e2;
@@ -737,20 +865,33 @@ int nac_cmd_info(int argc, char **argv)
         if (r == NAC_NACFILE_END)
             break;
         if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            printf("  damage: %s\n", nac_error_message(&e2));
-            damaged++;
+            damage_report(&dlog, nac_error_message(&e2));
             continue;
         }
         if (r) {
+            damage_flush(&dlog, NULL);
             printf("  read error: %s\n", nac_error_message(&e2));
+            status = 1;
             break;
         }
+        damage_packet(&dlog, &pkt, "");
         packets++;
         lost += pkt.lost;
         bytes += pkt.size;
+        frames += (uint64_t)pkt.size * 8 / frame_bits + (uint64_t)pkt.lost * fpp;
     }
-    printf("  %ld packets (%zu payload bytes), %ld damaged regions, %ld packets lost\n", packets, bytes, damaged, lost);
+    /* what decode would give: the frames' samples less the delay, at the source rate */
+    double have = ((double)frames * in->frame_size - in->delay) * in->source_rate / in->codec_rate;
+    if (!status && in->mode == NAC_MODE_NEURAL && in->length != NAC_NACFILE_LENGTH_UNKNOWN && have < (double)in->length) {
+        char what[160];
+        snprintf(what, sizeof what, "the stream ends early: it holds %.2f of %.2f s", have > 0 ? have / in->source_rate : 0.0,
+                 (double)in->length / in->source_rate);
+        damage_flush(&dlog, what);
+    }
+    damage_flush(&dlog, NULL);
+    printf("  %ld packets (%llu payload bytes), %ld damage reports, %ld packets lost\n", packets,
+           (unsigned long long)bytes, dlog.events, lost);
     nac_nacfile_reader_destroy(rd);
     fclose(f);
-    return damaged || lost ? 1 : 0;
+    return status ? status : dlog.events ? 3 : 0;
 }

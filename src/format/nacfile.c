@@ -9,6 +9,7 @@
 #include "format/utf8.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #define META_BUF 1024        /* what our writer's metadata can take: all tags at their largest */
 #define CRC_TLV 7            /* tag, length, u32 */
 #define MAX_PACKET (NAC_NACFILE_PACKET_OVERHEAD + NAC_NACFILE_MAX_PAYLOAD)
+#define RING (1u << 17)      /* running CRCs kept: more than one packet's span */
 
 static const uint8_t nac_magic[3] = {'N', 'A', 'C'};
 
@@ -24,8 +26,9 @@ static const uint8_t nac_magic[3] = {'N', 'A', 'C'};
 
 static int check_info(const nac_nacfile_info *in, int code, nac_error *err)
 {
-    if (in->source_rate < 1000 || in->source_rate > MAX_RATE)
-        return nac_error_set(err, code, "source sample rate %u Hz is not in 1000..%d", in->source_rate, MAX_RATE);
+    if (in->source_rate < 1000 || in->source_rate > NAC_NACFILE_MAX_SOURCE_RATE)
+        return nac_error_set(err, code, "source sample rate %u Hz is not in 1000..%d", in->source_rate,
+                             NAC_NACFILE_MAX_SOURCE_RATE);
     if (in->channels < 1 || in->channels > 255)
         return nac_error_set(err, code, "channel count %u is not in 1..255", in->channels);
     if (in->codec_rate < 1000 || in->codec_rate > MAX_RATE)
@@ -37,6 +40,9 @@ static int check_info(const nac_nacfile_info *in, int code, nac_error *err)
     for (unsigned s = 0; s < in->n_stages; s++)
         if (in->stage_bits[s] < 1 || in->stage_bits[s] > 24)
             return nac_error_set(err, code, "stage %u has %u bits, not 1..24", s, in->stage_bits[s]);
+    if ((uint64_t)in->frames_per_packet * in->frame_size > (uint64_t)NAC_NACFILE_MAX_GAP_SECONDS * in->codec_rate)
+        return nac_error_set(err, code, "%u frames of %u samples per packet is more than %d s", in->frames_per_packet,
+                             in->frame_size, NAC_NACFILE_MAX_GAP_SECONDS);
     if ((uint64_t)in->delay > 10ull * in->codec_rate)
         return nac_error_set(err, code, "codec delay of %u samples is more than 10 s", in->delay);
     if (in->mode >= NAC_MODE_COUNT)
@@ -291,7 +297,22 @@ struct nac_nacfile_reader {
     int eof;              /* nothing more beyond end */
     int io_error;
     int done;
+    /* Running CRCs: ring[o % RING] = CRC of the stream bytes from an origin up to offset o, for
+     * o in [ring_lo, ring_hi]; any span's CRC then costs one combine, not a pass over it. */
+    uint32_t *ring;
+    uint64_t ring_lo, ring_hi;
+    int ring_valid;
+    uint64_t op_len;      /* the combine operator cached for one span length */
+    uint32_t op;
+    /* Sequence numbers (docs/format.md 2.4) */
     uint32_t expected;    /* sequence number of the next packet if none is lost */
+    int started;          /* a packet was accepted */
+    uint64_t accepted, concealed; /* packets accepted, packets counted lost */
+    uint64_t max_packets; /* sequence numbers the metadata allows, or UINT64_MAX */
+    uint64_t max_gap;     /* the most packets one gap may count lost (60 s) */
+    int probing;          /* a packet jumped too far; probe = its seq + 1 */
+    uint32_t probe;
+    size_t held, held_next; /* swapped neighbours: the later one (held bytes at pos) is returned next */
     nac_nacfile_info info;
 };
 
@@ -366,6 +387,23 @@ static int read_head(nac_nacfile_reader *r, nac_error *err)
     return NAC_OK;
 }
 
+/* The sequence-number bounds of docs/format.md 2.4, from the metadata. Without tag 0x0B a packet
+ * is taken to hold one frame, the most packets a length can need. */
+static void seq_limits(nac_nacfile_reader *r)
+{
+    const nac_nacfile_info *in = &r->info;
+    double fpp = in->frames_per_packet ? in->frames_per_packet : 1;
+    r->max_packets = UINT64_MAX;
+    if (in->length != NAC_NACFILE_LENGTH_UNKNOWN) {
+        double samples = (double)in->length * in->codec_rate / in->source_rate + in->delay;
+        double packets = ceil((floor(samples / in->frame_size) + 2) / fpp) + 1;
+        if (packets < 0x1p40)
+            r->max_packets = (uint64_t)packets;
+    }
+    double gap = floor((double)NAC_NACFILE_MAX_GAP_SECONDS * in->codec_rate / (fpp * in->frame_size));
+    r->max_gap = gap >= 1 ? (uint64_t)gap : 1;
+}
+
 static int reader_open(nac_nacfile_reader **out, FILE *f, const void *data, size_t size, nac_error *err)
 {
     nac_nacfile_reader *r = calloc(1, sizeof *r);
@@ -390,6 +428,7 @@ static int reader_open(nac_nacfile_reader **out, FILE *f, const void *data, size
         nac_nacfile_reader_destroy(r);
         return rc;
     }
+    seq_limits(r);
     *out = r;
     return NAC_OK;
 }
@@ -412,12 +451,41 @@ int nac_nacfile_reader_create_mem(nac_nacfile_reader **out, const void *data, si
 
 const nac_nacfile_info *nac_nacfile_reader_info(const nac_nacfile_reader *r) { return r ? &r->info : NULL; }
 
-/* Is there a packet at the read position? 1: yes, *total bytes long; 0: no; -1: it could be one
- * but the input ends before it does. */
-static int packet_at(nac_nacfile_reader *r, size_t *total)
+/* CRC-32 of the stream bytes [a, b), which the buffer holds, with b - a < RING: from the running
+ * CRCs, so that testing every sync word of a damaged stretch costs time linear in its length
+ * (a direct CRC per candidate costs up to 64 KiB each: quadratic on a run of A5 5A). */
+static uint32_t span_crc(nac_nacfile_reader *r, uint64_t a, uint64_t b)
 {
-    size_t avail = fill(r, 8);
-    const uint8_t *p = r->base + r->pos;
+    if (!r->ring && !(r->ring = malloc(RING * sizeof *r->ring)))
+        return nac_crc32(0, r->base + (a - r->base_offset), (size_t)(b - a));
+    if (!r->ring_valid || a < r->ring_lo || a > r->ring_hi) { /* a new origin (any origin will do) */
+        r->ring_lo = r->ring_hi = a;
+        r->ring[a % RING] = 0;
+        r->ring_valid = 1;
+    }
+    uint32_t c = r->ring[r->ring_hi % RING];
+    for (; r->ring_hi < b; r->ring_hi++) {
+        c = nac_crc32(c, r->base + (r->ring_hi - r->base_offset), 1);
+        r->ring[(r->ring_hi + 1) % RING] = c;
+    }
+    if (r->ring_hi - r->ring_lo >= RING)
+        r->ring_lo = r->ring_hi - RING + 1;
+    if (r->op_len != b - a) {
+        r->op_len = b - a;
+        r->op = nac_crc32_combine_gen(b - a);
+    }
+    return r->ring[b % RING] ^ nac_crc32_combine_op(r->ring[a % RING], 0, r->op);
+}
+
+/* Is there a packet `off` bytes past the read position? 1: yes, *total bytes long; 0: no; -1: it
+ * could be one but the input ends before it does. */
+static int packet_at_off(nac_nacfile_reader *r, size_t off, size_t *total)
+{
+    size_t avail = fill(r, off + 8);
+    if (avail <= off)
+        return -1; /* the input ends here */
+    avail -= off;
+    const uint8_t *p = r->base + r->pos + off;
     if (avail < 8) {
         if ((avail >= 1 && p[0] != NAC_NACFILE_SYNC0) || (avail >= 2 && p[1] != NAC_NACFILE_SYNC1))
             return 0;
@@ -426,13 +494,90 @@ static int packet_at(nac_nacfile_reader *r, size_t *total)
     if (p[0] != NAC_NACFILE_SYNC0 || p[1] != NAC_NACFILE_SYNC1)
         return 0;
     size_t len = nac_get_be16(p + 6), n = NAC_NACFILE_PACKET_OVERHEAD + len;
-    if (fill(r, n) < n)
+    if (fill(r, off + n) < off + n)
         return -1;
-    p = r->base + r->pos;
-    if (nac_crc32(0, p + 2, 6 + len) != nac_get_be32(p + 8 + len))
+    p = r->base + r->pos + off;
+    uint64_t at = r->base_offset + r->pos + off;
+    if (span_crc(r, at + 2, at + 8 + len) != nac_get_be32(p + 8 + len))
         return 0;
     *total = n;
     return 1;
+}
+
+static int packet_at(nac_nacfile_reader *r, size_t *total) { return packet_at_off(r, 0, total); }
+
+/* What the sequence rules (docs/format.md 2.4) make of a packet whose CRC checks. */
+enum { SEQ_ACCEPT, SEQ_OLD, SEQ_FAR };
+
+static int seq_verdict(nac_nacfile_reader *r, uint32_t seq)
+{
+    if (r->started && seq < r->expected)
+        return SEQ_OLD;
+    uint64_t gap = seq - (r->started ? r->expected : 0);
+    if ((uint64_t)seq >= r->max_packets)
+        return SEQ_FAR;
+    if (gap > 0 && (gap > r->max_gap || r->concealed + gap > r->max_gap + r->accepted)) {
+        if (r->probing && seq == r->probe)
+            return SEQ_ACCEPT; /* two packets in a row agree: the stream really jumped */
+        return SEQ_FAR;
+    }
+    return SEQ_ACCEPT;
+}
+
+/* Returns the packet `off` bytes past the read position (total bytes long) in *pkt. */
+static void take_packet(nac_nacfile_reader *r, nac_nacfile_packet *pkt, size_t off, size_t total)
+{
+    const uint8_t *p = r->base + r->pos + off;
+    pkt->seq = nac_get_be32(p + 2);
+    pkt->lost = r->started ? pkt->seq - r->expected : pkt->seq;
+    if (r->probing && pkt->seq == r->probe)
+        pkt->lost = 0; /* the stream restarts after a jump: nothing to conceal */
+    pkt->reordered = 0;
+    pkt->data = p + 8;
+    pkt->size = total - NAC_NACFILE_PACKET_OVERHEAD;
+    pkt->offset = r->base_offset + r->pos + off;
+    r->probing = 0;
+    r->started = 1;
+    r->expected = pkt->seq + 1;
+    r->accepted++;
+    r->concealed += pkt->lost;
+}
+
+/* Skips the run of valid packets at the read position that the sequence rules drop; *verdict is the
+ * first one's, err says what was dropped. */
+static int drop_packets(nac_nacfile_reader *r, int verdict, size_t total, nac_error *err)
+{
+    uint64_t at = r->base_offset + r->pos;
+    uint32_t first = nac_get_be32(r->base + r->pos + 2), last = first, expected = r->expected;
+    unsigned long n = 0;
+    do {
+        last = nac_get_be32(r->base + r->pos + 2);
+        if (verdict == SEQ_FAR && (uint64_t)last < r->max_packets) {
+            r->probing = 1;
+            r->probe = last + 1;
+        }
+        r->pos += total;
+        n++;
+    } while (verdict == SEQ_OLD && packet_at(r, &total) == 1 &&
+             seq_verdict(r, nac_get_be32(r->base + r->pos + 2)) == SEQ_OLD);
+    if (verdict == SEQ_OLD && n == 1)
+        return nac_error_set(err, NAC_ERR_CORRUPT,
+                             "the packet at byte %llu (sequence %u) repeats or arrives after packet %u: dropped",
+                             (unsigned long long)at, first, expected - 1);
+    if (verdict == SEQ_OLD)
+        return nac_error_set(err, NAC_ERR_CORRUPT,
+                             "%lu packets at byte %llu (sequence %u, ..., %u) repeat or arrive after packet %u: dropped",
+                             n, (unsigned long long)at, first, last, expected - 1);
+    if ((uint64_t)first >= r->max_packets)
+        return nac_error_set(err, NAC_ERR_CORRUPT,
+                             "packet at byte %llu has sequence %u, beyond the %llu packets the stream's length "
+                             "allows: dropped",
+                             (unsigned long long)at, first, (unsigned long long)r->max_packets);
+    return nac_error_set(err, NAC_ERR_CORRUPT,
+                         "packet at byte %llu has sequence %u, %llu past the expected %u: more than %d s of audio "
+                         "lost or a damaged number; dropped",
+                         (unsigned long long)at, first, (unsigned long long)(first - expected), expected,
+                         NAC_NACFILE_MAX_GAP_SECONDS);
 }
 
 int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_error *err)
@@ -441,16 +586,30 @@ int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_
         return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_reader_next: NULL argument");
     if (r->done)
         return NAC_NACFILE_END;
-    size_t total;
+    size_t total, next;
+    if (r->held) { /* the first of two swapped packets, after the second */
+        take_packet(r, pkt, 0, r->held);
+        pkt->reordered = 1;
+        r->pos += r->held + r->held_next;
+        r->held = 0;
+        return NAC_OK;
+    }
     int st = packet_at(r, &total);
     if (st == 1) {
-        const uint8_t *p = r->base + r->pos;
-        pkt->seq = nac_get_be32(p + 2);
-        pkt->lost = pkt->seq >= r->expected ? pkt->seq - r->expected : 0;
-        pkt->data = p + 8;
-        pkt->size = total - NAC_NACFILE_PACKET_OVERHEAD;
-        pkt->offset = r->base_offset + r->pos;
-        r->expected = pkt->seq + 1;
+        uint32_t seq = nac_get_be32(r->base + r->pos + 2);
+        int v = seq_verdict(r, seq);
+        if (v != SEQ_ACCEPT)
+            return drop_packets(r, v, total, err);
+        /* two neighbours in swapped order (a muxer's mistake): give them back in order */
+        if (r->started && seq == r->expected + 1 && packet_at_off(r, total, &next) == 1 &&
+            nac_get_be32(r->base + r->pos + total + 2) == r->expected) {
+            take_packet(r, pkt, total, next);
+            pkt->reordered = 1;
+            r->held = total;
+            r->held_next = next;
+            return NAC_OK;
+        }
+        take_packet(r, pkt, 0, total);
         r->pos += total;
         return NAC_OK;
     }
@@ -490,5 +649,6 @@ void nac_nacfile_reader_destroy(nac_nacfile_reader *r)
     if (!r)
         return;
     free(r->buf);
+    free(r->ring);
     free(r);
 }

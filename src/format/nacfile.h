@@ -19,6 +19,8 @@
 #define NAC_NACFILE_MAX_PAYLOAD 65535
 #define NAC_NACFILE_MAX_STAGES 64
 #define NAC_NACFILE_MAX_ENCODER 255     /* bytes of the encoder-version string */
+#define NAC_NACFILE_MAX_SOURCE_RATE 655350 /* Hz: the most a WAV or FLAC file can state */
+#define NAC_NACFILE_MAX_GAP_SECONDS 60     /* longest packet; longest gap of a stream of unknown length */
 #define NAC_NACFILE_LENGTH_UNKNOWN UINT64_MAX /* length tag value of a stream of unknown length */
 /* Returned (a positive value, not an error) by nac_nacfile_reader_next at the end of the input. */
 #define NAC_NACFILE_END 1
@@ -50,7 +52,7 @@ enum {
 
 /* What a .nac stream says about itself. */
 typedef struct nac_nacfile_info {
-    uint32_t source_rate;       /* Hz, 1000..768000 */
+    uint32_t source_rate;       /* Hz, 1000..NAC_NACFILE_MAX_SOURCE_RATE */
     uint16_t channels;          /* 1..255 */
     uint64_t length;            /* samples per channel at source_rate, or NAC_NACFILE_LENGTH_UNKNOWN */
     uint32_t codec_rate;        /* Hz, 1000..768000 */
@@ -59,7 +61,7 @@ typedef struct nac_nacfile_info {
     uint8_t stage_bits[NAC_NACFILE_MAX_STAGES]; /* [0..n_stages-1], each 1..24 */
     uint32_t model_hash;
     uint32_t delay;             /* codec-rate samples, at most 10 s worth */
-    uint16_t frames_per_packet; /* 0 = not stated (tag absent) */
+    uint16_t frames_per_packet; /* 0 = not stated (tag absent); frames_per_packet * frame_size <= 60 s */
     uint8_t mode;               /* NAC_MODE_*; 0 when tag 0x0C is absent */
     uint8_t bitrate;            /* nominal, units of 100 bit/s (60 = 6 kbps); 0 = not stated */
     char encoder[NAC_NACFILE_MAX_ENCODER + 1]; /* NUL-terminated UTF-8 */
@@ -97,7 +99,10 @@ typedef struct nac_nacfile_reader nac_nacfile_reader;
 /* One packet. data points into the reader and is valid until its next call. */
 typedef struct nac_nacfile_packet {
     uint32_t seq;         /* sequence number */
-    uint32_t lost;        /* packets missing just before this one (seq - expected), 0 if seq < expected */
+    uint32_t lost;        /* packets missing just before this one (seq - expected), within the bounds of
+                           * docs/format.md 2.4: to conceal */
+    int reordered;        /* 1 for both packets of two neighbours that came in swapped order and are
+                           * returned in order (the second call's packet has the lower offset) */
     const uint8_t *data;  /* payload */
     size_t size;          /* payload bytes */
     uint64_t offset;      /* byte offset of the packet's sync word in the stream */
@@ -117,7 +122,9 @@ const nac_nacfile_info *nac_nacfile_reader_info(const nac_nacfile_reader *r);
  *   NAC_OK: *pkt holds a packet whose CRC checks;
  *   NAC_ERR_CORRUPT: bytes that are not a valid packet were skipped; the reader has already
  *     resynchronised on the next sync word whose packet CRC checks, and the next call returns that
- *     packet (its lost field counts the packets lost, from the sequence numbers);
+ *     packet (its lost field counts the packets lost, from the sequence numbers); or valid packets
+ *     were dropped by the sequence rules of docs/format.md 2.4 (repeated, late, or numbered beyond
+ *     what the stream allows), one report per run of them;
  *   NAC_ERR_TRUNCATED: the input ends inside a packet (reported once; then NAC_NACFILE_END);
  *   NAC_NACFILE_END: no more packets;
  *   NAC_ERR_IO: reading f failed.

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audio/audio_file.h"
+#include "dsp/biquad.h"
 #include "dsp/lowpass.h"
 #include "dsp/resample.h"
 #include "metrics/metrics.h"
@@ -328,7 +329,19 @@ static int run_nac(float *out, double *kbps, const nac_model *m, double rate, co
         st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = nac_encoder_push(enc, codes, max, &frames, x, n, err)) ||
+    /* the same 50 Hz high-pass as nac encode puts before the neural codec, so both give the same */
+    float *hx = malloc(n * sizeof *hx);
+    if (!hx) {
+        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(hx, x, n * sizeof *hx);
+    nac_biquad hp;
+    nac_biquad_highpass(&hp, NAC_NEURAL_HIGHPASS_HZ, NAC_LISTEN_RATE);
+    nac_biquad_run(&hp, hx, n);
+    st = nac_encoder_push(enc, codes, max, &frames, hx, n, err);
+    free(hx);
+    if (st ||
         (st = nac_encoder_flush(enc, codes + frames * (size_t)S, max - frames, &more, err)))
         goto done;
     frames += more;

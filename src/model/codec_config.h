@@ -10,6 +10,14 @@
 #include "core/status.h"
 #include "vq/rvq.h"
 
+/* Documented maxima (docs/robustness.md): a model file may declare nothing larger, so loading one
+ * costs a bounded amount of memory whatever its config says. The built-in model has 1.4 M
+ * parameters and 6.3 M floats of VQ tables. */
+#define NAC_CODEC_MAX_PARAMS (1 << 24)    /* floats of parameters (64 MiB as float32) */
+#define NAC_CODEC_MAX_RVQ_TABLE (1 << 24) /* floats of decoded VQ entries, stages x entries x latent dim */
+#define NAC_CODEC_MAX_RVQ_WORK (1 << 28)  /* multiply-adds to decode them: the table x code dim (2^25.6 built in) */
+#define NAC_CODEC_MAX_SCRATCH (1 << 24)   /* floats of scratch per encoder or decoder */
+
 typedef struct nac_codec_config {
     int sample_rate;   /* Hz, 16000 */
     int n_fft, hop;    /* STFT: 320, 160 (100 frames/s) */

@@ -78,8 +78,24 @@ int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int wi
     int st = nac_codec_config_from_weights(&cfg, w, err);
     if (had_moments)
         *had_moments = 0;
-    if (st || (st = nac_codec_net_create(&n, &cfg, with_optimizer, err)))
+    if (st || (st = nac_codec_net_plan(&n, &cfg, err)))
         return st;
+    /* every tensor the config declares must be in the file, with its shape, before the arenas are
+     * allocated: a file of a few config keys must not cost the memory of the network it describes */
+    for (int i = 0; i < n->p.n; i++) {
+        const nn_tensor *t = &n->p.t[i];
+        const nac_tensor_info *f = nac_weights_find(w, t->name);
+        int same = f && f->ndim == t->ndim;
+        for (int d = 0; same && d < t->ndim; d++)
+            same = f->shape[d] == (size_t)t->shape[d];
+        if (!same) {
+            st = nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: tensor %s is %s", t->name,
+                               f ? "of another shape" : "missing");
+            goto fail_plan;
+        }
+    }
+    if ((st = nac_codec_net_alloc(n, with_optimizer, err)))
+        goto fail_plan;
     int moments = 0;
     if ((st = nn_params_read(&n->p, w, with_optimizer > 0, NULL, &moments, err)))
         goto fail;
@@ -104,6 +120,9 @@ fail:
         return nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: %s", detail);
     }
     return st == NAC_ERR_NOMEM ? st : NAC_ERR_MODEL;
+fail_plan:
+    nac_codec_net_destroy(n);
+    return st;
 }
 
 int nac_codec_net_graft(nac_codec_net *n, const nac_weights *w, nac_codec_graft_note note, void *ctx, nac_error *err)

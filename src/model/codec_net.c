@@ -78,7 +78,7 @@ static int rvq_params(nac_codec_net *n, nac_error *err)
     return NAC_OK;
 }
 
-int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int with_optimizer, nac_error *err)
+int nac_codec_net_plan(nac_codec_net **out, const nac_codec_config *cfg, nac_error *err)
 {
     const nac_codec_config *c = cfg;
     int st, C = c->channels;
@@ -121,21 +121,51 @@ int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int w
         (st = norm_params(p, "dec.ln", C, &n->oln_g, &n->oln_b, err)) ||
         (st = conv_params(p, "dec.head", nac_codec_conv(c, NAC_CONV_HEAD), &n->head_w, &n->head_b, err)))
         goto fail;
-    if ((st = nn_params_alloc(p, with_optimizer, err)))
-        goto fail;
-    for (int i = 0; i < n->rvq.n_params; i++)
-        n->rvq.params[i].offset = p->t[n->rvq_idx[i]].offset;
-    n->rvq_state = nac_calloc(n->rvq.state_floats ? n->rvq.state_floats : 1, sizeof(float));
-    if (!n->rvq_state) {
-        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    size_t table = (size_t)c->rvq.n_stages * (size_t)c->rvq.codebook_size * (size_t)c->latent_dim;
+    size_t build = table * (size_t)(c->rvq.code_dim > 0 ? c->rvq.code_dim : 1); /* MACs to decode the entries */
+    if (p->total > NAC_CODEC_MAX_PARAMS) {
+        st = nac_error_set(err, NAC_ERR_MODEL, "the config makes %zu parameters, more than the %d a model may have",
+                           p->total, NAC_CODEC_MAX_PARAMS);
         goto fail;
     }
-    if ((st = nac_stft_create(&n->stft, c->n_fft, c->hop, NAC_WINDOW_SQRT_HANN, err)))
+    if (table > NAC_CODEC_MAX_RVQ_TABLE || build > NAC_CODEC_MAX_RVQ_WORK || n->rvq.state_floats > NAC_CODEC_MAX_PARAMS) {
+        st = nac_error_set(err, NAC_ERR_MODEL,
+                           "the config's VQ (%d stages x %d entries x %d dimensions, code dimension %d) is more than "
+                           "the maxima allow (%d floats of tables, %d multiply-adds to build them)", c->rvq.n_stages,
+                           c->rvq.codebook_size, c->latent_dim, c->rvq.code_dim, NAC_CODEC_MAX_RVQ_TABLE,
+                           NAC_CODEC_MAX_RVQ_WORK);
         goto fail;
+    }
     *out = n;
     return NAC_OK;
 fail:
     nac_codec_net_destroy(n);
+    return st;
+}
+
+int nac_codec_net_alloc(nac_codec_net *n, int with_optimizer, nac_error *err)
+{
+    nn_params *p = &n->p;
+    int st;
+    if ((st = nn_params_alloc(p, with_optimizer, err)))
+        return st;
+    for (int i = 0; i < n->rvq.n_params; i++)
+        n->rvq.params[i].offset = p->t[n->rvq_idx[i]].offset;
+    n->rvq_state = nac_calloc(n->rvq.state_floats ? n->rvq.state_floats : 1, sizeof(float));
+    if (!n->rvq_state)
+        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    return nac_stft_create(&n->stft, n->cfg.n_fft, n->cfg.hop, NAC_WINDOW_SQRT_HANN, err);
+}
+
+int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int with_optimizer, nac_error *err)
+{
+    nac_codec_net *n = NULL;
+    int st = nac_codec_net_plan(&n, cfg, err);
+    if (!st && (st = nac_codec_net_alloc(n, with_optimizer, err))) {
+        nac_codec_net_destroy(n);
+        n = NULL;
+    }
+    *out = n;
     return st;
 }
 

@@ -61,8 +61,13 @@ typedef struct nac_codec_net {
 } nac_codec_net;
 
 /* Builds the tensor table for cfg and allocates (with AdamW moments when with_optimizer).
- * Parameters are zero until nac_codec_net_init or a load. */
+ * Parameters are zero until nac_codec_net_init or a load. NAC_ERR_MODEL when cfg exceeds the
+ * documented maxima of codec_config.h. */
 int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int with_optimizer, nac_error *err);
+/* The two halves of create: the table only (checked against the maxima; nothing sized by cfg is
+ * allocated, so a loader can check a file's tensors against n->p first), then the arenas. */
+int nac_codec_net_plan(nac_codec_net **out, const nac_codec_config *cfg, nac_error *err);
+int nac_codec_net_alloc(nac_codec_net *n, int with_optimizer, nac_error *err);
 void nac_codec_net_destroy(nac_codec_net *n);
 /* Random initialisation from seed (parameters and VQ state). */
 void nac_codec_net_init(nac_codec_net *n, uint64_t seed);

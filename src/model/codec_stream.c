@@ -125,8 +125,10 @@ void nac_model_get_info(const nac_model *m, nac_model_info *info) { *info = m->i
 int nac_model_stages_for_kbps(const nac_model *m, double kbps)
 {
     double frames_per_s = (double)m->info.sample_rate / m->info.frame_size;
-    int s = (int)floor(kbps * 1000.0 / (frames_per_s * m->info.bits_per_stage) + 1e-9);
-    return s < 1 ? 1 : s > m->info.n_stages ? m->info.n_stages : s;
+    double s = floor(kbps * 1000.0 / (frames_per_s * m->info.bits_per_stage) + 1e-9);
+    if (!(s >= 1)) /* also NaN */
+        return 1;
+    return s > m->info.n_stages ? m->info.n_stages : (int)s; /* compared as double: no overflow on 1e300 */
 }
 
 /* ---- shared inference machinery -------------------------------------------------------------------- */
@@ -159,6 +161,9 @@ static int runner_init(runner *r, const nac_codec_net *net, size_t hist_floats, 
     for (int i = 0; i < net->n_blocks; i++)
         acts = maxz(acts, nac_convnext_act_floats(&net->blocks[i], 1, r->Tf));
     size_t total = 2 * wide + acts + 2 * F * Tf + 2 * Tf + hist_floats + 64;
+    if (total > NAC_CODEC_MAX_SCRATCH)
+        return nac_error_set(err, NAC_ERR_MODEL, "a stream of this model needs %zu floats of scratch, more than the %d "
+                             "allowed", total, NAC_CODEC_MAX_SCRATCH);
     r->mem = nac_calloc(total, sizeof(float));
     if (!r->mem)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
