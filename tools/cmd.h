@@ -11,5 +11,8 @@ int nac_cmd_train(int argc, char **argv);
 int nac_cmd_eval(int argc, char **argv);
 int nac_cmd_plot(int argc, char **argv);
 int nac_cmd_vq(int argc, char **argv);
+int nac_cmd_enhance(int argc, char **argv);
+int nac_cmd_degrade(int argc, char **argv);
+int nac_cmd_train_enhance(int argc, char **argv); /* nac train --task ... (cmd_enhance.c) */
 
 #endif

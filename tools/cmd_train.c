@@ -340,6 +340,9 @@ static void note_graft(void *ctx, const char *name, const char *what)
 
 int nac_cmd_train(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* enhancement models have their own trainer (src/enhance) */
+        if (!strcmp(argv[i], "--task"))
+            return nac_cmd_train_enhance(argc, argv);
     train_opts o;
     int rc = parse(&o, argc, argv);
     if (rc)

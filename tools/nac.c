@@ -21,6 +21,8 @@ static const subcommand commands[] = {
     {"eval", nac_cmd_eval, "objective metrics between a reference and a degraded signal"},
     {"plot", nac_cmd_plot, "spectrogram pictures (PNG)"},
     {"vq", nac_cmd_vq, "vector-quantisation toolkit on raw float32 feature files"},
+    {"enhance", nac_cmd_enhance, "restore noisy, quantised or narrowband speech"},
+    {"degrade", nac_cmd_degrade, "make degraded copies (noise, quantisation, narrowband) for tests"},
 };
 
 static void usage(FILE *f)
