@@ -393,4 +393,9 @@ TEST(enhance_cli)
                       tmp, tmp, fx) == 1);
     CHECK(nac_test_sh(": > %s/empty.wav; %s enhance %s/empty.wav %s/x.wav --task denoise 2>/dev/null", tmp, bin, tmp,
                       tmp) == 1);
+    /* clean / degraded / restored stacked in one picture */
+    CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/nb.wav %s/wb.wav %s/stack.png && "
+                      "test \"$(head -c 4 %s/stack.png | tail -c 3)\" = PNG", bin, fx, tmp, tmp, tmp, tmp) == 0);
+    CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/nb.wav %s/wb.wav %s/x.png %s/y.png 2>/dev/null",
+                      bin, fx, tmp, tmp, tmp, tmp) == 2);
 }
