@@ -399,3 +399,37 @@ TEST(enhance_cli)
     CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/nb.wav %s/wb.wav %s/x.png %s/y.png 2>/dev/null",
                       bin, fx, tmp, tmp, tmp, tmp) == 2);
 }
+
+/* Training 6 steps in one run equals 3 steps, a stop, and 3 more from the checkpoint (parameters
+ * and moments bit for bit): the resume is exact. */
+TEST(enhance_train_resumes_exactly)
+{
+    const char *bin = nac_test_bin(), *tmp = nac_test_tmp_dir(), *fx = nac_test_fixture_dir();
+    const char *common = "--task denoise --threads 1 --batch 2 --seconds 0.5 --channels 8 --hidden 8 --blocks 1 "
+                         "--kernel 3 --save-every 100 --warmup 2";
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/a.nacw --steps 6 2>/dev/null", bin, common, fx, fx,
+                      tmp) == 0);
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/b.nacw --steps 3 2>/dev/null && "
+                      "%s train %s --data %s --noise %s --out %s/b.nacw --steps 6 2>/dev/null",
+                      bin, common, fx, fx, tmp, bin, common, fx, fx, tmp) == 0);
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/a.nacw.ckpt", tmp);
+    snprintf(pb, sizeof pb, "%s/b.nacw.ckpt", tmp);
+    nac_weights *wa = NULL, *wb = NULL;
+    CHECK(nac_weights_load(&wa, pa, NULL) == NAC_OK);
+    CHECK(nac_weights_load(&wb, pb, NULL) == NAC_OK);
+    size_t n = nac_weights_count(wa);
+    CHECK(n == nac_weights_count(wb) && n > 10);
+    int same = 1;
+    for (size_t i = 0; i < n; i++) {
+        const nac_tensor_info *a = nac_weights_tensor(wa, i), *b = nac_weights_find(wb, a->name);
+        same &= b && a->nbytes == b->nbytes && !memcmp(nac_weights_data(wa, a), nac_weights_data(wb, b), a->nbytes);
+    }
+    CHECK(!strcmp(nac_weights_config(wa, "train.step"), "6") && !strcmp(nac_weights_config(wb, "train.step"), "6"));
+    nac_weights_destroy(wa);
+    nac_weights_destroy(wb);
+    CHECKF(same, "resumed training differs from an uninterrupted one");
+    /* a wrong task for a checkpoint is refused */
+    CHECK(nac_test_sh("%s train %s --data %s --out %s/a.nacw --steps 7 --task bwe 2>/dev/null", bin, common, fx,
+                      tmp) == 1);
+}

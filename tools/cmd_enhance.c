@@ -338,11 +338,12 @@ static void degrade_usage(FILE *f)
             "  --bits N           linear quantisation to N bits (2-16)\n"
             "  --mulaw, --alaw    8-bit G.711 mu-law / A-law\n"
             "  --hold N           sample-and-hold: every N-th sample held for N samples\n"
-            "  --lowpass HZ       zero-phase low-pass at HZ\n"
+            "  --lowpass HZ       zero-phase low-pass at HZ (--highpass HZ: high-pass)\n"
             "  --rate R           resample to R Hz (--rate 8000: narrowband)\n"
             "  --telephone        telephone band: 300-3400 Hz at 8 kHz\n"
             "  --codec2 MODE      through Codec 2 at 8 kHz (c2enc/c2dec: apt-get install codec2), MODE 3200,\n"
-            "                     2400, 1600, 1400, 1300, 1200, 700C, ...\n"
+            "                     2400, 1600, 1400, 1300, 1200, 700C, ...; Codec 2 delays its output (about\n"
+            "                     18 ms at 3200): nac eval aligns it\n"
             "  --seed S           seed of every random choice (default 1)\n\n"
             "examples:\n"
             "  nac degrade speech.wav noisy.wav --noise ../shared/data/noise --snr 0:10 --noise-part dev --seed 3\n"
@@ -358,6 +359,7 @@ static int run_tool(char *const argv[])
         return -1;
     if (pid == 0) {
         FILE *nul = freopen("/dev/null", "w", stdout);
+        nul = nul ? freopen("/dev/null", "w", stderr) : NULL;
         (void)nul;
         execvp(argv[0], argv);
         _exit(127);
@@ -429,7 +431,7 @@ done:
 int nac_cmd_degrade(int argc, char **argv)
 {
     const char *pos[2] = {0}, *noise_dir = NULL, *babble_dir = NULL, *music_dir = NULL, *part = "all", *c2 = NULL;
-    double snr_a = 5, snr_b = 5, lowpass = 0;
+    double snr_a = 5, snr_b = 5, lowpass = 0, highpass = 0;
     int npos = 0, bits = 0, mulaw = 0, alaw = 0, hold = 0, out_rate = 0, tel = 0, seed = 1, ops = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -473,6 +475,7 @@ int nac_cmd_degrade(int argc, char **argv)
             if (!strcmp(a, "--bits") && x >= 2 && x <= 16 && x == floor(x)) bits = (int)x;
             else if (!strcmp(a, "--hold") && x <= 1000 && x == floor(x)) hold = (int)x;
             else if (!strcmp(a, "--lowpass")) lowpass = x;
+            else if (!strcmp(a, "--highpass")) highpass = x;
             else if (!strcmp(a, "--rate") && x >= 1000 && x <= 384000 && x == floor(x)) out_rate = (int)x;
             else if (!strcmp(a, "--seed") && x == floor(x)) seed = (int)x, ops--;
             else {
@@ -531,7 +534,8 @@ int nac_cmd_degrade(int argc, char **argv)
             goto fail;
         fprintf(stderr, "nac degrade: %s at %.2f dB SNR\n", kinds[kind], snr);
     }
-    if (lowpass > 0 && nac_degrade_lowpass(x, x, n, rate, lowpass, &err))
+    if ((lowpass > 0 && nac_degrade_lowpass(x, x, n, rate, lowpass, &err)) ||
+        (highpass > 0 && nac_degrade_highpass(x, x, n, rate, highpass, &err)))
         goto fail;
     if (out_rate || tel || c2) {
         int r = c2 || tel ? 8000 : out_rate;
