@@ -208,30 +208,30 @@ TEST(degrade_noise_draws_deterministic)
 TEST(degrade_cli)
 {
     const char *bin = nac_test_bin(), *tmp = nac_test_tmp_dir(), *fx = nac_test_fixture_dir();
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/u.wav --mulaw 2>/dev/null", bin, fx, tmp) == 0);
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/n8.wav --telephone 2>/dev/null", bin, fx, tmp) == 0);
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/h.wav --hold 3 --bits 10 2>/dev/null", bin, fx, tmp) == 0);
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/deg_u.wav --mulaw 2>/dev/null", bin, fx, tmp) == 0);
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/deg_n8.wav --telephone 2>/dev/null", bin, fx, tmp) == 0);
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/deg_h.wav --hold 3 --bits 10 2>/dev/null", bin, fx, tmp) == 0);
     float *x = NULL;
     size_t n = 0;
     nac_audio_info info;
     char p[512];
-    snprintf(p, sizeof p, "%s/n8.wav", tmp);
+    snprintf(p, sizeof p, "%s/deg_n8.wav", tmp);
     CHECK(nac_audio_read_all(&x, &n, &info, p, NULL) == NAC_OK);
     CHECK(info.sample_rate == 8000 && n > 40000);
     free(x);
     /* the same seed gives the same mixture; another seed another */
-    CHECK(nac_test_sh("%s degrade %s/metrics_clean_16k.wav %s/a.wav --noise %s --snr 0:10 --seed 5 2>/dev/null && "
-                      "%s degrade %s/metrics_clean_16k.wav %s/b.wav --noise %s --snr 0:10 --seed 5 2>/dev/null && "
-                      "cmp -s %s/a.wav %s/b.wav", bin, fx, tmp, fx, bin, fx, tmp, fx, tmp, tmp) == 0);
-    CHECK(nac_test_sh("%s degrade %s/metrics_clean_16k.wav %s/c.wav --noise %s --snr 0:10 --seed 6 2>/dev/null && "
-                      "cmp -s %s/a.wav %s/c.wav", bin, fx, tmp, fx, tmp, tmp) == 1);
+    CHECK(nac_test_sh("%s degrade %s/metrics_clean_16k.wav %s/deg_a.wav --noise %s --snr 0:10 --seed 5 2>/dev/null && "
+                      "%s degrade %s/metrics_clean_16k.wav %s/deg_b.wav --noise %s --snr 0:10 --seed 5 2>/dev/null && "
+                      "cmp -s %s/deg_a.wav %s/deg_b.wav", bin, fx, tmp, fx, bin, fx, tmp, fx, tmp, tmp) == 0);
+    CHECK(nac_test_sh("%s degrade %s/metrics_clean_16k.wav %s/deg_c.wav --noise %s --snr 0:10 --seed 6 2>/dev/null && "
+                      "cmp -s %s/deg_a.wav %s/deg_c.wav", bin, fx, tmp, fx, tmp, tmp) == 1);
     /* usage errors exit 2; bad input exits 1 with one line */
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/x.wav 2>/dev/null", bin, fx, tmp) == 2);
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/x.wav --bits 40 2>/dev/null", bin, fx, tmp) == 2);
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/x.wav --mulaw --alaw 2>/dev/null", bin, fx, tmp) == 2);
-    CHECK(nac_test_sh(": > %s/empty.wav; %s degrade %s/empty.wav %s/x.wav --mulaw 2>/dev/null", tmp, bin, tmp, tmp) == 1);
-    CHECK(nac_test_sh("head -c 3000 %s/speech_thorsten_de.flac > %s/cut.flac; %s degrade %s/cut.flac %s/x.wav --mulaw "
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/deg_x.wav 2>/dev/null", bin, fx, tmp) == 2);
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/deg_x.wav --bits 40 2>/dev/null", bin, fx, tmp) == 2);
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/deg_x.wav --mulaw --alaw 2>/dev/null", bin, fx, tmp) == 2);
+    CHECK(nac_test_sh(": > %s/deg_empty.wav; %s degrade %s/deg_empty.wav %s/deg_x.wav --mulaw 2>/dev/null", tmp, bin, tmp, tmp) == 1);
+    CHECK(nac_test_sh("head -c 3000 %s/speech_thorsten_de.flac > %s/deg_cut.flac; %s degrade %s/deg_cut.flac %s/deg_x.wav --mulaw "
                       "2>/dev/null; test $? -le 1", fx, tmp, bin, tmp, tmp) == 0);
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/x.wav --noise /nonexistent 2>/dev/null", bin, fx,
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/deg_x.wav --noise /nonexistent 2>/dev/null", bin, fx,
                       tmp) == 1);
 }

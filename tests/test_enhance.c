@@ -151,7 +151,7 @@ static nac_enhance_model *tiny_model(nac_enh_net **net_out, int task, int full_s
     for (size_t i = 0; i < n->p.total; i++)
         n->p.data[i] += (float)(0.05 * nac_rng_normal(&r));
     char path[512];
-    snprintf(path, sizeof path, "%s/tiny_%d_%d.nacw", nac_test_tmp_dir(), task, full_size);
+    snprintf(path, sizeof path, "%s/enh_tiny_%d_%d.nacw", nac_test_tmp_dir(), task, full_size);
     if (nac_enh_net_save(n, path, 0, NAC_DTYPE_F32, NULL, NULL) || nac_enhance_model_load(&m, path, NULL))
         m = NULL;
     if (net_out)
@@ -325,7 +325,7 @@ TEST(enhance_save_load_roundtrip)
     nac_enhance_model *m = tiny_model(&n, NAC_ENHANCE_BWE, 0);
     CHECK(m && n);
     char path[512];
-    snprintf(path, sizeof path, "%s/rt.nacw", nac_test_tmp_dir());
+    snprintf(path, sizeof path, "%s/enh_rt.nacw", nac_test_tmp_dir());
     CHECK(nac_enh_net_save(n, path, 1, NAC_DTYPE_F32, NULL, NULL) == NAC_OK);
     nac_weights *w = NULL;
     CHECK(nac_weights_load(&w, path, NULL) == NAC_OK);
@@ -368,8 +368,8 @@ TEST(enhance_bad_input)
     CHECK(t);
     nac_enhance_model_destroy(t);
     char src[512], dst[512];
-    snprintf(src, sizeof src, "%s/tiny_0_0.nacw", nac_test_tmp_dir());
-    snprintf(dst, sizeof dst, "%s/bad.nacw", nac_test_tmp_dir());
+    snprintf(src, sizeof src, "%s/enh_tiny_0_0.nacw", nac_test_tmp_dir());
+    snprintf(dst, sizeof dst, "%s/enh_bad.nacw", nac_test_tmp_dir());
     CHECK(nac_test_sh("head -c 1000 %s > %s", src, dst) == 0);
     CHECK(nac_enhance_model_load(&m, dst, &e) < 0 && m == NULL);
     CHECK(nac_test_sh("cp %s %s && printf 'XXXX' | dd of=%s bs=1 seek=3000 conv=notrunc 2>/dev/null", src, dst, dst) == 0);
@@ -381,27 +381,27 @@ TEST(enhance_bad_input)
 TEST(enhance_cli)
 {
     const char *bin = nac_test_bin(), *tmp = nac_test_tmp_dir(), *fx = nac_test_fixture_dir();
-    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/nb.wav --rate 8000 2>/dev/null && "
-                      "%s enhance %s/nb.wav %s/wb.wav --task bwe -q", bin, fx, tmp, bin, tmp, tmp) == 0);
+    CHECK(nac_test_sh("%s degrade %s/speech_thorsten_de.flac %s/enh_nb.wav --rate 8000 2>/dev/null && "
+                      "%s enhance %s/enh_nb.wav %s/enh_wb.wav --task bwe -q", bin, fx, tmp, bin, tmp, tmp) == 0);
     float *y = NULL;
     size_t n = 0;
     nac_audio_info info;
     char p[512];
-    snprintf(p, sizeof p, "%s/wb.wav", tmp);
+    snprintf(p, sizeof p, "%s/enh_wb.wav", tmp);
     CHECK(nac_audio_read_all(&y, &n, &info, p, NULL) == NAC_OK);
     CHECK(info.sample_rate == 16000 && n > 80000 && n < 84000);
     free(y);
     /* usage errors 2; wrong task for a model, codec model, empty input: 1 */
-    CHECK(nac_test_sh("%s enhance %s/nb.wav %s/x.wav 2>/dev/null", bin, tmp, tmp) == 2);
-    CHECK(nac_test_sh("%s enhance %s/nb.wav %s/x.wav --task sharpen 2>/dev/null", bin, tmp, tmp) == 2);
-    CHECK(nac_test_sh("%s enhance %s/nb.wav %s/x.wav --task bwe --model %s/../../models/default.nacw 2>/dev/null", bin,
+    CHECK(nac_test_sh("%s enhance %s/enh_nb.wav %s/enh_x.wav 2>/dev/null", bin, tmp, tmp) == 2);
+    CHECK(nac_test_sh("%s enhance %s/enh_nb.wav %s/enh_x.wav --task sharpen 2>/dev/null", bin, tmp, tmp) == 2);
+    CHECK(nac_test_sh("%s enhance %s/enh_nb.wav %s/enh_x.wav --task bwe --model %s/../../models/default.nacw 2>/dev/null", bin,
                       tmp, tmp, fx) == 1);
-    CHECK(nac_test_sh(": > %s/empty.wav; %s enhance %s/empty.wav %s/x.wav --task denoise 2>/dev/null", tmp, bin, tmp,
+    CHECK(nac_test_sh(": > %s/enh_empty.wav; %s enhance %s/enh_empty.wav %s/enh_x.wav --task denoise 2>/dev/null", tmp, bin, tmp,
                       tmp) == 1);
     /* clean / degraded / restored stacked in one picture */
-    CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/nb.wav %s/wb.wav %s/stack.png && "
-                      "test \"$(head -c 4 %s/stack.png | tail -c 3)\" = PNG", bin, fx, tmp, tmp, tmp, tmp) == 0);
-    CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/nb.wav %s/wb.wav %s/x.png %s/y.png 2>/dev/null",
+    CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/enh_nb.wav %s/enh_wb.wav %s/enh_stack.png && "
+                      "test \"$(head -c 4 %s/enh_stack.png | tail -c 3)\" = PNG", bin, fx, tmp, tmp, tmp, tmp) == 0);
+    CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/enh_nb.wav %s/enh_wb.wav %s/enh_x.png %s/enh_y.png 2>/dev/null",
                       bin, fx, tmp, tmp, tmp, tmp) == 2);
 }
 
@@ -412,14 +412,14 @@ TEST(enhance_train_resumes_exactly)
     const char *bin = nac_test_bin(), *tmp = nac_test_tmp_dir(), *fx = nac_test_fixture_dir();
     const char *common = "--task denoise --threads 1 --batch 2 --seconds 0.5 --channels 8 --hidden 8 --blocks 1 "
                          "--kernel 3 --save-every 100 --warmup 2";
-    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/a.nacw --steps 6 2>/dev/null", bin, common, fx, fx,
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/enh_resume_a.nacw --steps 6 2>/dev/null", bin, common, fx, fx,
                       tmp) == 0);
-    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/b.nacw --steps 3 2>/dev/null && "
-                      "%s train %s --data %s --noise %s --out %s/b.nacw --steps 6 2>/dev/null",
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/enh_resume_b.nacw --steps 3 2>/dev/null && "
+                      "%s train %s --data %s --noise %s --out %s/enh_resume_b.nacw --steps 6 2>/dev/null",
                       bin, common, fx, fx, tmp, bin, common, fx, fx, tmp) == 0);
     char pa[512], pb[512];
-    snprintf(pa, sizeof pa, "%s/a.nacw.ckpt", tmp);
-    snprintf(pb, sizeof pb, "%s/b.nacw.ckpt", tmp);
+    snprintf(pa, sizeof pa, "%s/enh_resume_a.nacw.ckpt", tmp);
+    snprintf(pb, sizeof pb, "%s/enh_resume_b.nacw.ckpt", tmp);
     nac_weights *wa = NULL, *wb = NULL;
     CHECK(nac_weights_load(&wa, pa, NULL) == NAC_OK);
     CHECK(nac_weights_load(&wb, pb, NULL) == NAC_OK);
@@ -435,7 +435,7 @@ TEST(enhance_train_resumes_exactly)
     nac_weights_destroy(wb);
     CHECKF(same, "resumed training differs from an uninterrupted one");
     /* a wrong task for a checkpoint is refused */
-    CHECK(nac_test_sh("%s train %s --data %s --out %s/a.nacw --steps 7 --task bwe 2>/dev/null", bin, common, fx,
+    CHECK(nac_test_sh("%s train %s --data %s --out %s/enh_resume_a.nacw --steps 7 --task bwe 2>/dev/null", bin, common, fx,
                       tmp) == 1);
 }
 
