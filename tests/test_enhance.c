@@ -69,7 +69,7 @@ TEST(enhance_spec_loss_gradcheck)
     CHECKF(worst <= 1, "spectral loss gradient off by %.2f tolerances", worst);
 }
 
-static void net_gradcheck(nac_test *t_, int task)
+static void net_gradcheck(nac_test *t_, int task, int snr_log)
 {
     nac_enh_config c;
     tiny_config(&c, task);
@@ -91,12 +91,12 @@ static void net_gradcheck(nac_test *t_, int task)
     CHECK(nac_enh_train_create(&w, n, B, T, &err) == NAC_OK);
     nn_params_zero_grad(&n->p);
     nac_enh_train_forward(w, x, NULL);
-    nac_enh_train_backward(w, s, 0.5f, 0.7f);
+    nac_enh_train_backward(w, s, 0.5f, 0.7f, snr_log);
     float *an = malloc(n->p.total * sizeof *an);
     memcpy(an, n->p.grad, n->p.total * sizeof *an);
     /* a backward twice doubles the gradients */
     nac_enh_train_forward(w, x, NULL);
-    nac_enh_train_backward(w, s, 0.5f, 0.7f);
+    nac_enh_train_backward(w, s, 0.5f, 0.7f, snr_log);
     double worst2 = 0;
     for (size_t i = 0; i < n->p.total; i++)
         worst2 = fmax(worst2, fabs(n->p.grad[i] - 2 * an[i]) / (1e-6 + 1e-4 * fabs(an[i])));
@@ -110,10 +110,10 @@ static void net_gradcheck(nac_test *t_, int task)
             n->p.data[i] = keep + h;
             nac_enh_train_forward(w, x, NULL);
             nn_params_zero_grad(&n->p);
-            double lp = nac_enh_train_backward(w, s, 0.5f, 0.7f);
+            double lp = nac_enh_train_backward(w, s, 0.5f, 0.7f, snr_log);
             n->p.data[i] = keep - h;
             nac_enh_train_forward(w, x, NULL);
-            double lm = nac_enh_train_backward(w, s, 0.5f, 0.7f);
+            double lm = nac_enh_train_backward(w, s, 0.5f, 0.7f, snr_log);
             n->p.data[i] = keep;
             double num = (lp - lm) / (2.0 * h);
             double e = fabs(an[i] - num) / (2e-4 + 3e-2 * fmax(fabs(an[i]), fabs(num)));
@@ -130,8 +130,9 @@ static void net_gradcheck(nac_test *t_, int task)
     CHECKF(worst <= 1, "network gradient off by %.2f tolerances in %s", worst, where);
 }
 
-TEST(enhance_net_gradcheck_mask) { net_gradcheck(t_, NAC_ENHANCE_DENOISE); }
-TEST(enhance_net_gradcheck_excitation) { net_gradcheck(t_, NAC_ENHANCE_BWE); }
+TEST(enhance_net_gradcheck_mask) { net_gradcheck(t_, NAC_ENHANCE_DENOISE, 0); }
+TEST(enhance_net_gradcheck_log_snr) { net_gradcheck(t_, NAC_ENHANCE_DEQUANTIZE, 1); }
+TEST(enhance_net_gradcheck_excitation) { net_gradcheck(t_, NAC_ENHANCE_BWE, 0); }
 
 /* A tiny model of task (random weights away from the identity) saved to a file and loaded. */
 static nac_enhance_model *tiny_model(nac_enh_net **net_out, int task, int full_size)

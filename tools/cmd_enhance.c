@@ -53,8 +53,11 @@ static void train_usage(FILE *f)
             "  --batch B          examples per step (default 16), --seconds S crop length (default 1)\n"
             "  --lr LR            peak learning rate (default 2e-3), --min-lr (default 1e-4), --warmup N (200)\n"
             "  --channels C --hidden H --blocks N --kernel K   architecture of a new model (96, 192, 4, 7)\n"
-            "  --snr-weight W     weight of the inverse-SNR term (default 1), --cplx-weight W of the\n"
-            "                     compressed complex term (default 1)\n"
+            "  --snr-weight W     weight of the inverse-SNR term (default 1; dequantize 0.5; bwe 0),\n"
+            "                     --cplx-weight W of the compressed complex term (default 1; bwe 0: the new\n"
+            "                     band's phase is made up, so only magnitudes are matched)\n"
+            "  --snr-log 0|1      the SNR term as log10(error / clean energy), so good inputs still count\n"
+            "                     (default 1 for dequantize, 0 otherwise)\n"
             "  --threads N        OpenMP threads (default: all cores); --seed S (default 1)\n"
             "  --save-every N (200)  --val-every N (500)  --val-files N (16)  --log FILE\n\n"
             "example:\n"
@@ -137,6 +140,7 @@ int nac_cmd_train_enhance(int argc, char **argv)
         else if (!strcmp(a, "--warmup")) o.warmup = (int)x;
         else if (!strcmp(a, "--clip")) o.clip = x;
         else if (!strcmp(a, "--snr-weight")) o.w_snr = x;
+        else if (!strcmp(a, "--snr-log")) o.snr_log = x != 0;
         else if (!strcmp(a, "--cplx-weight")) o.w_cplx = x;
         else if (!strcmp(a, "--seed")) o.seed = (int)x;
         else if (!strcmp(a, "--threads")) o.threads = (int)x;

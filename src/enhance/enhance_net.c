@@ -391,7 +391,7 @@ void nac_enh_train_forward(nac_enh_train *w, const float *x, float *y)
         nac_istft_forward(n->stft, y, w->yr, w->yi, B, Tf);
 }
 
-double nac_enh_train_backward(nac_enh_train *w, const float *s, float w_cplx, float w_snr)
+double nac_enh_train_backward(nac_enh_train *w, const float *s, float w_cplx, float w_snr, int snr_log)
 {
     nac_enh_net *n = w->n;
     const nac_enh_config *c = &n->cfg;
@@ -409,8 +409,9 @@ double nac_enh_train_backward(nac_enh_train *w, const float *s, float w_cplx, fl
                 es += (double)w->sr[o + i] * w->sr[o + i] + (double)w->si[o + i] * w->si[o + i];
                 ee += dr * dr + di * di;
             }
-            loss += w_snr * ee / es / B;
-            float k = (float)(2.0 * w_snr / es / B);
+            /* linear: ee / es; log: log10(ee / es), scale-free, so quiet errors of good inputs count too */
+            loss += w_snr * (snr_log ? log10((ee + 1e-9) / es) : ee / es) / B;
+            float k = (float)(snr_log ? 2.0 * w_snr / ((ee + 1e-9) * log(10.0)) / B : 2.0 * w_snr / es / B);
             for (size_t i = 0; i < fsz; i++) {
                 dyr[o + i] += k * (w->yr[o + i] - w->sr[o + i]);
                 dyi[o + i] += k * (w->yi[o + i] - w->si[o + i]);

@@ -77,9 +77,10 @@ void nac_enh_train_destroy(nac_enh_train *w);
  * the waveform y (B, T) by inverse STFT (output k + n_fft - hop restores input k). */
 void nac_enh_train_forward(nac_enh_train *w, const float *x, float *y);
 /* Loss against clean s (B, T): the spectral loss (see above; mean over bins and frames) plus w_snr
- * times the mean over examples of sum |Y - S|^2 / sum |S|^2 (an inverse SNR), and its gradient
- * into the parameters' grad arena (accumulated; zero it first). Returns the loss. */
-double nac_enh_train_backward(nac_enh_train *w, const float *s, float w_cplx, float w_snr);
+ * times the mean over examples of e = sum |Y - S|^2 / sum |S|^2 (an inverse SNR), or of log10(e)
+ * when snr_log (minus the SNR in bels: every input level counts alike), and its gradient into the
+ * parameters' grad arena (accumulated; zero it first). Returns the loss. */
+double nac_enh_train_backward(nac_enh_train *w, const float *s, float w_cplx, float w_snr, int snr_log);
 
 /* The spectral loss alone: mean over n bins of (|Y|^c - |S|^c)^2 + w_cplx |Y|Y|^(c-1) - S|S|^(c-1)|^2,
  * c = 0.3; overwrites dyr, dyi (n) with its gradient. */

@@ -32,6 +32,15 @@ void nac_enh_train_opts_default(nac_enh_train_opts *o, int task)
     o->clip = 5;
     o->w_cplx = 1;
     o->w_snr = 1;
+    o->snr_log = 0;
+    if (task == NAC_ENHANCE_DEQUANTIZE) { /* high input SNRs: the log form keeps their errors in view */
+        o->w_snr = 0.5;
+        o->snr_log = 1;
+    }
+    if (task == NAC_ENHANCE_BWE) { /* the new band's phase is made up: match magnitudes only */
+        o->w_cplx = 0;
+        o->w_snr = 0;
+    }
     o->seed = 1;
     o->save_every = 200;
     o->val_every = 500;
@@ -343,7 +352,7 @@ int nac_enh_train_run(const nac_enh_train_opts *o, nac_enh_report report, void *
                               o->snr_hi, &rng, T);
         nac_enh_train_forward(ws, deg, NULL);
         nn_params_zero_grad(&n->p);
-        double loss = nac_enh_train_backward(ws, clean, (float)o->w_cplx, (float)o->w_snr);
+        double loss = nac_enh_train_backward(ws, clean, (float)o->w_cplx, (float)o->w_snr, o->snr_log);
         if (!isfinite(loss)) {
             st = nac_error_set(err, NAC_ERR_NUMERIC, "loss is not finite at step %ld", step);
             goto done;
@@ -359,7 +368,7 @@ int nac_enh_train_run(const nac_enh_train_opts *o, nac_enh_report report, void *
         if (do_val) {
             nac_enh_train_forward(val.ws, val.deg, val.y);
             nn_params_zero_grad(&n->p); /* the validation backward only measures the loss */
-            vl = nac_enh_train_backward(val.ws, val.clean, (float)o->w_cplx, (float)o->w_snr);
+            vl = nac_enh_train_backward(val.ws, val.clean, (float)o->w_cplx, (float)o->w_snr, o->snr_log);
             nn_params_zero_grad(&n->p);
             vs = mean_sisdr(val.clean, val.y, val.V, val.T, c->n_fft - c->hop);
         }

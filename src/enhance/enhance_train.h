@@ -24,6 +24,7 @@ typedef struct nac_enh_train_opts {
     double snr_lo, snr_hi;         /* denoise: training SNR range in dB */
     double noise_split;            /* noise files: training uses [0, split) of each, validation [split, 1) */
     int channels, hidden, blocks, kernel; /* architecture of a new model (0: defaults) */
+    int snr_log;                   /* the SNR term in log form (default for dequantize) */
 } nac_enh_train_opts;
 
 void nac_enh_train_opts_default(nac_enh_train_opts *o, int task);
