@@ -23,8 +23,12 @@ def run(cmd, capture=False):
     return r.stdout, (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
 
 def evaluate(nac, ref, deg, align=False):
-    out, _ = run([nac, "eval", ref, deg, "--json"] + ([] if align else ["--no-align"]), capture=True)
-    return json.loads(out)
+    """nac eval's metrics; NaN for all when it fails (e.g. no delay found on an empty band)."""
+    try:
+        out, _ = run([nac, "eval", ref, deg, "--json"] + ([] if align else ["--no-align"]), capture=True)
+        return {k: (float("nan") if v is None else v) for k, v in json.loads(out).items()}
+    except subprocess.CalledProcessError:
+        return {k: float("nan") for k in ("stoi", "estoi", "si_sdr", "seg_snr", "snr", "mel_distance", "lsd", "duration")}
 
 def mean(xs):
     xs = [x for x in xs if x is not None and math.isfinite(x)]
@@ -79,7 +83,7 @@ def main():
                         m_out["lsd_hi"] = evaluate(a.nac, hp[0], hp[2], al)["lsd"]
                     else:
                         m_in, m_out = evaluate(a.nac, f, deg), evaluate(a.nac, f, res)
-                    secs += m_in["duration"]
+                    secs += m_in["duration"] if math.isfinite(m_in["duration"]) else 0
                     ins.append(m_in)
                     outs.append(m_out)
                 keys = ["stoi", "estoi", "si_sdr", "seg_snr", "snr", "mel_distance", "lsd"] + (["lsd_hi"] if task == "bwe" else [])

@@ -94,7 +94,9 @@ static void usage(FILE *f)
             "  --compact          small checkpoint: second moments in bfloat16 and no first moments (a\n"
             "                     third of the size; resuming is then close to, not bit-identical with,\n"
             "                     an uninterrupted run)\n"
-            "  --log FILE         CSV log (default MODEL.csv)\n\n"
+            "  --log FILE         CSV log (default MODEL.csv)\n"
+            "  --task T           train an enhancement model (denoise, dequantize, bwe) instead: see\n"
+            "                     nac train --task denoise --help\n\n"
             "example:\n"
             "  nac train --data ../shared/data/train --val ../shared/data/dev --out my.nacw --time-limit 3600\n");
 }
