@@ -134,6 +134,14 @@ void nac_enh_net_destroy(nac_enh_net *n)
     free(n);
 }
 
+size_t nac_enh_net_params(const nac_enh_net *n)
+{
+    size_t k = 0;
+    for (int i = 0; i < n->p.n; i++)
+        k += n->p.t[i].numel;
+    return k;
+}
+
 /* ---- save / load ----------------------------------------------------------------------------- */
 
 int nac_enh_net_save(const nac_enh_net *n, const char *path, int with_optimizer, nac_dtype params_dtype,

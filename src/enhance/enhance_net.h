@@ -53,6 +53,8 @@ typedef struct nac_enh_net {
 int nac_enh_net_create(nac_enh_net **out, const nac_enh_config *c, int with_optimizer, nac_error *err);
 void nac_enh_net_init(nac_enh_net *n, uint64_t seed);
 void nac_enh_net_destroy(nac_enh_net *n);
+/* Parameters of the network (the arena's alignment padding not counted). */
+size_t nac_enh_net_params(const nac_enh_net *n);
 
 /* Save: config keys "enhance.<key>", parameters under their table names, AdamW moments when
  * with_optimizer, plus extra key/value pairs (NULL-terminated list, may be NULL). */

@@ -56,7 +56,7 @@ static int model_from_weights(nac_enhance_model **out, nac_weights *w, nac_error
     long long steps = -1;
     nac_weights_config_int(w, "train.step", &steps, NULL);
     m->info = (nac_enhance_info){(nac_enhance_task)c->task, c->sample_rate, c->hop, c->n_fft - c->hop, c->n_fft,
-                                 m->net->p.total, steps, nac_weights_crc(w)};
+                                 nac_enh_net_params(m->net), steps, nac_weights_crc(w)};
     *out = m;
     return NAC_OK;
 }

@@ -272,7 +272,7 @@ int nac_enh_train_run(const nac_enh_train_opts *o, nac_enh_report report, void *
     if (T < 4 * hop)
         T = 4 * hop;
     say(report, ctx, "%s model: %zu parameters (%d channels, %d blocks of %d, kernel %d); batch %d x %.2f s",
-        nac_enhance_task_name(c->task), n->p.total, c->channels, c->blocks, c->hidden, c->kernel, B,
+        nac_enhance_task_name(c->task), nac_enh_net_params(n), c->channels, c->blocks, c->hidden, c->kernel, B,
         (double)T / c->sample_rate);
     if ((st = nac_dataset_load(&speech, o->data, c->sample_rate, 0, NULL, NULL, err)))
         goto done;
