@@ -95,7 +95,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/nac $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(BUILD)/libnac.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libnac.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/nac/nac.h $(DESTDIR)$(PREFIX)/include/nac/
+	install -m 644 include/nac/*.h $(DESTDIR)$(PREFIX)/include/nac/
 	install -m 755 $(BUILD)/nac $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' nac.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nac.pc
 

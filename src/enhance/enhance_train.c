@@ -185,7 +185,7 @@ static int load_state(long *step, double *secs, nac_rng *rng, const nac_weights 
 static void trim_log(const char *path, long step)
 {
     FILE *f = fopen(path, "r");
-    char tmp[4200], line[1024];
+    char tmp[4300], line[1024];
     if (!f)
         return;
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
