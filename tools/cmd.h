@@ -24,5 +24,8 @@ int nac_cmd_vq(int argc, char **argv);
 int nac_cmd_vqvae(int argc, char **argv);
 int nac_cmd_plot_features(int argc, char **argv); /* nac plot latent / frame */
 int nac_cmd_listen(int argc, char **argv);
+int nac_cmd_enhance(int argc, char **argv);
+int nac_cmd_degrade(int argc, char **argv);
+int nac_cmd_train_enhance(int argc, char **argv); /* nac train --task ... (cmd_enhance.c) */
 
 #endif

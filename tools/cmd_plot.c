@@ -15,7 +15,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: nac plot spectrogram IN OUT.png [options]\n"
-            "       nac plot compare REF DEG OUT.png [options]\n"
+            "       nac plot compare REF DEG [RESTORED] OUT.png [options]\n"
             "       nac plot latent MODEL IN.f32 OUT.png    (nac plot latent --help)\n"
             "       nac plot frame IN.f32 OUT.png --frame N [--compare Q.f32]\n"
             "\n"
@@ -26,7 +26,8 @@ static void usage(FILE *f)
             "  compare       three panels on shared axes: REF, DEG (one colour scale for both) and\n"
             "                their difference DEG - REF in dB: red where DEG has more energy (noise,\n"
             "                artefacts), blue where it has less (lost detail). DEG is resampled to\n"
-            "                REF's rate if they differ.\n"
+            "                REF's rate if they differ. With a third file RESTORED (e.g. nac enhance's\n"
+            "                output): REF, DEG and RESTORED one above the other on one colour scale.\n"
             "\n"
             "options:\n"
             "  --mel           mel frequency axis (default): detail where speech has it\n"
@@ -45,7 +46,8 @@ static void usage(FILE *f)
             "  nac plot spectrogram speech.wav speech.png\n"
             "  nac plot spectrogram speech.flac speech.png --logf --title \"speaker 1\"\n"
             "  nac plot compare speech.wav decoded.wav compare.png\n"
-            "  nac decode speech.nac - | nac plot compare speech.wav - compare.png --diff-range 20\n");
+            "  nac decode speech.nac - | nac plot compare speech.wav - compare.png --diff-range 20\n"
+            "  nac plot compare clean.wav noisy.wav denoised.wav stack.png   (three spectrograms, one scale)\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -78,6 +80,50 @@ static const char *base_name(const char *path)
     if (!strcmp(path, "-"))
         return "stdin";
     return b ? b + 1 : path;
+}
+
+static int load(float **x, size_t *n, nac_audio_info *info, const char *path);
+
+/* nac plot compare REF DEG RESTORED OUT.png: three spectrograms on one scale (every file resampled
+ * to REF's rate). Returns the exit status. */
+static int compare3(const char *const *pos, nac_plot_opts *o)
+{
+    float *x[3] = {0};
+    size_t n[3] = {0};
+    nac_audio_info info[3];
+    nac_error e;
+    int rc = 1;
+    for (int i = 0; i < 3; i++) {
+        if (i > 0 && !strcmp(pos[i], "-")) {
+            fprintf(stderr, "nac plot compare: only REF may be standard input with three files\n");
+            goto done;
+        }
+        if (load(&x[i], &n[i], &info[i], pos[i]) < 0)
+            goto done;
+        if (i > 0 && info[i].sample_rate != info[0].sample_rate) {
+            float *r = NULL;
+            size_t nr = 0;
+            if (nac_resample_all(&r, &nr, x[i], n[i], info[i].sample_rate, info[0].sample_rate, &e) < 0) {
+                fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
+                goto done;
+            }
+            free(x[i]);
+            x[i] = r;
+            n[i] = nr;
+        }
+    }
+    o->ref_label = base_name(pos[0]);
+    o->deg_label = base_name(pos[1]);
+    o->res_label = base_name(pos[2]);
+    if (nac_plot_compare3(pos[3], x[0], n[0], x[1], n[1], x[2], n[2], info[0].sample_rate, o, &e) < 0) {
+        fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
+        goto done;
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < 3; i++)
+        free(x[i]);
+    return rc;
 }
 
 static int load(float **x, size_t *n, nac_audio_info *info, const char *path)
@@ -165,12 +211,16 @@ int nac_cmd_plot(int argc, char **argv)
             fprintf(stderr, "nac plot: unknown option '%s' (try nac plot --help)\n", s);
             return 2;
         } else {
-            if (npos == need) {
+            if (npos == need + (need == 3)) { /* compare takes an optional third signal */
                 fprintf(stderr, "nac plot %s: too many arguments ('%s')\n", mode, s);
                 return 2;
             }
             pos[npos++] = s;
         }
+    }
+    if (need == 3 && npos == 4) { /* REF DEG RESTORED OUT.png */
+        rc = compare3(pos, &o);
+        goto done;
     }
     if (npos < need) {
         fprintf(stderr, "nac plot %s: expected %s (try nac plot --help)\n", mode,

@@ -94,7 +94,9 @@ static void usage(FILE *f)
             "  --compact          small checkpoint: second moments in bfloat16 and no first moments (a\n"
             "                     third of the size; resuming is then close to, not bit-identical with,\n"
             "                     an uninterrupted run)\n"
-            "  --log FILE         CSV log (default MODEL.csv)\n\n"
+            "  --log FILE         CSV log (default MODEL.csv)\n"
+            "  --task T           train an enhancement model (denoise, dequantize, bwe) instead: see\n"
+            "                     nac train --task denoise --help\n\n"
             "example:\n"
             "  nac train --data ../shared/data/train --val ../shared/data/dev --out my.nacw --time-limit 3600\n");
 }
@@ -340,6 +342,9 @@ static void note_graft(void *ctx, const char *name, const char *what)
 
 int nac_cmd_train(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* enhancement models have their own trainer (src/enhance) */
+        if (!strcmp(argv[i], "--task"))
+            return nac_cmd_train_enhance(argc, argv);
     train_opts o;
     int rc = parse(&o, argc, argv);
     if (rc)

@@ -25,6 +25,8 @@ static const subcommand commands[] = {
     {"vq", nac_cmd_vq, "vector-quantisation toolkit on raw float32 feature files"},
     {"vqvae", nac_cmd_vqvae, "VQ-VAE on feature files: train, run, dump/inject latents"},
     {"listen", nac_cmd_listen, "MUSHRA listening tests and demo pages"},
+    {"enhance", nac_cmd_enhance, "restore noisy, quantised or narrowband speech"},
+    {"degrade", nac_cmd_degrade, "make degraded copies (noise, quantisation, narrowband) for tests"},
 };
 
 static void usage(FILE *f)

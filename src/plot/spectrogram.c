@@ -549,11 +549,14 @@ done:
     return rc;
 }
 
-int nac_plot_compare(const char *path, const float *ref, size_t nref, const float *deg, size_t ndeg, int sample_rate,
-                     const nac_plot_opts *opts, nac_error *err)
+/* Three panels: ref, deg and (res == NULL) their difference, or the third signal res on the same
+ * colour scale. */
+static int compare_panels(const char *path, const float *ref, size_t nref, const float *deg, size_t ndeg,
+                          const float *res, size_t nres, int sample_rate, const nac_plot_opts *opts, nac_error *err)
 {
     params p;
-    spec sr = {0}, sd = {0};
+    spec sr = {0}, sd = {0}, sx = {0};
+    const char *res_name = opts && opts->res_label ? opts->res_label : "restored";
     nac_canvas c = {0};
     nac_colormap seq, div;
     freq_axis fa;
@@ -563,12 +566,15 @@ int nac_plot_compare(const char *path, const float *ref, size_t nref, const floa
     const char *deg_name = opts && opts->deg_label ? opts->deg_label : "degraded";
     int rc, x0, top, pw, ph, lab, gap, K, py[3];
     size_t nmax = nref > ndeg ? nref : ndeg;
+    if (res && nres > nmax)
+        nmax = nres;
     double dur;
     float hi, lo, r;
     if (!path || (!ref && nref) || (!deg && ndeg))
         return nac_error_set(err, NAC_ERR_ARG, "nac_plot_compare: NULL argument");
-    if (nref == 0 || ndeg == 0)
-        return nac_error_set(err, NAC_ERR_EMPTY, "plot: the %s signal has no samples", nref ? "degraded" : "reference");
+    if (nref == 0 || ndeg == 0 || (res && nres == 0))
+        return nac_error_set(err, NAC_ERR_EMPTY, "plot: the %s signal has no samples",
+                             !nref ? "reference" : !ndeg ? "degraded" : "restored");
     rc = resolve(&p, opts, sample_rate, 1, err);
     if (rc < 0)
         return rc;
@@ -592,6 +598,8 @@ int nac_plot_compare(const char *path, const float *ref, size_t nref, const floa
     rc = spec_compute(&sr, ref, nref, sample_rate, dur, K, &p, err);
     if (rc >= 0)
         rc = spec_compute(&sd, deg, ndeg, sample_rate, dur, K, &p, err);
+    if (rc >= 0 && res)
+        rc = spec_compute(&sx, res, nres, sample_rate, dur, K, &p, err);
     if (rc < 0)
         goto done;
     freq_axis_init(&fa, p.scale, sample_rate, ph);
@@ -600,7 +608,7 @@ int nac_plot_compare(const char *path, const float *ref, size_t nref, const floa
         rc = nac_error_set(err, NAC_ERR_NOMEM, "plot: out of memory");
         goto done;
     }
-    hi = 10 * ceilf(fmaxf(spec_max(&sr), spec_max(&sd)) / 10);
+    hi = 10 * ceilf(fmaxf(fmaxf(spec_max(&sr), spec_max(&sd)), res ? spec_max(&sx) : -INFINITY) / 10);
     lo = hi - p.range;
     r = p.diff_range > 0 ? p.diff_range : auto_diff_range(&sr, &sd, lo);
     nac_colormap_init(&seq, NAC_COLORMAP_SEQUENTIAL);
@@ -612,9 +620,15 @@ int nac_plot_compare(const char *path, const float *ref, size_t nref, const floa
     snprintf(label, sizeof label, "DEG: %s", deg_name);
     nac_canvas_text(&c, x0, py[1] - lab + 2, label, p.s, INK, NAC_ALIGN_LEFT);
     draw_spec_panel(&c, x0, py[1], pw, ph, &sd, rm, lo, hi, &seq);
-    nac_canvas_text(&c, x0, py[2] - lab + 2, "DEG - REF: red = DEG louder, blue = DEG quieter", p.s, INK,
-                    NAC_ALIGN_LEFT);
-    draw_diff_panel(&c, x0, py[2], pw, ph, &sr, &sd, rm, lo, r, &div);
+    if (res) {
+        snprintf(label, sizeof label, "RESTORED: %s", res_name);
+        nac_canvas_text(&c, x0, py[2] - lab + 2, label, p.s, INK, NAC_ALIGN_LEFT);
+        draw_spec_panel(&c, x0, py[2], pw, ph, &sx, rm, lo, hi, &seq);
+    } else {
+        nac_canvas_text(&c, x0, py[2] - lab + 2, "DEG - REF: red = DEG louder, blue = DEG quieter", p.s, INK,
+                        NAC_ALIGN_LEFT);
+        draw_diff_panel(&c, x0, py[2], pw, ph, &sr, &sd, rm, lo, r, &div);
+    }
     for (int i = 0; i < 3; i++) {
         draw_freq_axis(&c, x0, py[i], &fa, p.s, 1);
         draw_time_axis(&c, x0, py[i] + ph + 1, pw, dur, p.s, i == 2);
@@ -622,14 +636,30 @@ int nac_plot_compare(const char *path, const float *ref, size_t nref, const floa
     nac_canvas_text_up(&c, 12 + NAC_FONT_ASCENT * p.s / 2, (py[0] + py[2] + ph) / 2, "frequency (Hz)", p.s, TEXT);
     nac_canvas_text(&c, x0 + pw / 2, py[2] + ph + TICK + 5 + NAC_FONT_H * p.s + 8, "time (s)", p.s, TEXT,
                     NAC_ALIGN_CENTER);
-    draw_colorbar(&c, x0 + pw + 22, py[0], 18, py[1] + ph - py[0], &seq, lo, hi, colorbar_step(p.range), "dBFS",
-                  p.s, 0);
-    draw_colorbar(&c, x0 + pw + 22, py[2], 18, ph, &div, -r, r, colorbar_step(2 * r), "dB", p.s, 1);
+    draw_colorbar(&c, x0 + pw + 22, py[0], 18, py[res ? 2 : 1] + ph - py[0], &seq, lo, hi, colorbar_step(p.range),
+                  "dBFS", p.s, 0);
+    if (!res)
+        draw_colorbar(&c, x0 + pw + 22, py[2], 18, ph, &div, -r, r, colorbar_step(2 * r), "dB", p.s, 1);
     rc = nac_canvas_save_png(&c, path, err);
 done:
     free(rm);
     spec_free(&sr);
     spec_free(&sd);
+    spec_free(&sx);
     nac_canvas_free(&c);
     return rc;
+}
+
+int nac_plot_compare(const char *path, const float *ref, size_t nref, const float *deg, size_t ndeg, int sample_rate,
+                     const nac_plot_opts *opts, nac_error *err)
+{
+    return compare_panels(path, ref, nref, deg, ndeg, NULL, 0, sample_rate, opts, err);
+}
+
+int nac_plot_compare3(const char *path, const float *ref, size_t nref, const float *deg, size_t ndeg, const float *res,
+                      size_t nres, int sample_rate, const nac_plot_opts *opts, nac_error *err)
+{
+    if (!res)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_plot_compare3: NULL argument");
+    return compare_panels(path, ref, nref, deg, ndeg, res, nres, sample_rate, opts, err);
 }

@@ -21,6 +21,7 @@ typedef struct nac_plot_opts {
     const char *title;             /* drawn on top; NULL or "" = none */
     const char *ref_label;         /* compare: names of the two signals; NULL = "reference", */
     const char *deg_label;         /*   "degraded" */
+    const char *res_label;         /* compare3: name of the third signal; NULL = "restored" */
     float range_db;                /* colours span [top - range_db, top]; 0 = 80 */
     float diff_range_db;           /* compare: difference shown in [-r, r] dB; 0 = automatic */
     int n_fft, hop;                /* 0 = chosen from the sample rate (512 and 128 at 16 kHz) */
@@ -41,5 +42,10 @@ int nac_plot_spectrogram(const char *path, const float *x, size_t n, int sample_
  * must have the same sample rate; the shorter one is greyed out past its end. */
 int nac_plot_compare(const char *path, const float *ref, size_t nref, const float *deg, size_t ndeg, int sample_rate,
                      const nac_plot_opts *opts, nac_error *err);
+
+/* Three spectrograms on one colour scale and shared axes, one above the other: a clean reference,
+ * a degraded copy and the restored signal (e.g. nac enhance's output). Same rate for all. */
+int nac_plot_compare3(const char *path, const float *ref, size_t nref, const float *deg, size_t ndeg, const float *res,
+                      size_t nres, int sample_rate, const nac_plot_opts *opts, nac_error *err);
 
 #endif
