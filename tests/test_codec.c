@@ -328,3 +328,22 @@ TEST(codec_handle_thread_count_changes_nothing_but_speed)
     free(x);
     nac_model_destroy(m);
 }
+
+TEST(codec_cli_refuses_to_overwrite_its_input_and_says_when_kbps_is_too_high)
+{
+    const char *tmp = nac_test_tmp_dir();
+    char wav[512], link[512], nac[512];
+    snprintf(wav, sizeof wav, "%s/self.wav", tmp);
+    snprintf(link, sizeof link, "%s/self_link.wav", tmp);
+    snprintf(nac, sizeof nac, "%s/self.nac", tmp);
+    CHECK(nac_test_sh("sox %s %s trim 0 1 2>/dev/null || cp %s %s", speech(), wav, speech(), wav) == 0);
+    long before = file_size(wav);
+    CHECK(nac_test_sh("%s encode --quiet %s %s 2>/dev/null", nac_test_bin(), wav, wav) == 2);
+    CHECK(nac_test_sh("ln -sf %s %s && %s encode -q %s %s --kbps 12 2>/dev/null", wav, link, nac_test_bin(), wav,
+                      link) == 2);
+    CHECK(file_size(wav) == before);
+    CHECK(nac_test_sh("%s encode --quiet %s %s --kbps 6", nac_test_bin(), wav, nac) == 0);
+    CHECK(nac_test_sh("%s decode -q %s %s 2>/dev/null", nac_test_bin(), nac, nac) == 2);
+    CHECK(nac_test_sh("%s decode --quiet %s %s --kbps 24 2>%s/note.txt", nac_test_bin(), nac, wav, tmp) == 0);
+    CHECK(nac_test_sh("grep -q 'asks for more' %s/note.txt", tmp) == 0);
+}

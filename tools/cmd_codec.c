@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio/audio_file.h"
@@ -156,6 +157,16 @@ static void progress(int on, const char *verb, double done_s, double total_s)
         fprintf(stderr, "\rnac %s: %.0f%% (%.1f of %.1f s)", verb, 100.0 * done_s / total_s, done_s, total_s);
     else
         fprintf(stderr, "\rnac %s: %.1f s", verb, done_s);
+}
+
+/* Whether paths a and b name the same existing file (after links), so an output would destroy its
+ * input; "-" is never a file. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!strcmp(a, "-") || !strcmp(b, "-") || stat(a, &sa) || stat(b, &sb))
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* Takes a as the next of the two positional arguments IN and OUT ("-" counts as a name). Returns 0,
@@ -310,7 +321,7 @@ static void encode_usage(FILE *f)
                "  --model FILE       a model trained with nac train (default: the built-in model)\n"
                "  --packet-frames N  20 ms frames per packet (default 50; fewer: less lost per damaged\n"
                "                     packet, more overhead: 12 bytes per packet)\n"
-               "  -q                 no progress line\n\n"
+               "  -q, --quiet        no progress line\n\n"
                "examples:\n  nac encode speech.wav speech.nac --kbps 6\n"
                "  nac encode speech.wav speech.nac --kbps 24         (transform coder: near-transparent)\n");
 }
@@ -350,7 +361,7 @@ int nac_cmd_encode(int argc, char **argv)
                 fprintf(stderr, "nac encode: --packet-frames must be 1..1000\n");
                 return 2;
             }
-        } else if (!strcmp(a, "-q")) {
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (positional("encode", a, &in, &out)) {
             return 2;
@@ -358,6 +369,10 @@ int nac_cmd_encode(int argc, char **argv)
     }
     if (!in || !out) {
         encode_usage(stderr);
+        return 2;
+    }
+    if (same_file(in, out)) {
+        fprintf(stderr, "nac encode: the output %s is the input; refusing to overwrite it\n", out);
         return 2;
     }
     int transform = !strcmp(mode, "transform") || (!strcmp(mode, "auto") && kbps >= NAC_TCX_AUTO_KBPS);
@@ -597,7 +612,7 @@ static void decode_usage(FILE *f)
                "  --kbps LOWER   decode with fewer VQ stages than were coded (neural codec only; a\n"
                "                 transform-coded file decodes at its own rate)\n"
                "  --model FILE   the model the file was encoded with (default: the built-in model)\n"
-               "  -q             no progress line\n\n"
+               "  -q, --quiet    no progress line\n\n"
                "example:\n  nac decode speech.nac speech_out.wav\n");
 }
 
@@ -621,7 +636,7 @@ int nac_cmd_decode(int argc, char **argv)
             }
         } else if (!strcmp(a, "--model") && i + 1 < argc) {
             model_path = argv[++i];
-        } else if (!strcmp(a, "-q")) {
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (positional("decode", a, &in, &out)) {
             return 2;
@@ -629,6 +644,10 @@ int nac_cmd_decode(int argc, char **argv)
     }
     if (!in || !out) {
         decode_usage(stderr);
+        return 2;
+    }
+    if (same_file(in, out)) {
+        fprintf(stderr, "nac decode: the output %s is the input; refusing to overwrite it\n", out);
         return 2;
     }
     nac_error err = {0};
@@ -687,8 +706,13 @@ int nac_cmd_decode(int argc, char **argv)
         }
         be.S = info->n_stages;
         be.Sd = kbps > 0 ? nac_model_stages_for_kbps(m, kbps) : be.S;
-        if (be.Sd > be.S)
+        if (be.Sd > be.S) {
+            fprintf(stderr, "nac decode: note: %s holds %d stages (%.1f kbps); --kbps %g asks for more, so it "
+                            "decodes at %.1f kbps\n", in, be.S, be.S * mi.bits_per_stage * (double)mi.sample_rate /
+                            mi.frame_size / 1000, kbps, be.S * mi.bits_per_stage * (double)mi.sample_rate /
+                            mi.frame_size / 1000);
             be.Sd = be.S;
+        }
         be.bits = mi.bits_per_stage;
         be.frame_size = mi.frame_size;
         be.cap = 65535 * 8 / ((size_t)be.S * (size_t)be.bits) + 1; /* frames of the largest packet */
