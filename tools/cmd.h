@@ -4,6 +4,14 @@
 #ifndef NAC_TOOLS_CMD_H
 #define NAC_TOOLS_CMD_H
 
+/* tools/args.c. nac_cli_positional takes a as the next of the positional arguments IN and OUT ("-"
+ * is a name): 0, or 2 after one line for an unknown option or a third argument (help: the command
+ * that explains, e.g. "nac synth --help"). nac_cli_same_file: 1 when paths a and b name one existing
+ * file (after links; "-" never does). nac_cli_refuse_same_file: 0, or 2 after one line when OUT is IN. */
+int nac_cli_positional(const char *cmd, const char *help, const char *a, const char **in, const char **out);
+int nac_cli_same_file(const char *a, const char *b);
+int nac_cli_refuse_same_file(const char *cmd, const char *in, const char *out);
+
 int nac_cmd_encode(int argc, char **argv);
 int nac_cmd_decode(int argc, char **argv);
 int nac_cmd_info(int argc, char **argv);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio/audio_file.h"
@@ -159,35 +158,6 @@ static void progress(int on, const char *verb, double done_s, double total_s)
         fprintf(stderr, "\rnac %s: %.1f s", verb, done_s);
 }
 
-/* Whether paths a and b name the same existing file (after links), so an output would destroy its
- * input; "-" is never a file. */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    if (!strcmp(a, "-") || !strcmp(b, "-") || stat(a, &sa) || stat(b, &sb))
-        return 0;
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* Takes a as the next of the two positional arguments IN and OUT ("-" counts as a name). Returns 0,
- * or 2 after a usage message for an unknown option or a third argument. */
-static int positional(const char *cmd, const char *a, const char **in, const char **out)
-{
-    if (a[0] == '-' && a[1] != '\0') {
-        fprintf(stderr, "nac %s: unknown option '%s' (see nac %s --help)\n", cmd, a, cmd);
-        return 2;
-    }
-    if (!*in)
-        *in = a;
-    else if (!*out)
-        *out = a;
-    else {
-        fprintf(stderr, "nac %s: too many arguments (see nac %s --help)\n", cmd, cmd);
-        return 2;
-    }
-    return 0;
-}
-
 /* ---- transform mode (the high rates) ---------------------------------------------------------------- */
 
 static int condition_input(float *x, size_t n, size_t first, size_t *clipped, int rate, const char *path,
@@ -243,7 +213,7 @@ static int encode_tcx(nac_audio_reader *rd, FILE *f, const char *in, double kbps
         /* at the end: zeros until the decoder, NAC_TCX_DELAY behind, has put out every sample */
         size_t pad = 0;
         if (eof) {
-            size_t frames = (total_res + NAC_TCX_DELAY + NAC_TCX_FRAME - 1) / NAC_TCX_FRAME;
+            size_t frames = nac_tcx_stream_frames(total_res);
             pad = frames * NAC_TCX_FRAME - total_res;
         }
         while (nres > 0 || pad > 0 || (eof && fill > 0)) {
@@ -363,7 +333,7 @@ int nac_cmd_encode(int argc, char **argv)
             }
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
-        } else if (positional("encode", a, &in, &out)) {
+        } else if (nac_cli_positional("encode", "nac encode --help", a, &in, &out)) {
             return 2;
         }
     }
@@ -371,10 +341,8 @@ int nac_cmd_encode(int argc, char **argv)
         encode_usage(stderr);
         return 2;
     }
-    if (same_file(in, out)) {
-        fprintf(stderr, "nac encode: the output %s is the input; refusing to overwrite it\n", out);
+    if (nac_cli_refuse_same_file("encode", in, out))
         return 2;
-    }
     int transform = !strcmp(mode, "transform") || (!strcmp(mode, "auto") && kbps >= NAC_TCX_AUTO_KBPS);
     if (transform && (kbps < NAC_TCX_MIN_KBPS || fpp > NAC_TCX_MAX_PACKET_FRAMES)) {
         fprintf(stderr, "nac encode: the transform coder runs at %g to %g kbps with at most %d frames per packet\n",
@@ -638,7 +606,7 @@ int nac_cmd_decode(int argc, char **argv)
             model_path = argv[++i];
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
-        } else if (positional("decode", a, &in, &out)) {
+        } else if (nac_cli_positional("decode", "nac decode --help", a, &in, &out)) {
             return 2;
         }
     }
@@ -646,10 +614,8 @@ int nac_cmd_decode(int argc, char **argv)
         decode_usage(stderr);
         return 2;
     }
-    if (same_file(in, out)) {
-        fprintf(stderr, "nac decode: the output %s is the input; refusing to overwrite it\n", out);
+    if (nac_cli_refuse_same_file("decode", in, out))
         return 2;
-    }
     nac_error err = {0};
     nac_model *m = NULL;
     nac_nacfile_reader *rd = NULL;

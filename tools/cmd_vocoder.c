@@ -113,15 +113,7 @@ int nac_cmd_features(int argc, char **argv)
             codec2_grid = 1;
         } else if (!strcmp(a, "--from-c2") && i + 1 < argc) {
             c2 = argv[++i];
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "nac features: unknown option or missing value '%s' (see nac features --help)\n", a);
-            return 2;
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            fprintf(stderr, "nac features: too many arguments (see nac features --help)\n");
+        } else if (nac_cli_positional("features", "nac features --help", a, &in, &out)) {
             return 2;
         }
     }
@@ -219,15 +211,7 @@ int nac_cmd_synth(int argc, char **argv)
                 fprintf(stderr, "nac synth: --seed needs a non-negative integer, not '%s'\n", argv[i]);
                 return 2;
             }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "nac synth: unknown option or missing value '%s' (see nac synth --help)\n", a);
-            return 2;
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            fprintf(stderr, "nac synth: too many arguments (see nac synth --help)\n");
+        } else if (nac_cli_positional("synth", "nac synth --help", a, &in, &out)) {
             return 2;
         }
     }
@@ -318,20 +302,12 @@ int nac_vocoder_cmd_encode(int argc, char **argv)
                 fprintf(stderr, "nac encode: --packet-frames must be 1..1000\n");
                 return 2;
             }
-        } else if (!strcmp(a, "-q")) {
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (!strcmp(a, "--model") || !strcmp(a, "--mode")) {
             fprintf(stderr, "nac encode: %s does not apply to the vocoder mode (--kbps 0.7, 1.2, 1.6)\n", a);
             return 2;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "nac encode: unknown option '%s' (see nac encode --kbps 0.7 --help)\n", a);
-            return 2;
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            fprintf(stderr, "nac encode: too many arguments (see nac encode --kbps 0.7 --help)\n");
+        } else if (nac_cli_positional("encode", "nac encode --kbps 0.7 --help", a, &in, &out)) {
             return 2;
         }
     }
@@ -339,6 +315,8 @@ int nac_vocoder_cmd_encode(int argc, char **argv)
         vocoder_encode_usage(stderr);
         return 2;
     }
+    if (nac_cli_refuse_same_file("encode", in, out))
+        return 2;
     return vocoder_encode_file(in, out, kbps, fpp, quiet);
 }
 
