@@ -271,7 +271,7 @@ static int run_tcx(float *out, double *kbps, double rate, const float *x, size_t
     nac_tcx_encoder *enc = NULL;
     nac_tcx_decoder *dec = NULL;
     size_t per = (size_t)FPP * NAC_TCX_FRAME;
-    size_t frames = (n + NAC_TCX_DELAY + NAC_TCX_FRAME - 1) / NAC_TCX_FRAME, total = frames * NAC_TCX_FRAME;
+    size_t frames = nac_tcx_stream_frames(n), total = frames * NAC_TCX_FRAME;
     float *in = calloc(total, sizeof *in), *pcm = malloc(total * sizeof *pcm);
     uint8_t *pkt = malloc(nac_tcx_packet_bytes(rate, FPP));
     size_t bytes = 0;

@@ -127,6 +127,11 @@ static int time_context(const uint8_t (*env)[NB], int f, int b)
     return b ? clampi(env[f][b - 1] - env[f - 1][b - 1], -2, 2) + 2 : TCTX - 1;
 }
 
+size_t nac_tcx_stream_frames(size_t n)
+{
+    return (n + NAC_TCX_DELAY + NAC_TCX_FRAME - 1) / NAC_TCX_FRAME;
+}
+
 size_t nac_tcx_packet_bytes(double kbps, int frames)
 {
     return (size_t)floor(kbps * 2.5 * frames + 1e-9);

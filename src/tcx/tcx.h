@@ -25,6 +25,9 @@
 #define NAC_TCX_AUTO_KBPS 12.0         /* from this rate on, nac codes with the transform coder (it follows
                                           the waveform there; the neural codec wins below) */
 
+/* Frames a stream of n samples is coded in: enough, zero-padded, for the decoder (NAC_TCX_DELAY
+ * behind) to put out every one of the n samples. */
+size_t nac_tcx_stream_frames(size_t n);
 /* Payload bytes of a packet of `frames` frames at kbps: floor(kbps * 2.5 * frames). */
 size_t nac_tcx_packet_bytes(double kbps, int frames);
 
