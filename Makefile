@@ -39,8 +39,17 @@ $(BUILD)/libnac.so: $(LIB_OBJ) src/libnac.map
 $(BUILD)/nac: $(TOOL_OBJ) $(BUILD)/libnac.a
 	$(CC) -o $@ $(TOOL_OBJ) $(BUILD)/libnac.a $(LIBS)
 
-# The built-in model is assembled into the library (.incbin), so its object depends on the file.
-$(BUILD)/src/model/default_model.o: models/default.nacw
+# The built-in model is assembled into the library (.incbin): the weight file and its model image
+# (src/model/model_image.h), which a build tool linked from the rest of the library freezes.
+CORE_OBJ := $(filter-out $(BUILD)/src/model/default_model.o,$(LIB_OBJ))
+$(BUILD)/model_freeze: scripts/model_freeze.c $(CORE_OBJ)
+	$(CC) $(NAC_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_OBJ) $(LIBS)
+
+$(BUILD)/default_model.img: models/default.nacw $(BUILD)/model_freeze
+	$(BUILD)/model_freeze models/default.nacw $@
+
+$(BUILD)/src/model/default_model.o: models/default.nacw $(BUILD)/default_model.img
+$(BUILD)/src/model/default_model.o: NAC_CFLAGS += -DNAC_MODEL_IMAGE='"$(BUILD)/default_model.img"'
 
 # Test registry: every `TEST(name)` at the start of a line in tests/*.c.
 $(BUILD)/tests/registry.c: $(TEST_SRC) Makefile

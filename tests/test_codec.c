@@ -10,6 +10,7 @@
 #include "audio/audio_file.h"
 #include "core/rng.h"
 #include "metrics/metrics.h"
+#include "model/model_image.h"
 #include "nac/nac.h"
 
 static const char *speech(void)
@@ -346,4 +347,48 @@ TEST(codec_cli_refuses_to_overwrite_its_input_and_says_when_kbps_is_too_high)
     CHECK(nac_test_sh("%s decode -q %s %s 2>/dev/null", nac_test_bin(), nac, nac) == 2);
     CHECK(nac_test_sh("%s decode --quiet %s %s --kbps 24 2>%s/note.txt", nac_test_bin(), nac, wav, tmp) == 0);
     CHECK(nac_test_sh("grep -q 'asks for more' %s/note.txt", tmp) == 0);
+}
+
+/* The built-in model is read in place from its image: the same model as its weight file, to the bit. */
+TEST(codec_builtin_image_equals_weight_file)
+{
+    nac_model *mi = NULL, *mf = NULL;
+    nac_error err;
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    CHECKF(nac_model_load_default(&mi, &err) == NAC_OK, "%s", err.msg);
+    CHECKF(nac_model_load(&mf, "models/default.nacw", &err) == NAC_OK, "%s", err.msg);
+    nac_model_info a, b;
+    nac_model_get_info(mi, &a);
+    nac_model_get_info(mf, &b);
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    float *x = NULL;
+    size_t n = 0;
+    CHECK(nac_audio_read_all(&x, &n, NULL, speech(), &err) == NAC_OK);
+    n = n > 32000 ? 32000 : n;
+    int32_t *ci = NULL, *cf = NULL;
+    size_t fi = encode_chunked(mi, a.n_stages, x, n, 320, &ci), ff = encode_chunked(mf, a.n_stages, x, n, n, &cf);
+    CHECK(fi == ff && fi > 0);
+    CHECK(memcmp(ci, cf, fi * (size_t)a.n_stages * sizeof *ci) == 0);
+    nac_decoder *di = NULL, *df = NULL;
+    CHECK(nac_decoder_create(&di, mi, NULL) == NAC_OK && nac_decoder_create(&df, mf, NULL) == NAC_OK);
+    float *yi = malloc(fi * 320 * sizeof(float)), *yf = malloc(fi * 320 * sizeof(float));
+    for (size_t f = 0; f < fi; f++) /* frame by frame (narrow kernels) against one call (wide ones) */
+        CHECK(nac_decoder_decode(di, yi + f * 320, ci + f * a.n_stages, NULL, 1, a.n_stages, NULL) == NAC_OK);
+    CHECK(nac_decoder_decode(df, yf, cf, NULL, fi, a.n_stages, NULL) == NAC_OK);
+    CHECK(memcmp(yi, yf, fi * 320 * sizeof(float)) == 0);
+    /* something that is not an image is refused, not read */
+    static const unsigned char junk[256] __attribute__((aligned(64))) = "NACIMG00";
+    nac_model *bad = NULL;
+    CHECK(nac_model_image_load(&bad, junk, sizeof junk, NULL) == NAC_ERR_FORMAT && !bad);
+    free(yi);
+    free(yf);
+    free(ci);
+    free(cf);
+    free(x);
+    nac_decoder_destroy(di);
+    nac_decoder_destroy(df);
+    nac_model_destroy(mi);
+    nac_model_destroy(mf);
+    omp_set_num_threads(threads);
 }

@@ -143,18 +143,30 @@ fail:
     return st;
 }
 
+/* What alloc and bind share once the parameters have memory: the VQ's offsets and the STFT. */
+static int finish_arenas(nac_codec_net *n, nac_error *err)
+{
+    for (int i = 0; i < n->rvq.n_params; i++)
+        n->rvq.params[i].offset = n->p.t[n->rvq_idx[i]].offset;
+    return nac_stft_create(&n->stft, n->cfg.n_fft, n->cfg.hop, NAC_WINDOW_SQRT_HANN, err);
+}
+
 int nac_codec_net_alloc(nac_codec_net *n, int with_optimizer, nac_error *err)
 {
-    nn_params *p = &n->p;
     int st;
-    if ((st = nn_params_alloc(p, with_optimizer, err)))
+    if ((st = nn_params_alloc(&n->p, with_optimizer, err)))
         return st;
-    for (int i = 0; i < n->rvq.n_params; i++)
-        n->rvq.params[i].offset = p->t[n->rvq_idx[i]].offset;
     n->rvq_state = nac_calloc(n->rvq.state_floats ? n->rvq.state_floats : 1, sizeof(float));
     if (!n->rvq_state)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
-    return nac_stft_create(&n->stft, n->cfg.n_fft, n->cfg.hop, NAC_WINDOW_SQRT_HANN, err);
+    return finish_arenas(n, err);
+}
+
+int nac_codec_net_bind(nac_codec_net *n, const float *data, const float *const *packed, const size_t *packed_floats,
+                       nac_error *err)
+{
+    int st = nn_params_borrow(&n->p, data, packed, packed_floats, err);
+    return st ? st : finish_arenas(n, err);
 }
 
 int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int with_optimizer, nac_error *err)

@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "format/weights.h"
 #include "model/codec_io.h"
+#include "model/codec_model.h"
 #include "model/codec_net.h"
 #include "nn/conv1d.h"
 #include "nn/norm.h"
@@ -23,11 +24,6 @@
 #define CHUNK 100 /* latent frames per internal forward call (2 s): bounds scratch, amortises weight packing */
 #define CONCEAL_FADE 0.7f
 
-struct nac_model {
-    nac_codec_net *net;
-    nac_rvq_coder *coder;
-    nac_model_info info;
-};
 
 /* ---- models -------------------------------------------------------------------------------------- */
 
@@ -48,7 +44,7 @@ static int pack_weights(nac_codec_net *n, nac_error *err)
         if (!buf)
             return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
         nn_conv1d_pack_weights(buf, nn_params_data(&n->p, w[i]), &cv);
-        int st = nn_params_set_packed(&n->p, w[i], buf, err);
+        int st = nn_params_set_packed(&n->p, w[i], buf, nf, err);
         if (st)
             return st;
     }
@@ -74,19 +70,23 @@ static int model_from_weights(nac_model **out, nac_weights *w, nac_error *err)
     }
     if ((st = pack_weights(m->net, err)))
         goto fail;
-    const nac_codec_config *c = &m->net->cfg;
     long long steps = -1;
     nac_weights_config_int(w, "train.step", &steps, NULL);
-    int bits = 0;
-    while ((1 << bits) < c->rvq.codebook_size)
-        bits++;
-    m->info = (nac_model_info){c->sample_rate, nac_codec_frame_size(c), nac_codec_delay(c), c->rvq.n_stages, bits,
-                               nac_weights_crc(w), steps};
+    nac_model_info_make(&m->info, &m->net->cfg, nac_weights_crc(w), steps);
     *out = m;
     return NAC_OK;
 fail:
     nac_model_destroy(m);
     return st;
+}
+
+void nac_model_info_make(nac_model_info *info, const nac_codec_config *c, uint32_t hash, long long train_steps)
+{
+    int bits = 0;
+    while ((1 << bits) < c->rvq.codebook_size)
+        bits++;
+    *info = (nac_model_info){c->sample_rate, nac_codec_frame_size(c), nac_codec_delay(c), c->rvq.n_stages, bits,
+                             hash, train_steps};
 }
 
 int nac_model_load(nac_model **out, const char *path, nac_error *err)

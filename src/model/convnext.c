@@ -78,11 +78,12 @@ int nac_convnext_pack(nn_params *p, const nac_convnext *blk, nac_error *err)
     nn_conv1d pw[2] = {pw1_conv(blk), pw2_conv(blk)};
     int idx[2] = {blk->pw1_w, blk->pw2_w};
     for (int i = 0; i < 2; i++) {
-        float *buf = nac_alloc(nn_conv1d_packed_floats(&pw[i]) * sizeof(float));
+        size_t nf = nn_conv1d_packed_floats(&pw[i]);
+        float *buf = nac_alloc(nf * sizeof(float));
         if (!buf)
             return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
         nn_conv1d_pack_weights(buf, nn_params_data(p, idx[i]), &pw[i]);
-        int st = nn_params_set_packed(p, idx[i], buf, err);
+        int st = nn_params_set_packed(p, idx[i], buf, nf, err);
         if (st)
             return st;
     }

@@ -109,12 +109,14 @@ static void pack_b_im2col(const void *ctx, int bb, int r0, int rn, int k0, int k
             int t0 = r0 + p * NN_NR;
             int cols = rn - p * NN_NR < NN_NR ? rn - p * NN_NR : NN_NR;
             int pos0 = t0 * s + off;
-            if (row && pos0 >= 0 && cols == NN_NR) {
-                memcpy(o, row + t0, NN_NR * sizeof(float));
+            if (row && pos0 >= 0) {
+                memcpy(o, row + t0, (size_t)cols * sizeof(float));
             } else {
-                for (int jj = 0; jj < NN_NR; jj++)
-                    o[jj] = jj < cols ? x_at(q, b, ch, pos0 + jj * s) : 0.0f;
+                for (int jj = 0; jj < cols; jj++)
+                    o[jj] = x_at(q, b, ch, pos0 + jj * s);
             }
+            if (cols < NN_NR)
+                memset(o + cols, 0, (size_t)(NN_NR - cols) * sizeof(float));
         }
         if (++j == c->k) {
             j = 0;
@@ -211,6 +213,12 @@ void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const
                  .c = y, .c_batch = (size_t)q.ocg * q.Tout, .c_row = (size_t)q.Tout, .c_col = 1,
                  .a_period = c->groups, .c_init = 1, .c_bias = b, .c_bias_period = c->groups,
                  .a_packed = wpk};
+    if (c->k == 1 && c->stride == 1) { /* pointwise: B is x itself, rows of T */
+        g.b_direct = x;
+        g.b_batch = (size_t)q.icg * (size_t)T;
+        g.b_row = (size_t)T;
+        g.b_col = 1;
+    }
     nn_gemm_run(&g); /* chains start at the bias: y = bias + sum, as in the depthwise kernel */
     nac_free(planes);
 }

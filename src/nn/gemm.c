@@ -17,6 +17,10 @@
 #define NN_X86 0
 #endif
 
+/* A panel of NN_MR rows is read as 8 floats by the narrow kernel: packed A is followed by this many
+ * floats of slack (counted in nn_gemm_packed_a_floats), whose products land in lanes never stored. */
+#define NARROW_SLACK 8
+
 /* ---- dispatch ---- */
 
 static int simd_state = -1; /* -1 unknown, 0 off, 1 on */
@@ -141,33 +145,66 @@ static inline void kern_avx2_rows(int kc, const float *restrict a, const float *
     }
 }
 
-/* A tile of at most NARROW columns (streaming calls: one or two frames), any strides: rows in the
- * lanes of one register per column, so the work is rows x cols, not 6 x 16. Each element is the same
- * chain of fused multiply-adds, in the same k order, as kern_avx2 gives it. */
+/* Tiles of at most NARROW columns (streaming calls: one frame is 1 to 4 columns), any strides: rows
+ * in the lanes of one register per column, so the work is rows x cols, not 6 x 16. P row panels run
+ * side by side so that P x cols independent chains hide the latency of the fused multiply-add (one
+ * chain alone waits on it at every k). Each element is the same chain, in the same k order, as
+ * kern_avx2 gives it. Panel p's A is at a + p * astride, its C rows at c + p * NN_MR * ldc, its
+ * initial values (or NULL: C's own) at init + p * NN_MR; panel P-1 has `last_rows` rows. B(k, j) is at
+ * b + k * brow + j * bcol (a packed panel: brow NN_NR, bcol 1). */
 #define NARROW 4
-__attribute__((target("avx2,fma")))
-static void kern_avx2_narrow(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                             size_t ldc, size_t cstride, const float *init, int rows, int cols)
+__attribute__((target("avx2,fma"), always_inline))
+static inline void narrow_panels(int P, int kc, const float *restrict a, size_t astride, const float *restrict b,
+                                 size_t brow, size_t bcol, float *restrict c, size_t ldc, size_t cstride,
+                                 const float *init, int last_rows, int cols)
 {
-    __m256 acc[NARROW];
+    __m256 acc[8][NARROW], bv[NARROW];
     float lane[8] __attribute__((aligned(32)));
-    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
-    for (int j = 0; j < cols; j++) {
-        for (int i = 0; i < 8; i++)
-            lane[i] = i < rows ? (init ? init[i] : c[i * ldc + j * cstride]) : 0.0f;
-        acc[j] = _mm256_load_ps(lane);
+    for (int p = 0; p < P; p++) {
+        int rows = p == P - 1 ? last_rows : NN_MR;
+        for (int j = 0; j < cols; j++) {
+            for (int i = 0; i < 8; i++)
+                lane[i] = i < rows ? (init ? init[p * NN_MR + i] : c[(p * NN_MR + i) * ldc + j * cstride]) : 0.0f;
+            acc[p][j] = _mm256_load_ps(lane);
+        }
     }
     for (int k = 0; k < kc; k++) {
-        __m256 av = _mm256_maskload_ps(a, six);
         for (int j = 0; j < cols; j++)
-            acc[j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + j), acc[j]);
+            bv[j] = _mm256_broadcast_ss(b + (size_t)j * bcol);
+        for (int p = 0; p < P; p++) {
+            __m256 av = _mm256_loadu_ps(a + p * astride); /* lanes 6, 7: the next rows, ignored */
+            for (int j = 0; j < cols; j++)
+                acc[p][j] = _mm256_fmadd_ps(av, bv[j], acc[p][j]);
+        }
         a += NN_MR;
-        b += NN_NR;
+        b += brow;
     }
-    for (int j = 0; j < cols; j++) {
-        _mm256_store_ps(lane, acc[j]);
-        for (int i = 0; i < rows; i++)
-            c[i * ldc + j * cstride] = lane[i];
+    for (int p = 0; p < P; p++) {
+        int rows = p == P - 1 ? last_rows : NN_MR;
+        for (int j = 0; j < cols; j++) {
+            _mm256_store_ps(lane, acc[p][j]);
+            for (int i = 0; i < rows; i++)
+                c[(p * NN_MR + i) * ldc + j * cstride] = lane[i];
+        }
+    }
+}
+
+/* Panels per call for a column count: as many chains as the 16 registers hold. */
+static int narrow_group(int cols) { return cols <= 1 ? 8 : cols == 2 ? 5 : cols == 3 ? 3 : 2; }
+
+__attribute__((target("avx2,fma")))
+static void kern_avx2_narrow(int P, int kc, const float *a, size_t astride, const float *b, size_t brow, size_t bcol,
+                             float *c, size_t ldc, size_t cstride, const float *init, int last_rows, int cols)
+{
+    switch (P) { /* constant P: the accumulators stay in registers */
+    case 8: narrow_panels(8, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    case 7: narrow_panels(7, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    case 6: narrow_panels(6, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    case 5: narrow_panels(5, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    case 4: narrow_panels(4, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    case 3: narrow_panels(3, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    case 2: narrow_panels(2, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    default: narrow_panels(1, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
     }
 }
 
@@ -199,9 +236,15 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
     float initv[NN_MR];
     const float *bias_b = g->c_bias ? g->c_bias + (size_t)(b % (g->c_bias_period > 0 ? g->c_bias_period : 1)) * g->M
                                     : NULL;
+#if NN_X86
+    int direct = g->b_direct && nc <= NARROW && kern == kern_avx2; /* B read in place: nothing to pack */
+#else
+    int direct = 0;
+#endif
     for (int k0 = 0; k0 < g->K; k0 += NN_KC) {
         int kc = g->K - k0 < NN_KC ? g->K - k0 : NN_KC;
-        g->pack_b(g->bctx, b, n0, nc, k0, kc, bbuf);
+        if (!direct)
+            g->pack_b(g->bctx, b, n0, nc, k0, kc, bbuf);
         for (int m0 = m_lo; m0 < m_hi; m0 += NN_MC) {
             int mc = m_hi - m0 < NN_MC ? m_hi - m0 : NN_MC;
             const float *ablk;
@@ -214,6 +257,33 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
             for (int jp = 0; jp * NN_NR < nc; jp++) {
                 int cols = nc - jp * NN_NR < NN_NR ? nc - jp * NN_NR : NN_NR;
                 const float *bp = bbuf + (size_t)jp * kc * NN_NR;
+#if NN_X86
+                if (cols <= NARROW && kern == kern_avx2) {
+                    int npan = (mc + NN_MR - 1) / NN_MR, group = narrow_group(cols);
+                    for (int ip = 0; ip < npan; ip += group) {
+                        int P = npan - ip < group ? npan - ip : group;
+                        int r0 = m0 + ip * NN_MR, last_rows = mc - (ip + P - 1) * NN_MR;
+                        float *cp = cb + (size_t)r0 * g->c_row + (size_t)(n0 + jp * NN_NR) * g->c_col;
+                        float initp[8 * NN_MR];
+                        const float *init = NULL;
+                        if (g->c_init && k0 == 0) {
+                            for (int i = 0; i < P * NN_MR; i++)
+                                initp[i] = g->c_bias && r0 + i < m0 + mc ? bias_b[r0 + i] : 0.0f;
+                            init = initp;
+                        }
+                        const float *bq = bp;
+                        size_t brow = NN_NR, bcol = 1;
+                        if (direct) {
+                            bq = g->b_direct + (size_t)b * g->b_batch + (size_t)k0 * g->b_row + (size_t)n0 * g->b_col;
+                            brow = g->b_row;
+                            bcol = g->b_col;
+                        }
+                        kern_avx2_narrow(P, kc, ablk + (size_t)ip * kc * NN_MR, (size_t)kc * NN_MR, bq, brow, bcol, cp,
+                                         g->c_row, g->c_col, init, last_rows > NN_MR ? NN_MR : last_rows, cols);
+                    }
+                    continue;
+                }
+#endif
                 for (int ip = 0; ip * NN_MR < mc; ip++) {
                     int rows = mc - ip * NN_MR < NN_MR ? mc - ip * NN_MR : NN_MR;
                     const float *ap = ablk + (size_t)ip * kc * NN_MR;
@@ -237,8 +307,6 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
 #if NN_X86
                     } else if (cols == NN_NR && g->c_col == 1 && kern == kern_avx2) {
                         kern_avx2_part(kc, ap, bp, cp, g->c_row, init, rows);
-                    } else if (cols <= NARROW && kern == kern_avx2) {
-                        kern_avx2_narrow(kc, ap, bp, cp, g->c_row, g->c_col, init, rows, cols);
 #endif
                     } else {
                         /* Edge or strided tile: the same kernel on a copy, so every element sees the same chain. */
@@ -261,7 +329,7 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
 size_t nn_gemm_packed_a_floats(const nn_gemm *g)
 {
     size_t Mp = (size_t)(g->M + NN_MR - 1) / NN_MR * NN_MR;
-    return (size_t)(g->a_period > 0 ? g->a_period : 1) * Mp * (size_t)g->K;
+    return (size_t)(g->a_period > 0 ? g->a_period : 1) * Mp * (size_t)g->K + NARROW_SLACK;
 }
 
 void nn_gemm_pack_a(float *dst, const nn_gemm *g)
@@ -275,6 +343,7 @@ void nn_gemm_pack_a(float *dst, const nn_gemm *g)
         int mc = g->M - m0 < NN_MC ? g->M - m0 : NN_MC, kc = g->K - k0 < NN_KC ? g->K - k0 : NN_KC;
         g->pack_a(g->actx, pi, m0, mc, k0, kc, dst + (size_t)pi * Mp * g->K + (size_t)k0 * Mp + (size_t)m0 * kc);
     }
+    memset(dst + nn_gemm_packed_a_floats(g) - NARROW_SLACK, 0, NARROW_SLACK * sizeof *dst);
 }
 
 void nn_gemm_run(const nn_gemm *g)
@@ -315,7 +384,7 @@ void nn_gemm_run(const nn_gemm *g)
     long ntask = (long)g->batch * mchunks * nt;
 #pragma omp parallel if (par && ntask > 1)
     {
-        float abuf[NN_MC * NN_KC] __attribute__((aligned(64)));
+        float abuf[NN_MC * NN_KC + NARROW_SLACK] __attribute__((aligned(64)));
         float bbuf[NN_NC * NN_KC] __attribute__((aligned(64)));
 #pragma omp for schedule(dynamic, 1)
         for (long task = 0; task < ntask; task++) {

@@ -30,6 +30,10 @@ typedef struct nn_gemm {
     int c_bias_period;              /* 0 is taken as 1 */
     const float *a_packed;          /* with a_period > 0: A already packed by nn_gemm_pack_a (inference
                                        weights packed once at model load), or NULL to pack per call */
+    const float *b_direct;          /* or NULL: B(b, k, n) = b_direct[b*b_batch + k*b_row + n*b_col], read
+                                       in place by the narrow tiles (streaming calls) instead of packed;
+                                       pack_b is still needed for the others */
+    size_t b_batch, b_row, b_col;
 } nn_gemm;
 
 /* Runs C += A B over all batches, OpenMP over (batch, row block, column block). */

@@ -103,14 +103,43 @@ int nn_params_find(const nn_params *p, const char *name)
 
 float *nn_params_data(nn_params *p, int idx) { return p->data + p->t[idx].offset; }
 
-int nn_params_set_packed(nn_params *p, int idx, float *buf, nac_error *err)
+static int packed_table(nn_params *p, nac_error *err)
 {
-    if (!p->packed && !(p->packed = calloc((size_t)p->n, sizeof *p->packed))) {
+    if (!p->packed)
+        p->packed = calloc((size_t)p->n, sizeof *p->packed);
+    if (!p->packed_floats)
+        p->packed_floats = calloc((size_t)p->n, sizeof *p->packed_floats);
+    return p->packed && p->packed_floats ? NAC_OK : nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+}
+
+int nn_params_set_packed(nn_params *p, int idx, float *buf, size_t floats, nac_error *err)
+{
+    int st = p->borrowed ? nac_error_set(err, NAC_ERR_STATE, "nn_params_set_packed: borrowed table")
+                         : packed_table(p, err);
+    if (st) {
         nac_free(buf);
-        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        return st;
     }
     nac_free(p->packed[idx]);
     p->packed[idx] = buf;
+    p->packed_floats[idx] = floats;
+    return NAC_OK;
+}
+
+int nn_params_borrow(nn_params *p, const float *data, const float *const *packed, const size_t *packed_floats,
+                     nac_error *err)
+{
+    if (!p || p->data || p->total == 0)
+        return nac_error_set(err, NAC_ERR_STATE, "nn_params_borrow: table empty or already allocated");
+    int st = packed_table(p, err);
+    if (st)
+        return st;
+    for (int i = 0; i < p->n; i++) {
+        p->packed[i] = (float *)packed[i];
+        p->packed_floats[i] = packed[i] ? packed_floats[i] : 0;
+    }
+    p->data = (float *)data; /* read-only from here on: the table never writes it */
+    p->borrowed = 1;
     return NAC_OK;
 }
 
@@ -128,11 +157,13 @@ void nn_params_free(nn_params *p)
 {
     if (!p)
         return;
-    for (int i = 0; p->packed && i < p->n; i++)
+    for (int i = 0; p->packed && !p->borrowed && i < p->n; i++)
         nac_free(p->packed[i]);
     free(p->packed);
+    free(p->packed_floats);
     free(p->t);
-    nac_free(p->data);
+    if (!p->borrowed)
+        nac_free(p->data);
     nac_free(p->grad);
     nac_free(p->m);
     nac_free(p->v);

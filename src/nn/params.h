@@ -30,7 +30,10 @@ typedef struct nn_params {
     int n, cap;
     size_t total;
     float *data, *grad, *m, *v;
-    float **packed; /* (n) per tensor, NULL or a packed copy for inference (nn_params_set_packed) */
+    float **packed;        /* (n) per tensor, NULL or a packed copy for inference (nn_params_set_packed) */
+    size_t *packed_floats; /* (n) floats of each packed copy, 0 where there is none */
+    int borrowed;          /* data and the packed copies are read-only memory the table does not own
+                              (a model image: nn_params_borrow) */
 } nn_params;
 
 /* Appends a tensor. Returns its index >= 0, or NAC_ERR_ARG (bad name/shape, duplicate name, table
@@ -47,9 +50,15 @@ void nn_params_init(nn_params *p, nac_rng *rng);
 /* Index of the tensor called name, or -1. */
 int nn_params_find(const nn_params *p, const char *name);
 float *nn_params_data(nn_params *p, int idx);
-/* Gives tensor idx a packed copy of its data (nac_alloc'd; the table owns it from now on; the data
- * must not change afterwards). Returns 0 or NAC_ERR_NOMEM (buf is freed). */
-int nn_params_set_packed(nn_params *p, int idx, float *buf, nac_error *err);
+/* Gives tensor idx a packed copy of its data, of `floats` floats (nac_alloc'd; the table owns it
+ * from now on; the data must not change afterwards). Returns 0 or NAC_ERR_NOMEM (buf is freed). */
+int nn_params_set_packed(nn_params *p, int idx, float *buf, size_t floats, nac_error *err);
+/* Instead of nn_params_alloc, for inference only: data (p->total floats) and, where packed[i] is
+ * not NULL, packed copies of packed_floats[i] floats are read-only memory that outlives the table
+ * (a model image in the library's read-only data). Nothing is copied; p must never be trained or
+ * written. Returns 0, NAC_ERR_STATE (already allocated) or NAC_ERR_NOMEM. */
+int nn_params_borrow(nn_params *p, const float *data, const float *const *packed, const size_t *packed_floats,
+                     nac_error *err);
 /* The packed copy of tensor idx, or NULL. */
 const float *nn_params_packed(const nn_params *p, int idx);
 float *nn_params_grad(nn_params *p, int idx);

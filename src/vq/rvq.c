@@ -780,6 +780,7 @@ struct nac_rvq_coder {
     float *in_b;   /* (S, Dc) */
     float *out_w;  /* (S, D, Dc) */
     float *out_b;  /* (S, D) */
+    int borrowed;  /* every table above points into read-only memory the coder does not own */
 };
 
 /* y (D) = stage s's output for entry k (the projection back from the code space, when factorised). */
@@ -798,6 +799,10 @@ void nac_rvq_coder_destroy(nac_rvq_coder *q)
 {
     if (!q)
         return;
+    if (q->borrowed) {
+        free(q);
+        return;
+    }
     nac_free(q->packed);
     nac_free(q->cb);
     nac_free(q->in_w);
@@ -845,6 +850,43 @@ nomem:
     nac_rvq_coder_destroy(q);
     nac_error_set(err, NAC_ERR_NOMEM, "rvq: out of memory for the inference tables");
     return NULL;
+}
+
+nac_rvq_coder *nac_rvq_coder_borrow(const float *params, const nac_rvq_layout *lay, const float *packed,
+                                    size_t packed_floats, nac_error *err)
+{
+    const nac_rvq_config *c = &lay->cfg;
+    if (check_config(c, err))
+        return NULL;
+    size_t pk = nac_vq_packed_floats(c->codebook_size, cdim(c));
+    if (packed_floats != (size_t)c->n_stages * pk) {
+        nac_error_set(err, NAC_ERR_MODEL, "rvq: %zu floats of packed codebooks, expected %zu", packed_floats,
+                      (size_t)c->n_stages * pk);
+        return NULL;
+    }
+    nac_rvq_coder *q = calloc(1, sizeof *q);
+    if (!q) {
+        nac_error_set(err, NAC_ERR_NOMEM, "rvq: out of memory");
+        return NULL;
+    }
+    q->cfg = *c;
+    q->pk_floats = pk;
+    q->borrowed = 1;
+    q->packed = (float *)packed;
+    q->cb = (float *)params + lay->params[NAC_RVQ_CODEBOOK].offset;
+    if (c->code_dim > 0) {
+        q->in_w = (float *)params + lay->params[NAC_RVQ_IN_W].offset;
+        q->in_b = (float *)params + lay->params[NAC_RVQ_IN_B].offset;
+        q->out_w = (float *)params + lay->params[NAC_RVQ_OUT_W].offset;
+        q->out_b = (float *)params + lay->params[NAC_RVQ_OUT_B].offset;
+    }
+    return q;
+}
+
+const float *nac_rvq_coder_packed(const nac_rvq_coder *q, size_t *floats)
+{
+    *floats = (size_t)q->cfg.n_stages * q->pk_floats;
+    return q->packed;
 }
 
 int nac_rvq_encode(int32_t *codes, const float *z, const nac_rvq_coder *q, int N, int n_q, nac_error *err)

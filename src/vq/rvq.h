@@ -162,6 +162,13 @@ void nac_rvq_state_usage(nac_rvq_usage *usage, const float *state, const nac_rvq
 typedef struct nac_rvq_coder nac_rvq_coder;
 
 nac_rvq_coder *nac_rvq_coder_create(const float *params, const nac_rvq_layout *lay, nac_error *err);
+/* The same tables without a copy: the codebooks and projections are read in place from params, and
+ * packed (packed_floats floats, as nac_rvq_coder_packed gives them) is the packed lookup. Both must
+ * outlive the coder and never change (a model image). NULL with err set on a mismatch. */
+nac_rvq_coder *nac_rvq_coder_borrow(const float *params, const nac_rvq_layout *lay, const float *packed,
+                                    size_t packed_floats, nac_error *err);
+/* The packed lookup tables of c and their size in floats (to store them in a model image). */
+const float *nac_rvq_coder_packed(const nac_rvq_coder *c, size_t *floats);
 void nac_rvq_coder_destroy(nac_rvq_coder *c);
 
 /* codes (N, n_q) for the first n_q stages (1..S) of z (N, D). Allocation-free, deterministic,

@@ -1,0 +1,31 @@
+/* A model image: a codec model as inference holds it in memory (f32 parameters, the packed copies
+ * of the convolution weights, the packed RVQ lookup tables), laid out so that a model is made from
+ * it without reading, converting, checking or copying a weight. The build freezes the built-in
+ * model into one (scripts/model_freeze.c) and assembles it into the library's read-only data, so
+ * nac_model_load_default costs a few allocations and the pages are shared between processes.
+ *
+ * Layout (native byte order and float format, checked by a tag; every section 64-byte aligned):
+ *   0   header (64 bytes): magic "NACIMG01", byte-order tag, layout tag (packing constants), model
+ *       hash, training steps, arena floats, tensor count, config bytes, RVQ lookup floats, size
+ *   64  config text, "key=value\n" lines of the codec config
+ *       packed sizes: one uint64 per tensor, the floats of its packed copy (0: none)
+ *       arena: the parameters, as nn_params lays them out
+ *       packed copies, in tensor order, each starting on 64 bytes
+ *       the RVQ lookup tables
+ * An image belongs to the build that made it (the layout follows the engine's packing); it is not a
+ * file format. */
+#ifndef NAC_MODEL_MODEL_IMAGE_H
+#define NAC_MODEL_MODEL_IMAGE_H
+
+#include <stddef.h>
+
+#include "nac/nac.h"
+
+/* Writes the image of m (a model loaded from a weight file) to path. */
+int nac_model_image_write(const nac_model *m, const char *path, nac_error *err);
+
+/* A model that reads its weights in place from image (size bytes, 64-byte aligned, never changed,
+ * outliving the model). NAC_ERR_FORMAT for something that is not an image of this build. */
+int nac_model_image_load(nac_model **out, const void *image, size_t size, nac_error *err);
+
+#endif
