@@ -6,28 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bytes.h"
-#include "core/crc32.h"
 #include "nac/nac.h"
-
-#define HEADER 32
-#define ENTRY 104
-
-static void repair(uint8_t *b, size_t n)
-{
-    if (n < HEADER)
-        return;
-    uint64_t meta = nac_get_le64(b + 16), count = nac_get_le32(b + 12);
-    if (meta < HEADER || meta > n - 4 || count > (meta - HEADER) / ENTRY)
-        return;
-    for (uint64_t i = 0; i < count; i++) {
-        uint8_t *e = b + meta - ENTRY * (count - i);
-        uint64_t off = nac_get_le64(e + 88), len = nac_get_le64(e + 96);
-        if (off <= n && len <= n - off)
-            nac_put_le32(e + 68, nac_crc32(0, b + off, (size_t)len));
-    }
-    nac_put_le32(b + meta, nac_crc32(0, b, (size_t)meta));
-}
+#include "weights_repair.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *b = malloc(size);
     memcpy(b, data + 1, size - 1);
     if (data[0] & 1)
-        repair(b, size - 1);
+        nac_fuzz_repair_weights(b, size - 1);
     nac_model *m = NULL;
     nac_encoder *e = NULL;
     nac_decoder *d = NULL;

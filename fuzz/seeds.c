@@ -1,16 +1,19 @@
 /* Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (run by `make fuzz-seeds`;
  * the files are committed). Small valid inputs of each kind, with the first byte each target reads
- * as a mode: a .nac stream of the built-in model, a tiny model file, feature rows, audio files. */
+ * as a mode: a .nac stream of the built-in model, a tiny model file, feature rows, audio files,
+ * vocoder payloads, tiny enhancement models, a listening-test CSV. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audio/audio_file.h"
+#include "enhance/enhance_net.h"
 #include "format/nacfile.h"
 #include "model/codec_io.h"
 #include "model/codec_net.h"
 #include "nac/nac.h"
+#include "nac/vocoder.h"
 #include "vq/rvq.h"
 
 static int put(const char *dir, const char *name, int mode, const void *p, size_t n)
@@ -161,9 +164,80 @@ static int audio_seeds(void)
     return 0;
 }
 
+/* 0.4 s of a gliding vowel-like tone coded at each vocoder rate: the mode byte, then the payload. */
+static int vocoder_seeds(void)
+{
+    static const double rates[3] = {0.7, 1.2, 1.6};
+    enum { N = 6400 };
+    static float x[N];
+    for (int i = 0; i < N; i++) {
+        double f0 = 120 + 40 * (double)i / N, ph = 2 * M_PI * f0 * i / 16000;
+        x[i] = (float)(0.2 * sin(ph) + 0.1 * sin(2 * ph) + 0.05 * sin(3 * ph));
+    }
+    nac_vocoder_grid g;
+    nac_vocoder_grid_default(&g);
+    float *feat = NULL;
+    size_t T = 0;
+    if (nac_vocoder_analyze(&feat, &T, x, N, &g, NULL))
+        return -1;
+    for (int r = 0; r < 3; r++) {
+        nac_vocoder_codec *c = NULL;
+        int32_t *codes = NULL;
+        size_t F = 0;
+        char name[32];
+        if (nac_vocoder_codec_create(&c, rates[r], NULL) || nac_vocoder_codec_encode(&codes, &F, c, feat, T, NULL))
+            return -1;
+        size_t nb = nac_vocoder_packed_bytes(c, F);
+        uint8_t *b = malloc(nb);
+        nac_vocoder_pack(b, c, codes, F);
+        snprintf(name, sizeof name, "glide_%gkbps", rates[r]);
+        put("vocoder", name, r, b, nb);
+        free(b);
+        free(codes);
+        nac_vocoder_codec_destroy(c);
+    }
+    free(feat);
+    return 0;
+}
+
+/* The smallest enhancement models of two tasks (one with the excitation branch), saved. */
+static int enhance_seeds(void)
+{
+    static const nac_enhance_task tasks[2] = {NAC_ENHANCE_DENOISE, NAC_ENHANCE_BWE};
+    for (int k = 0; k < 2; k++) {
+        nac_enh_config c;
+        nac_enh_config_default(&c, (int)tasks[k]);
+        c.channels = 4, c.hidden = 4, c.blocks = 1, c.kernel = 3, c.in_kernel = 3;
+        nac_enh_net *n = NULL;
+        const char *tmp = "fuzz/corpus/enhance/.tmp";
+        unsigned char *b = NULL;
+        long size;
+        if (nac_enh_net_create(&n, &c, 0, NULL))
+            return -1;
+        nac_enh_net_init(n, 1);
+        if (nac_enh_net_save(n, tmp, 0, NAC_DTYPE_F16, NULL, NULL) || (size = slurp(tmp, &b)) < 0)
+            return -1;
+        remove(tmp);
+        put("enhance", k ? "tiny_bwe" : "tiny_denoise", 1, b, (size_t)size);
+        free(b);
+        nac_enh_net_destroy(n);
+    }
+    return 0;
+}
+
+static int listen_seeds(void)
+{
+    static const char csv[] = "listener,item,condition,score\r\n"
+                              "ann,speech1,reference,100\r\nann,speech1,anchor,20\r\nann,speech1,nac6,71.5\r\n"
+                              "\"bo, b\",speech1,reference,95\r\n\"bo, b\",speech1,nac6,64\r\n";
+    static const char bom[] = "\xEF\xBB\xBFscore,condition,item,listener,extra\n90,reference,a,x,\"q\"\"q\"\n\n";
+    return put("listen", "ratings.csv", -1, csv, sizeof csv - 1) || put("listen", "bom.csv", -1, bom, sizeof bom - 1);
+}
+
 int main(void)
 {
-    if (nac_seeds() || weight_seeds() || f32_seeds() || audio_seeds()) {
+    if (nac_seeds() || weight_seeds() || f32_seeds() || audio_seeds() || vocoder_seeds() || enhance_seeds() ||
+        listen_seeds()) {
         fprintf(stderr, "seeds: failed (run from the repository root, fuzz/corpus/<target>/ must exist)\n");
         return 1;
     }
