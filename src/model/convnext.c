@@ -90,6 +90,13 @@ int nac_convnext_pack(nn_params *p, const nac_convnext *blk, nac_error *err)
     return NAC_OK;
 }
 
+/* y = x + s h (one row of T). */
+static void residual_row(float *y, const float *x, const float *h, float s, int T)
+{
+    for (int t = 0; t < T; t++)
+        y[t] = x[t] + s * h[t];
+}
+
 void nac_convnext_forward(float *y, nac_convnext_acts *a, const float *x, const float *hist, nn_params *p,
                           const nac_convnext *blk, int B, int T)
 {
@@ -105,13 +112,15 @@ void nac_convnext_forward(float *y, nac_convnext_acts *a, const float *x, const 
     nn_conv1d_forward_packed(a->h2, a->g, NULL, nn_params_data(p, blk->pw2_w), nn_params_packed(p, blk->pw2_w),
                              nn_params_data(p, blk->pw2_b), &pw2, B, T);
     const float *s = nn_params_data(p, blk->scale);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            size_t o = ((size_t)b * (size_t)C + (size_t)c) * (size_t)T;
-            for (int t = 0; t < T; t++)
-                y[o + (size_t)t] = x[o + (size_t)t] + s[c] * a->h2[o + (size_t)t];
-        }
+    long rows = (long)B * C;
+    if ((double)rows * T > 16384) {
+#pragma omp parallel for schedule(static)
+        for (long r = 0; r < rows; r++)
+            residual_row(y + r * T, x + r * T, a->h2 + r * T, s[r % C], T);
+    } else { /* a streaming frame: no OpenMP team at all */
+        for (long r = 0; r < rows; r++)
+            residual_row(y + r * T, x + r * T, a->h2 + r * T, s[r % C], T);
+    }
 }
 
 void nac_convnext_hist_update(float *hist, const float *x, const nac_convnext *blk, int B, int T)

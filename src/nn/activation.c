@@ -213,7 +213,11 @@ void nn_gelu_forward(float *y, const float *x, size_t n)
 #if NN_X86
     if (nn_simd_enabled()) {
         long nc = (long)((n + CHUNK - 1) / CHUNK);
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        if (n <= PAR_MIN) { /* a streaming frame: no OpenMP team at all */
+            gelu_fwd_avx2(y, x, n);
+            return;
+        }
+#pragma omp parallel for schedule(static)
         for (long c = 0; c < nc; c++) {
             size_t lo = (size_t)c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
             gelu_fwd_avx2(y + lo, x + lo, len);

@@ -173,6 +173,22 @@ static void dw_row_avx2(float *restrict y, const conv_ctx *q, int b, int ch, con
 
 /* ---- forward ---- */
 
+/* Row r = (batch, channel) of a depthwise convolution. */
+static void dw_row(float *y, const conv_ctx *q, const float *b, const float *w, int simd, long r)
+{
+    const nn_conv1d *c = q->c;
+    int bi = (int)(r / c->oc), o = (int)(r % c->oc);
+    float bias = b ? b[o] : 0.0f;
+#if NN_X86
+    if (simd) {
+        dw_row_avx2(y + (size_t)r * q->Tout, q, bi, o, w + (size_t)o * c->k, bias);
+        return;
+    }
+#endif
+    (void)simd;
+    dw_row_scalar(y + (size_t)r * q->Tout, q, bi, o, w + (size_t)o * c->k, bias);
+}
+
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T)
 {
@@ -185,20 +201,16 @@ void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const
     conv_ctx q = {.c = c, .x = x, .hist = hist, .w = w, .B = B, .T = T, .Tout = T / c->stride,
                   .H = nn_conv1d_hist_len(c), .icg = c->ic / c->groups, .ocg = c->oc / c->groups};
     int simd = nn_simd_enabled();
-    (void)simd;
     int par = (double)B * c->oc * q.Tout * c->k > 100000.0;
     if (q.icg == 1 && q.ocg == 1) {
-#pragma omp parallel for schedule(static) if (par)
-        for (long r = 0; r < (long)B * c->oc; r++) {
-            int bi = (int)(r / c->oc), o = (int)(r % c->oc);
-            float bias = b ? b[o] : 0.0f;
-#if NN_X86
-            if (simd) {
-                dw_row_avx2(y + (size_t)r * q.Tout, &q, bi, o, w + (size_t)o * c->k, bias);
-                continue;
-            }
-#endif
-            dw_row_scalar(y + (size_t)r * q.Tout, &q, bi, o, w + (size_t)o * c->k, bias);
+        long rows = (long)B * c->oc;
+        if (par) {
+#pragma omp parallel for schedule(static)
+            for (long r = 0; r < rows; r++)
+                dw_row(y, &q, b, w, simd, r);
+        } else { /* a streaming frame: no OpenMP team at all */
+            for (long r = 0; r < rows; r++)
+                dw_row(y, &q, b, w, simd, r);
         }
         return;
     }

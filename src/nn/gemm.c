@@ -346,6 +346,26 @@ void nn_gemm_pack_a(float *dst, const nn_gemm *g)
     memset(dst + nn_gemm_packed_a_floats(g) - NARROW_SLACK, 0, NARROW_SLACK * sizeof *dst);
 }
 
+/* How nn_gemm_run splits a product into tasks: (batch, row chunk, column tile). */
+typedef struct gemm_plan {
+    kern_fn kern;
+    const float *apk; /* packed A of every period, or NULL */
+    int period, Mp, mtiles, mchunks, nt;
+} gemm_plan;
+
+static void plan_task(const nn_gemm *g, const gemm_plan *pl, long task, float *abuf, float *bbuf)
+{
+    int b = (int)(task / ((long)pl->mchunks * pl->nt));
+    int rem = (int)(task % ((long)pl->mchunks * pl->nt));
+    int ch = rem / pl->nt, n0 = (rem % pl->nt) * NN_NC;
+    int m_lo = (int)((long)pl->mtiles * ch / pl->mchunks) * NN_MC;
+    int m_hi = (int)((long)pl->mtiles * (ch + 1) / pl->mchunks) * NN_MC;
+    if (m_hi > g->M)
+        m_hi = g->M;
+    const float *ap = pl->apk ? pl->apk + (size_t)(b % pl->period) * pl->Mp * g->K : NULL;
+    gemm_task(g, pl->kern, b, m_lo, m_hi, n0, ap, pl->Mp, abuf, bbuf);
+}
+
 void nn_gemm_run(const nn_gemm *g)
 {
     if (g->batch <= 0 || g->M <= 0 || g->N <= 0 || g->K <= 0)
@@ -381,23 +401,22 @@ void nn_gemm_run(const nn_gemm *g)
     int mchunks = 1;
     while ((long)g->batch * nt * mchunks < 8 && mchunks < mtiles)
         mchunks++;
+    gemm_plan pl = {kern, apk_use, period, Mp, mtiles, mchunks, nt};
     long ntask = (long)g->batch * mchunks * nt;
-#pragma omp parallel if (par && ntask > 1)
-    {
+    if (par && ntask > 1) {
+#pragma omp parallel
+        {
+            float abuf[NN_MC * NN_KC + NARROW_SLACK] __attribute__((aligned(64)));
+            float bbuf[NN_NC * NN_KC] __attribute__((aligned(64)));
+#pragma omp for schedule(dynamic, 1)
+            for (long task = 0; task < ntask; task++)
+                plan_task(g, &pl, task, abuf, bbuf);
+        }
+    } else { /* one task or a small product (a streaming frame): no OpenMP team at all */
         float abuf[NN_MC * NN_KC + NARROW_SLACK] __attribute__((aligned(64)));
         float bbuf[NN_NC * NN_KC] __attribute__((aligned(64)));
-#pragma omp for schedule(dynamic, 1)
-        for (long task = 0; task < ntask; task++) {
-            int b = (int)(task / ((long)mchunks * nt));
-            int rem = (int)(task % ((long)mchunks * nt));
-            int ch = rem / nt, n0 = (rem % nt) * NN_NC;
-            int m_lo = (int)((long)mtiles * ch / mchunks) * NN_MC;
-            int m_hi = (int)((long)mtiles * (ch + 1) / mchunks) * NN_MC;
-            if (m_hi > g->M)
-                m_hi = g->M;
-            const float *ap = apk_use ? apk_use + (size_t)(b % period) * Mp * g->K : NULL;
-            gemm_task(g, kern, b, m_lo, m_hi, n0, ap, Mp, abuf, bbuf);
-        }
+        for (long task = 0; task < ntask; task++)
+            plan_task(g, &pl, task, abuf, bbuf);
     }
     nac_free(apk);
 }

@@ -9,39 +9,50 @@
 
 #define TT 64 /* time tile */
 
+/* Time tile `task` (batch b, times t0..) of the layernorm forward. */
+static void layernorm_forward_task(float *y, float *stats, const float *x, const float *gamma, const float *beta,
+                                   int C, int T, float eps, int nt, long task)
+{
+    int b = (int)(task / nt), t0 = (int)(task % nt) * TT, n = T - t0 < TT ? T - t0 : TT;
+    const float *xb = x + (size_t)b * C * T + t0;
+    float *yb = y + (size_t)b * C * T + t0;
+    double sum[TT] = {0}, sq[TT] = {0};
+    float mean[TT], rstd[TT];
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < n; i++)
+            sum[i] += xb[(size_t)c * T + i];
+    for (int i = 0; i < n; i++)
+        sum[i] /= C;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < n; i++) {
+            double d = xb[(size_t)c * T + i] - sum[i];
+            sq[i] += d * d;
+        }
+    for (int i = 0; i < n; i++) {
+        mean[i] = (float)sum[i];
+        rstd[i] = (float)(1.0 / sqrt(sq[i] / C + eps));
+        stats[((size_t)b * T + t0 + i) * 2] = mean[i];
+        stats[((size_t)b * T + t0 + i) * 2 + 1] = rstd[i];
+    }
+    for (int c = 0; c < C; c++) {
+        float gc = gamma[c], bc = beta ? beta[c] : 0.0f;
+        for (int i = 0; i < n; i++)
+            yb[(size_t)c * T + i] = (xb[(size_t)c * T + i] - mean[i]) * rstd[i] * gc + bc;
+    }
+}
+
 void nn_layernorm_forward(float *y, float *stats, const float *x, const float *gamma, const float *beta,
                           int B, int C, int T, float eps)
 {
-    int par = (double)B * C * T > PAR_MIN;
     int nt = (T + TT - 1) / TT;
-#pragma omp parallel for schedule(static) if (par)
-    for (long task = 0; task < (long)B * nt; task++) {
-        int b = (int)(task / nt), t0 = (int)(task % nt) * TT, n = T - t0 < TT ? T - t0 : TT;
-        const float *xb = x + (size_t)b * C * T + t0;
-        float *yb = y + (size_t)b * C * T + t0;
-        double sum[TT] = {0}, sq[TT] = {0};
-        float mean[TT], rstd[TT];
-        for (int c = 0; c < C; c++)
-            for (int i = 0; i < n; i++)
-                sum[i] += xb[(size_t)c * T + i];
-        for (int i = 0; i < n; i++)
-            sum[i] /= C;
-        for (int c = 0; c < C; c++)
-            for (int i = 0; i < n; i++) {
-                double d = xb[(size_t)c * T + i] - sum[i];
-                sq[i] += d * d;
-            }
-        for (int i = 0; i < n; i++) {
-            mean[i] = (float)sum[i];
-            rstd[i] = (float)(1.0 / sqrt(sq[i] / C + eps));
-            stats[((size_t)b * T + t0 + i) * 2] = mean[i];
-            stats[((size_t)b * T + t0 + i) * 2 + 1] = rstd[i];
-        }
-        for (int c = 0; c < C; c++) {
-            float gc = gamma[c], bc = beta ? beta[c] : 0.0f;
-            for (int i = 0; i < n; i++)
-                yb[(size_t)c * T + i] = (xb[(size_t)c * T + i] - mean[i]) * rstd[i] * gc + bc;
-        }
+    long ntask = (long)B * nt;
+    if ((double)B * C * T > PAR_MIN) {
+#pragma omp parallel for schedule(static)
+        for (long task = 0; task < ntask; task++)
+            layernorm_forward_task(y, stats, x, gamma, beta, C, T, eps, nt, task);
+    } else { /* a streaming frame: no OpenMP team, not even one of one thread (about a microsecond) */
+        for (long task = 0; task < ntask; task++)
+            layernorm_forward_task(y, stats, x, gamma, beta, C, T, eps, nt, task);
     }
 }
 
