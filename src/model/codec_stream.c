@@ -53,7 +53,8 @@ static int pack_weights(nac_codec_net *n, nac_error *err)
         if (st)
             return st;
     }
-    return NAC_OK;
+    int st = nn_params_pack_half(&n->p, err); /* an f16 model: halves, the same values */
+    return st < 0 ? st : NAC_OK;
 }
 
 static int model_from_weights(nac_model **out, nac_weights *w, nac_error *err)

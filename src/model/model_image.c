@@ -18,14 +18,14 @@
 
 typedef struct image_header {
     char magic[8];
-    uint32_t order, layout, hash, n_tensors;
+    uint32_t order, layout, hash, n_tensors, packed_half, reserved;
     int64_t train_steps;
     uint64_t arena_floats, config_bytes, rvq_floats, size;
 } image_header;
 
-_Static_assert(sizeof(image_header) <= IMAGE_ALIGN, "image header larger than its slot");
-
 static size_t align_up(size_t n) { return (n + IMAGE_ALIGN - 1) / IMAGE_ALIGN * IMAGE_ALIGN; }
+
+#define HEADER_SLOT align_up(sizeof(image_header))
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
@@ -73,16 +73,18 @@ int nac_model_image_write(const nac_model *m, const char *path, nac_error *err)
                       .layout = IMAGE_LAYOUT,
                       .hash = m->info.hash,
                       .n_tensors = (uint32_t)p->n,
+                      .packed_half = (uint32_t)p->packed_half,
                       .train_steps = m->info.train_steps,
                       .arena_floats = p->total,
                       .config_bytes = cfg.len,
                       .rvq_floats = rvq_floats};
     memcpy(h.magic, IMAGE_MAGIC, 8);
-    size_t size = IMAGE_ALIGN + align_up(cfg.len) + align_up((size_t)p->n * sizeof *sizes) +
+    size_t elem = p->packed_half ? sizeof(uint16_t) : sizeof(float);
+    size_t size = HEADER_SLOT + align_up(cfg.len) + align_up((size_t)p->n * sizeof *sizes) +
                   align_up(p->total * sizeof(float)) + align_up(rvq_floats * sizeof(float));
     for (int i = 0; i < p->n; i++) {
-        sizes[i] = p->packed && p->packed[i] ? p->packed_floats[i] : 0;
-        size += align_up(sizes[i] * sizeof(float));
+        sizes[i] = p->packed && p->packed[i] ? p->packed_count[i] : 0;
+        size += align_up(sizes[i] * elem);
     }
     h.size = size;
     int st = NAC_OK;
@@ -94,7 +96,7 @@ int nac_model_image_write(const nac_model *m, const char *path, nac_error *err)
     int bad = put_section(f, &h, sizeof h) || put_section(f, cfg.buf, cfg.len) ||
               put_section(f, sizes, (size_t)p->n * sizeof *sizes) || put_section(f, p->data, p->total * sizeof(float));
     for (int i = 0; !bad && i < p->n; i++)
-        bad = sizes[i] && put_section(f, p->packed[i], sizes[i] * sizeof(float));
+        bad = sizes[i] && put_section(f, p->packed[i], sizes[i] * elem);
     bad = bad || put_section(f, rvq, rvq_floats * sizeof(float));
     if (fclose(f) || bad)
         st = nac_error_set(err, NAC_ERR_IO, "cannot write %s", path);
@@ -133,27 +135,29 @@ int nac_model_image_load(nac_model **out, const void *image, size_t size, nac_er
     const unsigned char *base = image;
     image_header h;
     *out = NULL;
-    if (size < sizeof h || ((uintptr_t)image & (IMAGE_ALIGN - 1)))
+    if (size < HEADER_SLOT || ((uintptr_t)image & (IMAGE_ALIGN - 1)))
         return nac_error_set(err, NAC_ERR_FORMAT, "model image: too short or misaligned");
     memcpy(&h, base, sizeof h);
-    if (memcmp(h.magic, IMAGE_MAGIC, 8) || h.order != IMAGE_ORDER || h.layout != IMAGE_LAYOUT || h.size != size ||
+    if (memcmp(h.magic, IMAGE_MAGIC, 8) || h.order != IMAGE_ORDER || h.layout != IMAGE_LAYOUT || h.size != size || h.packed_half > 1 ||
         h.config_bytes > size || h.n_tensors > size / sizeof(uint64_t))
         return nac_error_set(err, NAC_ERR_FORMAT, "model image: not an image of this build");
     nac_codec_config cfg;
-    int st = parse_config(&cfg, (const char *)base + IMAGE_ALIGN, h.config_bytes, err);
+    int st = h.config_bytes <= size - HEADER_SLOT ? parse_config(&cfg, (const char *)base + HEADER_SLOT, h.config_bytes, err)
+                                                : nac_error_set(err, NAC_ERR_FORMAT, "model image: truncated");
     if (st)
         return st;
     nac_model *m = calloc(1, sizeof *m);
-    const float **packed = calloc(h.n_tensors ? h.n_tensors : 1, sizeof *packed);
-    size_t *packed_floats = calloc(h.n_tensors ? h.n_tensors : 1, sizeof *packed_floats);
-    if (!m || !packed || !packed_floats) {
+    const void **packed = calloc(h.n_tensors ? h.n_tensors : 1, sizeof *packed);
+    size_t *packed_count = calloc(h.n_tensors ? h.n_tensors : 1, sizeof *packed_count);
+    size_t elem = h.packed_half ? sizeof(uint16_t) : sizeof(float);
+    if (!m || !packed || !packed_count) {
         st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     if ((st = nac_codec_net_plan(&m->net, &cfg, err)))
         goto fail;
     const nn_params *p = &m->net->p;
-    size_t at = IMAGE_ALIGN + align_up(h.config_bytes);
+    size_t at = HEADER_SLOT + align_up(h.config_bytes);
     const unsigned char *sizes = base + at;
     at += align_up((size_t)h.n_tensors * sizeof(uint64_t));
     const float *arena = (const float *)(base + at);
@@ -165,19 +169,19 @@ int nac_model_image_load(nac_model **out, const void *image, size_t size, nac_er
     for (uint32_t i = 0; i < h.n_tensors; i++) {
         uint64_t n;
         memcpy(&n, sizes + i * sizeof n, sizeof n);
-        if (n > (size - at) / sizeof(float)) {
+        if (n > (size - at) / elem) {
             st = nac_error_set(err, NAC_ERR_FORMAT, "model image: truncated");
             goto fail;
         }
-        packed[i] = n ? (const float *)(base + at) : NULL;
-        packed_floats[i] = (size_t)n;
-        at += align_up((size_t)n * sizeof(float));
+        packed[i] = n ? base + at : NULL;
+        packed_count[i] = (size_t)n;
+        at += align_up((size_t)n * elem);
     }
     if (h.rvq_floats > (size - at) / sizeof(float)) {
         st = nac_error_set(err, NAC_ERR_FORMAT, "model image: truncated");
         goto fail;
     }
-    if ((st = nac_codec_net_bind(m->net, arena, packed, packed_floats, err)))
+    if ((st = nac_codec_net_bind(m->net, arena, packed, packed_count, (int)h.packed_half, err)))
         goto fail;
     if (!(m->coder = nac_rvq_coder_borrow(arena, &m->net->rvq, (const float *)(base + at), h.rvq_floats, err))) {
         st = err ? err->code : NAC_ERR_MODEL;
@@ -185,12 +189,12 @@ int nac_model_image_load(nac_model **out, const void *image, size_t size, nac_er
     }
     nac_model_info_make(&m->info, &cfg, h.hash, h.train_steps);
     free(packed);
-    free(packed_floats);
+    free(packed_count);
     *out = m;
     return NAC_OK;
 fail:
     free(packed);
-    free(packed_floats);
+    free(packed_count);
     nac_model_destroy(m);
     return st;
 }

@@ -5,10 +5,11 @@
  * nac_model_load_default costs a few allocations and the pages are shared between processes.
  *
  * Layout (native byte order and float format, checked by a tag; every section 64-byte aligned):
- *   0   header (64 bytes): magic "NACIMG01", byte-order tag, layout tag (packing constants), model
- *       hash, training steps, arena floats, tensor count, config bytes, RVQ lookup floats, size
- *   64  config text, "key=value\n" lines of the codec config
- *       packed sizes: one uint64 per tensor, the floats of its packed copy (0: none)
+ *   0   header (128 bytes): magic "NACIMG01", byte-order tag, layout tag (packing constants), model
+ *       hash, tensor count, whether the packed copies are halves, training steps, arena floats,
+ *       config bytes, RVQ lookup floats, size
+ *   128 config text, "key=value\n" lines of the codec config
+ *       packed sizes: one uint64 per tensor, the elements of its packed copy (0: none)
  *       arena: the parameters, as nn_params lays them out
  *       packed copies, in tensor order, each starting on 64 bytes
  *       the RVQ lookup tables

@@ -192,10 +192,10 @@ static void dw_row(float *y, const conv_ctx *q, const float *b, const float *w, 
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T)
 {
-    nn_conv1d_forward_packed(y, x, hist, w, NULL, b, c, B, T);
+    nn_conv1d_forward_packed(y, x, hist, w, (nn_packed){0}, b, c, B, T);
 }
 
-void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const float *w, const float *wpk,
+void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const float *w, nn_packed wpk,
                               const float *b, const nn_conv1d *c, int B, int T)
 {
     conv_ctx q = {.c = c, .x = x, .hist = hist, .w = w, .B = B, .T = T, .Tout = T / c->stride,

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "nn/gemm.h"
+
 typedef struct nn_conv1d {
     int ic, oc, k, stride, dil, groups;
 } nn_conv1d;
@@ -31,9 +33,9 @@ double nn_conv1d_macs(const nn_conv1d *c, int B, int T);
  * short streaming chunk allocates nothing. Out of memory falls back to slower paths with equal results. */
 void nn_conv1d_forward(float *y, const float *x, const float *hist, const float *w, const float *b,
                        const nn_conv1d *c, int B, int T);
-/* The same with the weights also given packed (wpk from nn_conv1d_pack_weights, or NULL): inference
- * packs once at model load instead of on every call. Same values. */
-void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const float *w, const float *wpk,
+/* The same with the weights also given packed (wpk from nn_conv1d_pack_weights, perhaps as halves,
+ * or none): inference packs once at model load instead of on every call. Same values. */
+void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const float *w, nn_packed wpk,
                               const float *b, const nn_conv1d *c, int B, int T);
 
 /* Floats of the packed weights of c (0 for depthwise convolutions, which use w directly), and the

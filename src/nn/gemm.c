@@ -2,9 +2,11 @@
  * AVX2+FMA kernel beside a portable one. See gemm.h for the fixed accumulation order. */
 #include "nn/gemm.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "format/weights.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -31,7 +33,8 @@ int nn_simd_enabled(void)
     if (simd_state < 0) {
 #if NN_X86
         __builtin_cpu_init();
-        simd_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        simd_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                     __builtin_cpu_supports("f16c");
 #else
         simd_state = 0;
 #endif
@@ -40,6 +43,42 @@ int nn_simd_enabled(void)
 }
 
 void nn_simd_set(int enable) { simd_allowed = enable != 0; }
+
+/* ---- half floats (packed weights of f16 models) ---- */
+
+#if NN_X86
+__attribute__((target("avx2,f16c")))
+static void half_to_float_f16c(float *dst, const uint16_t *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++)
+        dst[i] = nac_f16_to_f32(src[i]);
+}
+#endif
+
+static void half_to_float(float *dst, const uint16_t *src, size_t n)
+{
+#if NN_X86
+    if (nn_simd_enabled()) {
+        half_to_float_f16c(dst, src, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        dst[i] = nac_f16_to_f32(src[i]);
+}
+
+int nn_pack_to_half(uint16_t *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = nac_f32_to_f16(src[i]);
+        if (nac_f16_to_f32(dst[i]) != src[i] || (src[i] == 0.0f && (signbit(src[i]) != 0) != (dst[i] >> 15 != 0)))
+            return 0;
+    }
+    return 1;
+}
 
 /* ---- micro-kernels: c (6 x 16, row stride ldc) += a panel (kc x 6) * b panel (kc x 16) ---- */
 
@@ -153,10 +192,10 @@ static inline void kern_avx2_rows(int kc, const float *restrict a, const float *
  * initial values (or NULL: C's own) at init + p * NN_MR; panel P-1 has `last_rows` rows. B(k, j) is at
  * b + k * brow + j * bcol (a packed panel: brow NN_NR, bcol 1). */
 #define NARROW 4
-__attribute__((target("avx2,fma"), always_inline))
-static inline void narrow_panels(int P, int kc, const float *restrict a, size_t astride, const float *restrict b,
-                                 size_t brow, size_t bcol, float *restrict c, size_t ldc, size_t cstride,
-                                 const float *init, int last_rows, int cols)
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void narrow_panels(int P, int half, int kc, const void *restrict a, size_t astride,
+                                 const float *restrict b, size_t brow, size_t bcol, float *restrict c, size_t ldc,
+                                 size_t cstride, const float *init, int last_rows, int cols)
 {
     __m256 acc[8][NARROW], bv[NARROW];
     float lane[8] __attribute__((aligned(32)));
@@ -172,11 +211,13 @@ static inline void narrow_panels(int P, int kc, const float *restrict a, size_t 
         for (int j = 0; j < cols; j++)
             bv[j] = _mm256_broadcast_ss(b + (size_t)j * bcol);
         for (int p = 0; p < P; p++) {
-            __m256 av = _mm256_loadu_ps(a + p * astride); /* lanes 6, 7: the next rows, ignored */
+            /* lanes 6, 7: the next rows, ignored */
+            __m256 av = half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)a + p * astride)))
+                             : _mm256_loadu_ps((const float *)a + p * astride);
             for (int j = 0; j < cols; j++)
                 acc[p][j] = _mm256_fmadd_ps(av, bv[j], acc[p][j]);
         }
-        a += NN_MR;
+        a = half ? (const void *)((const uint16_t *)a + NN_MR) : (const void *)((const float *)a + NN_MR);
         b += brow;
     }
     for (int p = 0; p < P; p++) {
@@ -192,19 +233,40 @@ static inline void narrow_panels(int P, int kc, const float *restrict a, size_t 
 /* Panels per call for a column count: as many chains as the 16 registers hold. */
 static int narrow_group(int cols) { return cols <= 1 ? 8 : cols == 2 ? 5 : cols == 3 ? 3 : 2; }
 
-__attribute__((target("avx2,fma")))
-static void kern_avx2_narrow(int P, int kc, const float *a, size_t astride, const float *b, size_t brow, size_t bcol,
-                             float *c, size_t ldc, size_t cstride, const float *init, int last_rows, int cols)
+#define NARROW_CASE(P, C)                                                                                       \
+    case P * 8 + C:                                                                                            \
+        if (half)                                                                                              \
+            narrow_panels(P, 1, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, C);           \
+        else                                                                                                   \
+            narrow_panels(P, 0, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, C);           \
+        break;
+
+/* Every (panels, columns, element type) a constant: the accumulators stay in registers. */
+__attribute__((target("avx2,fma,f16c")))
+static void kern_avx2_narrow(int P, int half, int kc, const void *a, size_t astride, const float *b, size_t brow,
+                             size_t bcol, float *c, size_t ldc, size_t cstride, const float *init, int last_rows,
+                             int cols)
 {
-    switch (P) { /* constant P: the accumulators stay in registers */
-    case 8: narrow_panels(8, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
-    case 7: narrow_panels(7, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
-    case 6: narrow_panels(6, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
-    case 5: narrow_panels(5, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
-    case 4: narrow_panels(4, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
-    case 3: narrow_panels(3, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
-    case 2: narrow_panels(2, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
-    default: narrow_panels(1, kc, a, astride, b, brow, bcol, c, ldc, cstride, init, last_rows, cols); break;
+    switch (P * 8 + cols) {
+        NARROW_CASE(1, 1)
+        NARROW_CASE(2, 1)
+        NARROW_CASE(3, 1)
+        NARROW_CASE(4, 1)
+        NARROW_CASE(5, 1)
+        NARROW_CASE(6, 1)
+        NARROW_CASE(7, 1)
+        NARROW_CASE(8, 1)
+        NARROW_CASE(1, 2)
+        NARROW_CASE(2, 2)
+        NARROW_CASE(3, 2)
+        NARROW_CASE(4, 2)
+        NARROW_CASE(5, 2)
+        NARROW_CASE(1, 3)
+        NARROW_CASE(2, 3)
+        NARROW_CASE(3, 3)
+        NARROW_CASE(1, 4)
+        NARROW_CASE(2, 4)
+    default: break;
     }
 }
 
@@ -227,7 +289,7 @@ typedef void (*kern_fn)(int, const float *, const float *, float *, size_t, cons
 
 /* One task: batch b, rows [m_lo, m_hi) (whole NN_MC tiles), columns [n0, n0 + NN_NC) of C, all of K.
  * apk: A pre-packed for this batch (see nn_gemm_run) or NULL to pack here. */
-static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi, int n0, const float *apk, int Mp,
+static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi, int n0, nn_packed apk, int Mp,
                       float *abuf, float *bbuf)
 {
     int nc = g->N - n0 < NN_NC ? g->N - n0 : NN_NC;
@@ -237,23 +299,31 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
     const float *bias_b = g->c_bias ? g->c_bias + (size_t)(b % (g->c_bias_period > 0 ? g->c_bias_period : 1)) * g->M
                                     : NULL;
 #if NN_X86
-    int direct = g->b_direct && nc <= NARROW && kern == kern_avx2; /* B read in place: nothing to pack */
+    int narrow = nc <= NARROW && kern == kern_avx2;
 #else
-    int direct = 0;
+    int narrow = 0;
 #endif
+    int direct = narrow && g->b_direct; /* B read in place: nothing to pack */
     for (int k0 = 0; k0 < g->K; k0 += NN_KC) {
         int kc = g->K - k0 < NN_KC ? g->K - k0 : NN_KC;
         if (!direct)
             g->pack_b(g->bctx, b, n0, nc, k0, kc, bbuf);
         for (int m0 = m_lo; m0 < m_hi; m0 += NN_MC) {
             int mc = m_hi - m0 < NN_MC ? m_hi - m0 : NN_MC;
-            const float *ablk;
-            if (apk) {
-                ablk = apk + (size_t)k0 * Mp + (size_t)m0 * kc;
+            const float *ablk = abuf;
+            const void *anar;  /* what the narrow kernel reads: halves in place, or floats */
+            int ahalf = 0;
+            size_t aoff = (size_t)k0 * Mp + (size_t)m0 * kc;
+            if (apk.data && apk.half && narrow) {
+                ahalf = 1;
+            } else if (apk.data && apk.half) {
+                half_to_float(abuf, (const uint16_t *)apk.data + aoff, (size_t)((mc + NN_MR - 1) / NN_MR * NN_MR) * kc);
+            } else if (apk.data) {
+                ablk = (const float *)apk.data + aoff;
             } else {
                 g->pack_a(g->actx, b, m0, mc, k0, kc, abuf);
-                ablk = abuf;
             }
+            anar = ahalf ? (const void *)((const uint16_t *)apk.data + aoff) : (const void *)ablk;
             for (int jp = 0; jp * NN_NR < nc; jp++) {
                 int cols = nc - jp * NN_NR < NN_NR ? nc - jp * NN_NR : NN_NR;
                 const float *bp = bbuf + (size_t)jp * kc * NN_NR;
@@ -278,8 +348,11 @@ static void gemm_task(const nn_gemm *g, kern_fn kern, int b, int m_lo, int m_hi,
                             brow = g->b_row;
                             bcol = g->b_col;
                         }
-                        kern_avx2_narrow(P, kc, ablk + (size_t)ip * kc * NN_MR, (size_t)kc * NN_MR, bq, brow, bcol, cp,
-                                         g->c_row, g->c_col, init, last_rows > NN_MR ? NN_MR : last_rows, cols);
+                        size_t apan = (size_t)ip * kc * NN_MR;
+                        const void *ap = ahalf ? (const void *)((const uint16_t *)anar + apan)
+                                               : (const void *)((const float *)anar + apan);
+                        kern_avx2_narrow(P, ahalf, kc, ap, (size_t)kc * NN_MR, bq, brow, bcol, cp, g->c_row, g->c_col,
+                                         init, last_rows > NN_MR ? NN_MR : last_rows, cols);
                     }
                     continue;
                 }
@@ -349,7 +422,7 @@ void nn_gemm_pack_a(float *dst, const nn_gemm *g)
 /* How nn_gemm_run splits a product into tasks: (batch, row chunk, column tile). */
 typedef struct gemm_plan {
     kern_fn kern;
-    const float *apk; /* packed A of every period, or NULL */
+    nn_packed apk; /* packed A of every period, or none */
     int period, Mp, mtiles, mchunks, nt;
 } gemm_plan;
 
@@ -362,7 +435,11 @@ static void plan_task(const nn_gemm *g, const gemm_plan *pl, long task, float *a
     int m_hi = (int)((long)pl->mtiles * (ch + 1) / pl->mchunks) * NN_MC;
     if (m_hi > g->M)
         m_hi = g->M;
-    const float *ap = pl->apk ? pl->apk + (size_t)(b % pl->period) * pl->Mp * g->K : NULL;
+    nn_packed ap = pl->apk;
+    if (ap.data) {
+        size_t off = (size_t)(b % pl->period) * pl->Mp * g->K;
+        ap.data = ap.half ? (const void *)((const uint16_t *)ap.data + off) : (const void *)((const float *)ap.data + off);
+    }
     gemm_task(g, pl->kern, b, m_lo, m_hi, n0, ap, pl->Mp, abuf, bbuf);
 }
 
@@ -385,15 +462,15 @@ void nn_gemm_run(const nn_gemm *g)
      * used by more than one task (a short streaming call then allocates nothing). Without memory,
      * tasks pack their own. */
     float *apk = NULL;
-    const float *apk_use = NULL;
+    nn_packed apk_use = {0};
     int period = g->a_period;
-    if (period > 0 && g->a_packed) {
+    if (period > 0 && g->a_packed.data) {
         apk_use = g->a_packed;
     } else if (period > 0 && (g->batch > period || nt > 1)) {
         apk = nn_scratch(nn_gemm_packed_a_floats(g));
         if (apk)
             nn_gemm_pack_a(apk, g);
-        apk_use = apk;
+        apk_use.data = apk;
     }
 
     /* Tasks: (batch, row chunk, column tile); rows are split only as far as needed for enough tasks.

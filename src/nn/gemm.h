@@ -6,6 +6,7 @@
 #define NAC_NN_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define NN_MR 6    /* rows of a micro-tile (A panel width) */
 #define NN_NR 16   /* columns of a micro-tile (B panel width) */
@@ -18,6 +19,14 @@
  * B: dst[(p*kc + kk)*NN_NR + j] = B(b, k0 + kk, r0 + p*NN_NR + j); columns past rn are zero. */
 typedef void (*nn_pack_fn)(const void *ctx, int b, int r0, int rn, int k0, int kc, float *dst);
 
+/* A packed copy of A (weights packed once at model load): floats, or IEEE half floats when every
+ * weight is exactly one (models stored in f16, as the built-in one: half the bytes to stream for
+ * each streaming frame, the same values, so the same results). */
+typedef struct nn_packed {
+    const void *data; /* NULL: none */
+    int half;
+} nn_packed;
+
 typedef struct nn_gemm {
     int batch, M, N, K;
     nn_pack_fn pack_a, pack_b;
@@ -28,8 +37,8 @@ typedef struct nn_gemm {
     int c_init;                     /* 1: C is written, not read: chains start at the bias (0 if NULL) */
     const float *c_bias;            /* row m of batch b starts at c_bias[(b % c_bias_period)*M + m] */
     int c_bias_period;              /* 0 is taken as 1 */
-    const float *a_packed;          /* with a_period > 0: A already packed by nn_gemm_pack_a (inference
-                                       weights packed once at model load), or NULL to pack per call */
+    nn_packed a_packed;             /* with a_period > 0: A already packed by nn_gemm_pack_a (inference
+                                       weights packed once at model load), or none to pack per call */
     const float *b_direct;          /* or NULL: B(b, k, n) = b_direct[b*b_batch + k*b_row + n*b_col], read
                                        in place by the narrow tiles (streaming calls) instead of packed;
                                        pack_b is still needed for the others */
@@ -42,6 +51,9 @@ void nn_gemm_run(const nn_gemm *g);
  * so a caller can keep it in g->a_packed for every later call with the same A, M and K. */
 size_t nn_gemm_packed_a_floats(const nn_gemm *g);
 void nn_gemm_pack_a(float *dst, const nn_gemm *g);
+/* dst (n halves) = src (n floats) when every value is exactly a half (returns 1), else 0 with dst
+ * unspecified. */
+int nn_pack_to_half(uint16_t *dst, const float *src, size_t n);
 
 /* Strided operands: A(b, m, k) = p[b*sb + m*sr + k*sk]; B(b, k, n) = p[b*sb + k*sk + n*sr]. */
 typedef struct nn_strided {

@@ -2,6 +2,7 @@
  * of one 64-byte-aligned block, each slice starting on a 64-byte boundary. */
 #include "nn/params.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,26 +108,56 @@ static int packed_table(nn_params *p, nac_error *err)
 {
     if (!p->packed)
         p->packed = calloc((size_t)p->n, sizeof *p->packed);
-    if (!p->packed_floats)
-        p->packed_floats = calloc((size_t)p->n, sizeof *p->packed_floats);
-    return p->packed && p->packed_floats ? NAC_OK : nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    if (!p->packed_count)
+        p->packed_count = calloc((size_t)p->n, sizeof *p->packed_count);
+    return p->packed && p->packed_count ? NAC_OK : nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
 }
 
 int nn_params_set_packed(nn_params *p, int idx, float *buf, size_t floats, nac_error *err)
 {
-    int st = p->borrowed ? nac_error_set(err, NAC_ERR_STATE, "nn_params_set_packed: borrowed table")
-                         : packed_table(p, err);
+    int st = p->borrowed || p->packed_half ? nac_error_set(err, NAC_ERR_STATE, "nn_params_set_packed: table frozen")
+                                           : packed_table(p, err);
     if (st) {
         nac_free(buf);
         return st;
     }
     nac_free(p->packed[idx]);
     p->packed[idx] = buf;
-    p->packed_floats[idx] = floats;
+    p->packed_count[idx] = floats;
     return NAC_OK;
 }
 
-int nn_params_borrow(nn_params *p, const float *data, const float *const *packed, const size_t *packed_floats,
+int nn_params_pack_half(nn_params *p, nac_error *err)
+{
+    if (!p->packed || p->borrowed || p->packed_half)
+        return 0;
+    uint16_t **h = calloc((size_t)p->n, sizeof *h);
+    int exact = 1, nomem = !h;
+    for (int i = 0; !nomem && exact && i < p->n; i++) {
+        if (!p->packed[i])
+            continue;
+        if (!(h[i] = nac_alloc(p->packed_count[i] * sizeof **h)))
+            nomem = 1;
+        else
+            exact = nn_pack_to_half(h[i], p->packed[i], p->packed_count[i]);
+    }
+    int use = !nomem && exact;
+    for (int i = 0; h && i < p->n; i++) {
+        if (use) {
+            nac_free(p->packed[i]);
+            p->packed[i] = h[i];
+        } else {
+            nac_free(h[i]);
+        }
+    }
+    free(h);
+    if (nomem)
+        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    p->packed_half = use;
+    return use;
+}
+
+int nn_params_borrow(nn_params *p, const float *data, const void *const *packed, const size_t *packed_count, int half,
                      nac_error *err)
 {
     if (!p || p->data || p->total == 0)
@@ -135,15 +166,19 @@ int nn_params_borrow(nn_params *p, const float *data, const float *const *packed
     if (st)
         return st;
     for (int i = 0; i < p->n; i++) {
-        p->packed[i] = (float *)packed[i];
-        p->packed_floats[i] = packed[i] ? packed_floats[i] : 0;
+        p->packed[i] = (void *)packed[i];
+        p->packed_count[i] = packed[i] ? packed_count[i] : 0;
     }
     p->data = (float *)data; /* read-only from here on: the table never writes it */
+    p->packed_half = half != 0;
     p->borrowed = 1;
     return NAC_OK;
 }
 
-const float *nn_params_packed(const nn_params *p, int idx) { return p->packed ? p->packed[idx] : NULL; }
+nn_packed nn_params_packed(const nn_params *p, int idx)
+{
+    return (nn_packed){p->packed ? p->packed[idx] : NULL, p->packed_half};
+}
 
 float *nn_params_grad(nn_params *p, int idx) { return p->grad + p->t[idx].offset; }
 
@@ -160,7 +195,7 @@ void nn_params_free(nn_params *p)
     for (int i = 0; p->packed && !p->borrowed && i < p->n; i++)
         nac_free(p->packed[i]);
     free(p->packed);
-    free(p->packed_floats);
+    free(p->packed_count);
     free(p->t);
     if (!p->borrowed)
         nac_free(p->data);

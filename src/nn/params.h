@@ -8,6 +8,7 @@
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "nn/gemm.h"
 
 typedef enum nn_init { NN_INIT_ZERO, NN_INIT_ONE, NN_INIT_CONST, NN_INIT_NORMAL, NN_INIT_UNIFORM } nn_init;
 
@@ -30,8 +31,9 @@ typedef struct nn_params {
     int n, cap;
     size_t total;
     float *data, *grad, *m, *v;
-    float **packed;        /* (n) per tensor, NULL or a packed copy for inference (nn_params_set_packed) */
-    size_t *packed_floats; /* (n) floats of each packed copy, 0 where there is none */
+    void **packed;         /* (n) per tensor, NULL or a packed copy for inference (nn_params_set_packed) */
+    size_t *packed_count;  /* (n) elements of each packed copy, 0 where there is none */
+    int packed_half;       /* the packed copies hold IEEE halves (nn_params_pack_half), not floats */
     int borrowed;          /* data and the packed copies are read-only memory the table does not own
                               (a model image: nn_params_borrow) */
 } nn_params;
@@ -53,14 +55,19 @@ float *nn_params_data(nn_params *p, int idx);
 /* Gives tensor idx a packed copy of its data, of `floats` floats (nac_alloc'd; the table owns it
  * from now on; the data must not change afterwards). Returns 0 or NAC_ERR_NOMEM (buf is freed). */
 int nn_params_set_packed(nn_params *p, int idx, float *buf, size_t floats, nac_error *err);
+/* Once every packed copy is set: stores them as IEEE halves if every packed value is exactly one (a
+ * model stored in f16), halving what a streaming call reads. Returns 1 if it did, 0 if not (the
+ * floats stay), or NAC_ERR_NOMEM. */
+int nn_params_pack_half(nn_params *p, nac_error *err);
 /* Instead of nn_params_alloc, for inference only: data (p->total floats) and, where packed[i] is
- * not NULL, packed copies of packed_floats[i] floats are read-only memory that outlives the table
- * (a model image in the library's read-only data). Nothing is copied; p must never be trained or
- * written. Returns 0, NAC_ERR_STATE (already allocated) or NAC_ERR_NOMEM. */
-int nn_params_borrow(nn_params *p, const float *data, const float *const *packed, const size_t *packed_floats,
+ * not NULL, packed copies of packed_count[i] elements (halves if half, else floats) are read-only
+ * memory that outlives the table (a model image in the library's read-only data). Nothing is
+ * copied; p must never be trained or written. Returns 0, NAC_ERR_STATE (already allocated) or
+ * NAC_ERR_NOMEM. */
+int nn_params_borrow(nn_params *p, const float *data, const void *const *packed, const size_t *packed_count, int half,
                      nac_error *err);
-/* The packed copy of tensor idx, or NULL. */
-const float *nn_params_packed(const nn_params *p, int idx);
+/* The packed copy of tensor idx (data NULL when there is none). */
+nn_packed nn_params_packed(const nn_params *p, int idx);
 float *nn_params_grad(nn_params *p, int idx);
 void nn_params_zero_grad(nn_params *p);
 /* Frees table and arenas; p is zeroed. NULL is a no-op. */
