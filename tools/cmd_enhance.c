@@ -11,13 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio/audio_file.h"
-#include "core/rng.h"
-#include "degrade/degrade.h"
-#include "degrade/noise.h"
-#include "dsp/resample.h"
-#include "enhance/enhance_train.h"
-#include "model/dataset.h"
+#include "nac/audio.h"
+#include "nac/degrade.h"
 #include "nac/enhance.h"
 
 /* ---- nac train --task ------------------------------------------------------------------------ */
@@ -171,7 +166,7 @@ int nac_cmd_train_enhance(int argc, char **argv)
     signal(SIGTERM, on_signal);
     nac_error err = {0};
     if (nac_enh_train_run(&o, train_report, NULL, &train_stop, &err)) {
-        fprintf(stderr, "nac train: %s\n", nac_error_message(&err));
+        fprintf(stderr, "nac train: %s\n", nac_cli_errmsg(&err));
         return 1;
     }
     return 0;
@@ -192,7 +187,7 @@ static int read_input(const char *cmd, const char *path, float **x, size_t *n, i
     nac_error err = {0};
     nac_audio_info info;
     if (nac_audio_read_all(x, n, &info, path, &err)) {
-        fprintf(stderr, "nac %s: %s\n", cmd, nac_error_message(&err));
+        fprintf(stderr, "nac %s: %s\n", cmd, nac_cli_errmsg(&err));
         return 1;
     }
     if (*n == 0) {
@@ -272,7 +267,7 @@ int nac_cmd_enhance(int argc, char **argv)
     if ((model_path ? nac_enhance_model_load(&m, model_path, &err) : nac_enhance_model_load_builtin(&m, task, &err)) ||
         nac_enhance_model_check_task(m, task, &err)) {
         fprintf(stderr, "nac enhance: %s%s%s\n", model_path ? model_path : "", model_path ? ": " : "",
-                nac_error_message(&err));
+                nac_cli_errmsg(&err));
         goto done;
     }
     if (read_input("enhance", pos[0], &x, &n, &rate))
@@ -289,7 +284,7 @@ int nac_cmd_enhance(int argc, char **argv)
         x = NULL;
     }
     if (!(y = malloc(n16 * sizeof *y))) {
-        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     if (nac_enhance_buffer(m, y, x16, n16, &err))
@@ -313,7 +308,7 @@ int nac_cmd_enhance(int argc, char **argv)
     status = 0;
     goto done;
 fail:
-    fprintf(stderr, "nac enhance: %s\n", nac_error_message(&err));
+    fprintf(stderr, "nac enhance: %s\n", nac_cli_errmsg(&err));
 done:
     free(x);
     free(x16);
@@ -382,13 +377,13 @@ static int codec2(float **out, size_t *out_n, const float *x, size_t n, const ch
     *out = NULL;
     *out_n = 0;
     if (!mkdtemp(dir))
-        return nac_error_set(err, NAC_ERR_IO, "cannot make a temporary folder");
+        return nac_cli_seterr(err, NAC_ERR_IO, "cannot make a temporary folder");
     snprintf(raw, sizeof raw, "%s/in.raw", dir);
     snprintf(bit, sizeof bit, "%s/c.bit", dir);
     snprintf(dec, sizeof dec, "%s/out.raw", dir);
     FILE *f = fopen(raw, "wb");
     if (!f) {
-        st = nac_error_set(err, NAC_ERR_IO, "cannot write %s", raw);
+        st = nac_cli_seterr(err, NAC_ERR_IO, "cannot write %s", raw);
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -401,21 +396,21 @@ static int codec2(float **out, size_t *out_n, const float *x, size_t n, const ch
     char *enc[] = {"c2enc", (char *)mode, raw, bit, NULL}, *decv[] = {"c2dec", (char *)mode, bit, dec, NULL};
     int rc = run_tool(enc);
     if (rc == 127) {
-        st = nac_error_set(err, NAC_ERR_UNSUPPORTED, "--codec2 needs c2enc and c2dec (apt-get install codec2)");
+        st = nac_cli_seterr(err, NAC_ERR_UNSUPPORTED, "--codec2 needs c2enc and c2dec (apt-get install codec2)");
         goto done;
     }
     if (rc || run_tool(decv)) {
-        st = nac_error_set(err, NAC_ERR_ARG, "c2enc/c2dec failed for mode '%s' (try 3200, 1600 or 700C)", mode);
+        st = nac_cli_seterr(err, NAC_ERR_ARG, "c2enc/c2dec failed for mode '%s' (try 3200, 1600 or 700C)", mode);
         goto done;
     }
     if (!(f = fopen(dec, "rb"))) {
-        st = nac_error_set(err, NAC_ERR_IO, "c2dec wrote nothing");
+        st = nac_cli_seterr(err, NAC_ERR_IO, "c2dec wrote nothing");
         goto done;
     }
     size_t cap = n + 8192, k = 0;
     if (!(y = malloc(cap * sizeof *y))) {
         fclose(f);
-        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        st = nac_cli_seterr(err, NAC_ERR_NOMEM, "out of memory");
         goto done;
     }
     int lo, hi;
@@ -507,34 +502,25 @@ int nac_cmd_degrade(int argc, char **argv)
         return 2;
     }
     nac_error err = {0};
-    nac_dataset nz = {0}, bz = {0}, mz = {0};
-    float *x = NULL, *tmp = NULL;
+    float *x = NULL;
     size_t n = 0;
     int rate = 0, status = 1;
     if (read_input("degrade", pos[0], &x, &n, &rate))
         return 1;
-    nac_rng rng;
-    nac_rng_seed(&rng, (uint64_t)seed * 2654435761u + 7u);
     if (noise_dir || babble_dir || music_dir) {
-        if ((noise_dir && nac_dataset_load(&nz, noise_dir, rate, 0, NULL, NULL, &err)) ||
-            (babble_dir && nac_dataset_load(&bz, babble_dir, rate, 0, NULL, NULL, &err)) ||
-            (music_dir && nac_dataset_load(&mz, music_dir, rate, 0, NULL, NULL, &err)))
-            goto fail;
-        nac_noise_bank bank;
-        nac_noise_bank_init(&bank, noise_dir ? &nz : NULL, music_dir ? &mz : NULL, babble_dir ? &bz : NULL);
-        bank.p_synth = 0;
+        nac_degrade_noise_opts no;
+        nac_degrade_noise_opts_default(&no, noise_dir, babble_dir, music_dir);
+        no.snr_lo = snr_a;
+        no.snr_hi = snr_b;
+        no.seed = (uint64_t)seed * 2654435761u + 7u;
         if (!strcmp(part, "train"))
-            bank.to = 0.75;
+            no.to = 0.75;
         else if (!strcmp(part, "dev"))
-            bank.from = 0.75;
-        if (!(tmp = malloc(2 * n * sizeof *tmp))) {
-            nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
+            no.from = 0.75;
         static const char *const kinds[] = {"noise", "babble", "music", "synthetic noise"};
-        int kind = nac_noise_draw(tmp, tmp + n, &bank, &rng, n);
-        double snr = snr_a + (snr_b - snr_a) * nac_rng_uniform(&rng);
-        if (nac_degrade_mix(x, x, tmp, n, snr, NULL, &err))
+        int kind;
+        double snr;
+        if (nac_degrade_add_noise(x, n, rate, &no, &kind, &snr, &err))
             goto fail;
         fprintf(stderr, "nac degrade: %s at %.2f dB SNR\n", kinds[kind], snr);
     }
@@ -583,12 +569,8 @@ int nac_cmd_degrade(int argc, char **argv)
     status = 0;
     goto done;
 fail:
-    fprintf(stderr, "nac degrade: %s\n", nac_error_message(&err));
+    fprintf(stderr, "nac degrade: %s\n", nac_cli_errmsg(&err));
 done:
     free(x);
-    free(tmp);
-    nac_dataset_free(&nz);
-    nac_dataset_free(&bz);
-    nac_dataset_free(&mz);
     return status;
 }

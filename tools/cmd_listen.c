@@ -21,8 +21,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "core/rng.h"
-#include "listen/listen.h"
+#include "nac/listen.h"
 #include "nac/nac.h"
 
 #define DEFAULT_CONDITIONS "nac:1.5,nac:6,nac:24,opus:6,opus:12,codec2:3200"
@@ -249,7 +248,7 @@ static int cmd_build(int argc, char **argv, int demo)
     }
     if (nac_listen_conditions_parse(conds, MAX_CONDITIONS, &nconds, conds_arg ? conds_arg : DEFAULT_CONDITIONS,
                                     &err) < 0) {
-        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_error_message(&err));
+        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_cli_errmsg(&err));
         goto usage_error;
     }
     /* codecs whose tools are missing: left out of the default list, an error when asked for */
@@ -306,15 +305,13 @@ static int cmd_build(int argc, char **argv, int demo)
         /* a seeded choice, then back in name order */
         int *perm = malloc((size_t)files.n * sizeof *perm);
         char **keep = malloc((size_t)items * sizeof *keep);
-        nac_rng r;
         if (!perm || !keep) {
             free(perm);
             free(keep);
             fprintf(stderr, "nac listen: out of memory\n");
             goto done;
         }
-        nac_rng_seed(&r, seed ^ 0x6c697374656eULL);
-        nac_listen_shuffle(perm, files.n, &r);
+        nac_listen_permutation(perm, files.n, seed ^ 0x6c697374656eULL);
         for (int k = 0; k < (int)items; k++) {
             keep[k] = files.p[perm[k]];
             files.p[perm[k]] = NULL;
@@ -332,7 +329,7 @@ static int cmd_build(int argc, char **argv, int demo)
     for (int c = 0; c < nuse; c++)
         need_model |= use[c].kind == NAC_LISTEN_NAC;
     if (need_model && (model_path ? nac_model_load(&model, model_path, &err) : nac_model_load_default(&model, &err))) {
-        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_error_message(&err));
+        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_cli_errmsg(&err));
         goto done;
     }
     fprintf(stderr, "nac listen %s: %d file%s, conditions", cmd, files.n, files.n == 1 ? "" : "s");
@@ -351,7 +348,7 @@ static int cmd_build(int argc, char **argv, int demo)
     o.model = model;
     o.progress = say;
     if ((demo ? nac_listen_demo(&o, &err) : nac_listen_make(&o, &err)) < 0) {
-        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_error_message(&err));
+        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_cli_errmsg(&err));
         goto done;
     }
     if (demo)
@@ -418,7 +415,7 @@ static int cmd_report(int argc, char **argv)
             } else if (pass == 0) {
                 nfiles++;
             } else if (nac_listen_ratings_read(&rs, a, &err) < 0) {
-                fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
+                fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
                 goto done;
             }
         }
@@ -427,7 +424,7 @@ static int cmd_report(int argc, char **argv)
         return 2;
     }
     if (nac_listen_postscreen(&ls, &nl, &rs, ref, ref_min, max_fraction, &err) < 0) {
-        fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
+        fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
         goto done;
     }
     size_t kept = 0, items = 0;
@@ -441,7 +438,7 @@ static int cmd_report(int argc, char **argv)
         items = (size_t)ls[k].items > items ? (size_t)ls[k].items : items;
     }
     if (nac_listen_summarise(&s, &ns, &rs, ls, nl, &err) < 0) {
-        fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
+        fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
         goto done;
     }
     printf("\n%zu of %zu listeners kept\n\n  %-20s %5s %7s %7s  %s\n", kept, nl, "condition", "n", "mean", "sd",
@@ -460,7 +457,7 @@ static int cmd_report(int argc, char **argv)
             title = t;
         }
         if (nac_listen_chart(out, s, ns, title, &err) < 0) {
-            fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
+            fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
             goto done;
         }
         printf("\nchart: %s\n", out);

@@ -7,10 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
-#include "plot/features.h"
-#include "vq/f32file.h"
-#include "vqvae/vqvae.h"
+#include "nac/plot.h"
+#include "nac/vq.h"
+#include "vqvae/vqvae.h" /* until the VQ-VAE has a public header */
 
 static void usage(FILE *f)
 {
@@ -54,8 +53,7 @@ static int latent(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     nac_vqvae *m = NULL;
     float *x = NULL, *y = NULL, *z = NULL;
     size_t T;
@@ -63,10 +61,10 @@ static int latent(int argc, char **argv)
     if (nac_vqvae_load(&m, pos[0], 0, &err) || nac_vq_f32_read(&x, &T, pos[1], m->cfg.k, 0, &err))
         goto fail;
     size_t Tg = nac_vqvae_latent_rows(m, T);
-    y = nac_alloc(T * (size_t)m->cfg.k * sizeof(float));
-    z = nac_alloc(Tg * (size_t)m->cfg.dim * sizeof(float));
+    y = malloc(T * (size_t)m->cfg.k * sizeof(float));
+    z = malloc(Tg * (size_t)m->cfg.dim * sizeof(float));
     if (!y || !z) {
-        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     nac_vqvae_fwd o = {0};
@@ -80,11 +78,11 @@ static int latent(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac plot latent: %s\n", nac_error_message(&err));
+        fprintf(stderr, "nac plot latent: %s\n", nac_cli_errmsg(&err));
     nac_vqvae_destroy(m);
-    nac_free(x);
-    nac_free(y);
-    nac_free(z);
+    free(x);
+    free(y);
+    free(z);
     return rc;
 }
 
@@ -135,8 +133,7 @@ static int frame(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     float *x = NULL, *q = NULL;
     size_t T, Tq;
     int rc = 1;
@@ -146,7 +143,7 @@ static int frame(int argc, char **argv)
     if (cmp && nac_vq_f32_read(&q, &Tq, cmp, W, 0, &err))
         goto fail;
     if ((size_t)fr >= T || (cmp && (size_t)fr >= Tq)) {
-        nac_error_set(&err, NAC_ERR_ARG, "frame %ld is past the end (%s has %zu rows)", fr,
+        nac_cli_seterr(&err, NAC_ERR_ARG, "frame %ld is past the end (%s has %zu rows)", fr,
                       (size_t)fr >= T ? pos[0] : cmp, (size_t)fr >= T ? T : Tq);
         goto fail;
     }
@@ -161,9 +158,9 @@ static int frame(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac plot frame: %s\n", nac_error_message(&err));
-    nac_free(x);
-    nac_free(q);
+        fprintf(stderr, "nac plot frame: %s\n", nac_cli_errmsg(&err));
+    free(x);
+    free(q);
     return rc;
 }
 

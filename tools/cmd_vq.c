@@ -14,12 +14,7 @@
 #include <omp.h>
 #endif
 
-#include "core/alloc.h"
-#include "core/bytes.h"
-#include "core/status.h"
-#include "vq/f32file.h"
-#include "vq/kmeans.h"
-#include "vq/msvq.h"
+#include "nac/vq.h"
 
 static double now(void)
 {
@@ -197,8 +192,7 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "nac vq train: --init replaces --split/--kmeans++; give one of them\n");
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     float *x = NULL, *cb = NULL, *start = NULL;
     int32_t *labels = NULL;
     int rc = 1;
@@ -214,10 +208,10 @@ static int cmd_train(int argc, char **argv)
         goto fail;
     fprintf(stderr, "nac vq train: %zu vectors of K=%ld from %s, M=%ld, %s, %d iterations\n", N, K, pos[0], M,
             init_path ? "given start" : o.init == NAC_VQ_INIT_SPLIT ? "LBG splitting" : "k-means++", o.iters);
-    cb = nac_alloc((size_t)M * K * sizeof(float));
+    cb = malloc((size_t)M * K * sizeof(float));
     labels = malloc(N * sizeof *labels);
     if (!cb || !labels) {
-        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory for %ld x %ld codebook and %zu labels", M, K, N);
+        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory for %ld x %ld codebook and %zu labels", M, K, N);
         goto fail;
     }
     if (init_path) {
@@ -225,7 +219,7 @@ static int cmd_train(int argc, char **argv)
         if (nac_vq_f32_read(&start, &Mi, init_path, (int)K, 0, &err))
             goto fail;
         if (Mi != (size_t)M) {
-            nac_error_set(&err, NAC_ERR_FORMAT, "%s has %zu rows of K=%ld, expected M=%ld", init_path, Mi, K, M);
+            nac_cli_seterr(&err, NAC_ERR_FORMAT, "%s has %zu rows of K=%ld, expected M=%ld", init_path, Mi, K, M);
             goto fail;
         }
         memcpy(cb, start, (size_t)M * K * sizeof(float));
@@ -253,10 +247,10 @@ static int cmd_train(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac vq train: %s\n", nac_error_message(&err));
-    nac_free(x);
-    nac_free(cb);
-    nac_free(start);
+        fprintf(stderr, "nac vq train: %s\n", nac_cli_errmsg(&err));
+    free(x);
+    free(cb);
+    free(start);
     free(labels);
     return rc;
 }
@@ -319,8 +313,7 @@ static int cmd_quantize(int argc, char **argv)
         quantize_usage(stderr);
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     int rc = 1, S = 0;
     float *cbs[NAC_MSVQ_MAX_STAGES] = {0};
     int Ms[NAC_MSVQ_MAX_STAGES];
@@ -331,40 +324,40 @@ static int cmd_quantize(int argc, char **argv)
     FILE *fi = NULL;
     char *list = strdup(cb_list);
     if (!list) {
-        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         if (S == NAC_MSVQ_MAX_STAGES) {
-            nac_error_set(&err, NAC_ERR_ARG, "more than %d stages", NAC_MSVQ_MAX_STAGES);
+            nac_cli_seterr(&err, NAC_ERR_ARG, "more than %d stages", NAC_MSVQ_MAX_STAGES);
             goto fail;
         }
         size_t M;
         if (nac_vq_f32_read(&cbs[S], &M, p, (int)K, 0, &err))
             goto fail;
         if (M > (1u << 24)) {
-            nac_error_set(&err, NAC_ERR_ARG, "%s: %zu entries is too many", p, M);
+            nac_cli_seterr(&err, NAC_ERR_ARG, "%s: %zu entries is too many", p, M);
             goto fail;
         }
         Ms[S++] = (int)M;
     }
     if (!S) {
-        nac_error_set(&err, NAC_ERR_ARG, "-q names no codebook");
+        nac_cli_seterr(&err, NAC_ERR_ARG, "-q names no codebook");
         goto fail;
     }
     if (!(q = nac_msvq_create((const float *const *)cbs, Ms, S, (int)K, &err)))
         goto fail;
     if (idx_path && !(fi = fopen(idx_path, "wb"))) {
-        nac_error_set(&err, NAC_ERR_IO, "cannot create %s: %s", idx_path, strerror(errno));
+        nac_cli_seterr(&err, NAC_ERR_IO, "cannot create %s: %s", idx_path, strerror(errno));
         goto fail;
     }
     enum { CHUNK = 32768 };
-    x = nac_alloc((size_t)CHUNK * K * sizeof(float));
-    out = nac_alloc((size_t)CHUNK * K * sizeof(float));
+    x = malloc((size_t)CHUNK * K * sizeof(float));
+    out = malloc((size_t)CHUNK * K * sizeof(float));
     idx = malloc((size_t)CHUNK * S * sizeof *idx);
     ibuf = malloc((size_t)CHUNK * S * 4);
     if (!x || !out || !idx || !ibuf) {
-        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     double se[NAC_MSVQ_MAX_STAGES] = {0}, in_se = 0, t0 = now();
@@ -383,20 +376,21 @@ static int cmd_quantize(int argc, char **argv)
             goto fail;
         if (fi) {
             for (size_t i = 0; i < n * S; i++)
-                nac_put_le32(ibuf + 4 * i, (uint32_t)idx[i]);
+                for (int b = 0; b < 4; b++)
+                    ibuf[4 * i + b] = (uint8_t)((uint32_t)idx[i] >> (8 * b));
             if (fwrite(ibuf, 4, n * S, fi) != n * S) {
-                nac_error_set(&err, NAC_ERR_IO, "cannot write %s: %s", idx_path, strerror(errno));
+                nac_cli_seterr(&err, NAC_ERR_IO, "cannot write %s: %s", idx_path, strerror(errno));
                 goto fail;
             }
         }
         total += n;
     }
     if (fflush(stdout)) {
-        nac_error_set(&err, NAC_ERR_IO, "cannot write stdout: %s", strerror(errno));
+        nac_cli_seterr(&err, NAC_ERR_IO, "cannot write stdout: %s", strerror(errno));
         goto fail;
     }
     if (!total) {
-        nac_error_set(&err, NAC_ERR_EMPTY, "stdin is empty: no vectors to quantise");
+        nac_cli_seterr(&err, NAC_ERR_EMPTY, "stdin is empty: no vectors to quantise");
         goto fail;
     }
     double ne = (double)total * K;
@@ -408,16 +402,16 @@ static int cmd_quantize(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac vq quantize: %s\n", nac_error_message(&err));
+        fprintf(stderr, "nac vq quantize: %s\n", nac_cli_errmsg(&err));
     if (fi && fclose(fi) && !rc) {
         fprintf(stderr, "nac vq quantize: cannot write %s\n", idx_path);
         rc = 1;
     }
     for (int s = 0; s < S; s++)
-        nac_free(cbs[s]);
+        free(cbs[s]);
     nac_msvq_destroy(q);
-    nac_free(x);
-    nac_free(out);
+    free(x);
+    free(out);
     free(idx);
     free(ibuf);
     free(list);
