@@ -2,8 +2,9 @@
 # Installs nac into a temporary prefix and builds tests/package/client.c (the codec) and
 # tests/package/toolkit_client.c (audio, vq, metrics, plot, degrade, listen) against it through
 # pkg-config, once with the shared library and once with the static one; runs them. Checks that
-# every public header is installed and compiles on its own (C99 and C++), and that libnac.so
-# exports every function the headers declare and nothing outside nac_.
+# every public header is installed and compiles on its own (C99 and C++), that the examples of
+# docs/library.md compile, and that libnac.so exports every function the headers declare and
+# nothing outside nac_.
 # usage: tests/package/check.sh TMPDIR   (from the repository root, after make)
 set -eu
 tmp=$1
@@ -35,6 +36,14 @@ for h in include/nac/*.h; do
     if command -v c++ >/dev/null; then
         echo "#include <nac/$h>" | c++ -Wall -Wextra -Werror -fsyntax-only $(pkg-config --cflags nac) -x c++ -
     fi
+done
+# the examples of docs/library.md compile against the installed headers
+rm -f "$tmp"/doc_example_*.c
+awk -v dir="$tmp" '/^```c$/ { n++; f = sprintf("%s/doc_example_%d.c", dir, n); next }
+                   /^```/ { f = ""; next }
+                   f { print > f }' docs/library.md
+for f in "$tmp"/doc_example_*.c; do
+    $cc -std=c11 -Wall -Wextra -Werror -fsyntax-only $(pkg-config --cflags nac) "$f"
 done
 # every function the installed headers declare is exported
 cat "$prefix"/include/nac/*.h | $cc -E -P $(pkg-config --cflags nac) -x c - |
