@@ -1,8 +1,7 @@
-/* Helpers shared by the subcommands: the two positional paths IN and OUT, the check that an output
- * does not overwrite its input, and error messages. */
+/* Argument helpers shared by the subcommands: the two positional paths IN and OUT, and the check
+ * that an output does not overwrite its input. */
 #include "cmd.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,23 +37,4 @@ int nac_cli_refuse_same_file(const char *cmd, const char *in, const char *out)
         return 0;
     fprintf(stderr, "nac %s: the output %s is the input; refusing to overwrite it\n", cmd, out);
     return 2;
-}
-
-int nac_cli_seterr(nac_error *e, int code, const char *fmt, ...)
-{
-    if (e) {
-        va_list ap;
-        e->code = code;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-const char *nac_cli_errmsg(const nac_error *e)
-{
-    if (!e)
-        return "unknown error";
-    return e->msg[0] ? e->msg : nac_strerror(e->code);
 }

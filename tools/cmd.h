@@ -4,8 +4,6 @@
 #ifndef NAC_TOOLS_CMD_H
 #define NAC_TOOLS_CMD_H
 
-#include "nac/nac.h"
-
 /* tools/args.c. nac_cli_positional takes a as the next of the positional arguments IN and OUT ("-"
  * is a name): 0, or 2 after one line for an unknown option or a third argument (help: the command
  * that explains, e.g. "nac synth --help"). nac_cli_same_file: 1 when paths a and b name one existing
@@ -13,11 +11,6 @@
 int nac_cli_positional(const char *cmd, const char *help, const char *a, const char **in, const char **out);
 int nac_cli_same_file(const char *a, const char *b);
 int nac_cli_refuse_same_file(const char *cmd, const char *in, const char *out);
-/* tools/args.c. The commands' errors go through a nac_error like the library's: nac_cli_seterr
- * records code and a printf-style message in e (if not NULL) and returns code; nac_cli_errmsg is
- * e's message, or the status text when it has none (never NULL). */
-int nac_cli_seterr(nac_error *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-const char *nac_cli_errmsg(const nac_error *e);
 
 int nac_cmd_encode(int argc, char **argv);
 int nac_cmd_decode(int argc, char **argv);

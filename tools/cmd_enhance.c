@@ -14,6 +14,7 @@
 #include "nac/audio.h"
 #include "nac/degrade.h"
 #include "nac/enhance.h"
+#include "nac/error.h"
 
 /* ---- nac train --task ------------------------------------------------------------------------ */
 
@@ -166,7 +167,7 @@ int nac_cmd_train_enhance(int argc, char **argv)
     signal(SIGTERM, on_signal);
     nac_error err = {0};
     if (nac_enh_train_run(&o, train_report, NULL, &train_stop, &err)) {
-        fprintf(stderr, "nac train: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac train: %s\n", nac_error_message(&err));
         return 1;
     }
     return 0;
@@ -187,7 +188,7 @@ static int read_input(const char *cmd, const char *path, float **x, size_t *n, i
     nac_error err = {0};
     nac_audio_info info;
     if (nac_audio_read_all(x, n, &info, path, &err)) {
-        fprintf(stderr, "nac %s: %s\n", cmd, nac_cli_errmsg(&err));
+        fprintf(stderr, "nac %s: %s\n", cmd, nac_error_message(&err));
         return 1;
     }
     if (*n == 0) {
@@ -267,7 +268,7 @@ int nac_cmd_enhance(int argc, char **argv)
     if ((model_path ? nac_enhance_model_load(&m, model_path, &err) : nac_enhance_model_load_builtin(&m, task, &err)) ||
         nac_enhance_model_check_task(m, task, &err)) {
         fprintf(stderr, "nac enhance: %s%s%s\n", model_path ? model_path : "", model_path ? ": " : "",
-                nac_cli_errmsg(&err));
+                nac_error_message(&err));
         goto done;
     }
     if (read_input("enhance", pos[0], &x, &n, &rate))
@@ -284,7 +285,7 @@ int nac_cmd_enhance(int argc, char **argv)
         x = NULL;
     }
     if (!(y = malloc(n16 * sizeof *y))) {
-        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     if (nac_enhance_buffer(m, y, x16, n16, &err))
@@ -308,7 +309,7 @@ int nac_cmd_enhance(int argc, char **argv)
     status = 0;
     goto done;
 fail:
-    fprintf(stderr, "nac enhance: %s\n", nac_cli_errmsg(&err));
+    fprintf(stderr, "nac enhance: %s\n", nac_error_message(&err));
 done:
     free(x);
     free(x16);
@@ -377,13 +378,13 @@ static int codec2(float **out, size_t *out_n, const float *x, size_t n, const ch
     *out = NULL;
     *out_n = 0;
     if (!mkdtemp(dir))
-        return nac_cli_seterr(err, NAC_ERR_IO, "cannot make a temporary folder");
+        return nac_error_set(err, NAC_ERR_IO, "cannot make a temporary folder");
     snprintf(raw, sizeof raw, "%s/in.raw", dir);
     snprintf(bit, sizeof bit, "%s/c.bit", dir);
     snprintf(dec, sizeof dec, "%s/out.raw", dir);
     FILE *f = fopen(raw, "wb");
     if (!f) {
-        st = nac_cli_seterr(err, NAC_ERR_IO, "cannot write %s", raw);
+        st = nac_error_set(err, NAC_ERR_IO, "cannot write %s", raw);
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -396,21 +397,21 @@ static int codec2(float **out, size_t *out_n, const float *x, size_t n, const ch
     char *enc[] = {"c2enc", (char *)mode, raw, bit, NULL}, *decv[] = {"c2dec", (char *)mode, bit, dec, NULL};
     int rc = run_tool(enc);
     if (rc == 127) {
-        st = nac_cli_seterr(err, NAC_ERR_UNSUPPORTED, "--codec2 needs c2enc and c2dec (apt-get install codec2)");
+        st = nac_error_set(err, NAC_ERR_UNSUPPORTED, "--codec2 needs c2enc and c2dec (apt-get install codec2)");
         goto done;
     }
     if (rc || run_tool(decv)) {
-        st = nac_cli_seterr(err, NAC_ERR_ARG, "c2enc/c2dec failed for mode '%s' (try 3200, 1600 or 700C)", mode);
+        st = nac_error_set(err, NAC_ERR_ARG, "c2enc/c2dec failed for mode '%s' (try 3200, 1600 or 700C)", mode);
         goto done;
     }
     if (!(f = fopen(dec, "rb"))) {
-        st = nac_cli_seterr(err, NAC_ERR_IO, "c2dec wrote nothing");
+        st = nac_error_set(err, NAC_ERR_IO, "c2dec wrote nothing");
         goto done;
     }
     size_t cap = n + 8192, k = 0;
     if (!(y = malloc(cap * sizeof *y))) {
         fclose(f);
-        st = nac_cli_seterr(err, NAC_ERR_NOMEM, "out of memory");
+        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
         goto done;
     }
     int lo, hi;
@@ -569,7 +570,7 @@ int nac_cmd_degrade(int argc, char **argv)
     status = 0;
     goto done;
 fail:
-    fprintf(stderr, "nac degrade: %s\n", nac_cli_errmsg(&err));
+    fprintf(stderr, "nac degrade: %s\n", nac_error_message(&err));
 done:
     free(x);
     return status;

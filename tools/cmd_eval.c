@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nac/audio.h"
+#include "nac/error.h"
 #include "nac/metrics.h"
 
 static void usage(FILE *f)
@@ -119,7 +120,7 @@ int nac_cmd_eval(int argc, char **argv)
 
     if (nac_audio_read_all(&ref, &nref, &ri, paths[0], &err) < 0 ||
         nac_audio_read_all(&deg, &ndeg, &di, paths[1], &err) < 0) {
-        fprintf(stderr, "nac eval: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac eval: %s\n", nac_error_message(&err));
         goto done;
     }
     if (nref == 0 || ndeg == 0) {
@@ -128,7 +129,7 @@ int nac_cmd_eval(int argc, char **argv)
     }
     if (nac_metrics_compute_rates(&m, ref, nref, ri.sample_rate, deg, ndeg, di.sample_rate, &opts,
                                   &err) < 0) {
-        fprintf(stderr, "nac eval: %s vs %s: %s\n", paths[1], paths[0], nac_cli_errmsg(&err));
+        fprintf(stderr, "nac eval: %s vs %s: %s\n", paths[1], paths[0], nac_error_message(&err));
         goto done;
     }
 

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "nac/error.h"
 #include "nac/listen.h"
 #include "nac/nac.h"
 
@@ -248,7 +249,7 @@ static int cmd_build(int argc, char **argv, int demo)
     }
     if (nac_listen_conditions_parse(conds, MAX_CONDITIONS, &nconds, conds_arg ? conds_arg : DEFAULT_CONDITIONS,
                                     &err) < 0) {
-        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_cli_errmsg(&err));
+        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_error_message(&err));
         goto usage_error;
     }
     /* codecs whose tools are missing: left out of the default list, an error when asked for */
@@ -329,7 +330,7 @@ static int cmd_build(int argc, char **argv, int demo)
     for (int c = 0; c < nuse; c++)
         need_model |= use[c].kind == NAC_LISTEN_NAC;
     if (need_model && (model_path ? nac_model_load(&model, model_path, &err) : nac_model_load_default(&model, &err))) {
-        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_cli_errmsg(&err));
+        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_error_message(&err));
         goto done;
     }
     fprintf(stderr, "nac listen %s: %d file%s, conditions", cmd, files.n, files.n == 1 ? "" : "s");
@@ -348,7 +349,7 @@ static int cmd_build(int argc, char **argv, int demo)
     o.model = model;
     o.progress = say;
     if ((demo ? nac_listen_demo(&o, &err) : nac_listen_make(&o, &err)) < 0) {
-        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_cli_errmsg(&err));
+        fprintf(stderr, "nac listen %s: %s\n", cmd, nac_error_message(&err));
         goto done;
     }
     if (demo)
@@ -415,7 +416,7 @@ static int cmd_report(int argc, char **argv)
             } else if (pass == 0) {
                 nfiles++;
             } else if (nac_listen_ratings_read(&rs, a, &err) < 0) {
-                fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
+                fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
                 goto done;
             }
         }
@@ -424,7 +425,7 @@ static int cmd_report(int argc, char **argv)
         return 2;
     }
     if (nac_listen_postscreen(&ls, &nl, &rs, ref, ref_min, max_fraction, &err) < 0) {
-        fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
         goto done;
     }
     size_t kept = 0, items = 0;
@@ -438,7 +439,7 @@ static int cmd_report(int argc, char **argv)
         items = (size_t)ls[k].items > items ? (size_t)ls[k].items : items;
     }
     if (nac_listen_summarise(&s, &ns, &rs, ls, nl, &err) < 0) {
-        fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
         goto done;
     }
     printf("\n%zu of %zu listeners kept\n\n  %-20s %5s %7s %7s  %s\n", kept, nl, "condition", "n", "mean", "sd",
@@ -457,7 +458,7 @@ static int cmd_report(int argc, char **argv)
             title = t;
         }
         if (nac_listen_chart(out, s, ns, title, &err) < 0) {
-            fprintf(stderr, "nac listen report: %s\n", nac_cli_errmsg(&err));
+            fprintf(stderr, "nac listen report: %s\n", nac_error_message(&err));
             goto done;
         }
         printf("\nchart: %s\n", out);

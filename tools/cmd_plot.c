@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nac/audio.h"
+#include "nac/error.h"
 #include "nac/plot.h"
 
 static void usage(FILE *f)
@@ -103,7 +104,7 @@ static int compare3(const char *const *pos, nac_plot_opts *o)
             float *r = NULL;
             size_t nr = 0;
             if (nac_resample_all(&r, &nr, x[i], n[i], info[i].sample_rate, info[0].sample_rate, &e) < 0) {
-                fprintf(stderr, "nac plot: %s\n", nac_cli_errmsg(&e));
+                fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
                 goto done;
             }
             free(x[i]);
@@ -115,7 +116,7 @@ static int compare3(const char *const *pos, nac_plot_opts *o)
     o->deg_label = base_name(pos[1]);
     o->res_label = base_name(pos[2]);
     if (nac_plot_compare3(pos[3], x[0], n[0], x[1], n[1], x[2], n[2], info[0].sample_rate, o, &e) < 0) {
-        fprintf(stderr, "nac plot: %s\n", nac_cli_errmsg(&e));
+        fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
         goto done;
     }
     rc = 0;
@@ -129,7 +130,7 @@ static int load(float **x, size_t *n, nac_audio_info *info, const char *path)
 {
     nac_error e;
     if (nac_audio_read_all(x, n, info, path, &e) < 0) {
-        fprintf(stderr, "nac plot: %s\n", nac_cli_errmsg(&e));
+        fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
         return -1;
     }
     if (info->channels > 1)
@@ -244,7 +245,7 @@ int nac_cmd_plot(int argc, char **argv)
             o.title = title;
         }
         if (nac_plot_spectrogram(pos[1], a, na, ia.sample_rate, &o, &e) < 0) {
-            fprintf(stderr, "nac plot: %s\n", nac_cli_errmsg(&e));
+            fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
             goto done;
         }
     } else {
@@ -256,7 +257,7 @@ int nac_cmd_plot(int argc, char **argv)
             fprintf(stderr, "note: resampling %s from %d to %d Hz\n", base_name(pos[1]), ib.sample_rate,
                     ia.sample_rate);
             if (nac_resample_all(&r, &nr, b, nb, ib.sample_rate, ia.sample_rate, &e) < 0) {
-                fprintf(stderr, "nac plot: %s\n", nac_cli_errmsg(&e));
+                fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
                 goto done;
             }
             free(b);
@@ -266,7 +267,7 @@ int nac_cmd_plot(int argc, char **argv)
         o.ref_label = base_name(pos[0]);
         o.deg_label = base_name(pos[1]);
         if (nac_plot_compare(pos[2], a, na, b, nb, ia.sample_rate, &o, &e) < 0) {
-            fprintf(stderr, "nac plot: %s\n", nac_cli_errmsg(&e));
+            fprintf(stderr, "nac plot: %s\n", nac_error_message(&e));
             goto done;
         }
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nac/error.h"
 #include "nac/plot.h"
 #include "nac/vq.h"
 #include "vqvae/vqvae.h" /* until the VQ-VAE has a public header */
@@ -64,7 +65,7 @@ static int latent(int argc, char **argv)
     y = malloc(T * (size_t)m->cfg.k * sizeof(float));
     z = malloc(Tg * (size_t)m->cfg.dim * sizeof(float));
     if (!y || !z) {
-        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     nac_vqvae_fwd o = {0};
@@ -78,7 +79,7 @@ static int latent(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac plot latent: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac plot latent: %s\n", nac_error_message(&err));
     nac_vqvae_destroy(m);
     free(x);
     free(y);
@@ -143,7 +144,7 @@ static int frame(int argc, char **argv)
     if (cmp && nac_vq_f32_read(&q, &Tq, cmp, W, 0, &err))
         goto fail;
     if ((size_t)fr >= T || (cmp && (size_t)fr >= Tq)) {
-        nac_cli_seterr(&err, NAC_ERR_ARG, "frame %ld is past the end (%s has %zu rows)", fr,
+        nac_error_set(&err, NAC_ERR_ARG, "frame %ld is past the end (%s has %zu rows)", fr,
                       (size_t)fr >= T ? pos[0] : cmp, (size_t)fr >= T ? T : Tq);
         goto fail;
     }
@@ -158,7 +159,7 @@ static int frame(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac plot frame: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac plot frame: %s\n", nac_error_message(&err));
     free(x);
     free(q);
     return rc;

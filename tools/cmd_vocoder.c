@@ -9,6 +9,7 @@
 
 #include "format/nacfile.h" /* until the .nac file API of nac/nac.h lands (packets, header) */
 #include "nac/audio.h"
+#include "nac/error.h"
 #include "nac/vocoder.h"
 #include "nac/vq.h"
 
@@ -62,7 +63,7 @@ static int from_c2(const char *in, const char *out)
     int st = nac_vq_f32_read(&x, &N, in, C2_MLFEAT_COLS, MAX_F32_BYTES, &err);
     if (st) {
         fprintf(stderr, "nac features: %s (a c2enc 700C --mlfeat dump has rows of %d floats)\n",
-                nac_cli_errmsg(&err), C2_MLFEAT_COLS);
+                nac_error_message(&err), C2_MLFEAT_COLS);
         return 1;
     }
     y = malloc(N * 20 * sizeof *y);
@@ -77,7 +78,7 @@ static int from_c2(const char *in, const char *out)
     free(x);
     free(y);
     if (st) {
-        fprintf(stderr, "nac features: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac features: %s\n", nac_error_message(&err));
         return 1;
     }
     fprintf(stderr, "nac features: %zu rows of 20 from %s\n", N, in);
@@ -155,7 +156,7 @@ int nac_cmd_features(int argc, char **argv)
     status = 0;
 done:
     if (status)
-        fprintf(stderr, "nac features: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac features: %s\n", nac_error_message(&err));
     free(x);
     free(x16);
     free(feat);
@@ -229,14 +230,14 @@ int nac_cmd_synth(int argc, char **argv)
     if ((st = nac_vq_f32_read(&feat, &T, pitch_from ? pitch_from : in, D, MAX_F32_BYTES, &err))) {
         if (st == NAC_ERR_FORMAT)
             fprintf(stderr, "nac synth: %s (rows of K + 3 = %d floats, from nac features --with-pitch --k %d)\n",
-                    nac_cli_errmsg(&err), D, K);
+                    nac_error_message(&err), D, K);
         else
-            fprintf(stderr, "nac synth: %s\n", nac_cli_errmsg(&err));
+            fprintf(stderr, "nac synth: %s\n", nac_error_message(&err));
         return 1;
     }
     if (pitch_from) {
         if ((st = nac_vq_f32_read(&rk, &Tk, in, K, MAX_F32_BYTES, &err))) {
-            fprintf(stderr, "nac synth: %s\n", nac_cli_errmsg(&err));
+            fprintf(stderr, "nac synth: %s\n", nac_error_message(&err));
             goto done;
         }
         if (Tk != T) {
@@ -248,11 +249,11 @@ int nac_cmd_synth(int argc, char **argv)
             memcpy(feat + t * D, rk + t * K, K * sizeof *feat);
     }
     if ((st = nac_vocoder_synthesize(&y, &n, feat, T, &g, seed, &err))) {
-        fprintf(stderr, "nac synth: %s: %s\n", in, nac_cli_errmsg(&err));
+        fprintf(stderr, "nac synth: %s: %s\n", in, nac_error_message(&err));
         goto done;
     }
     if ((st = nac_audio_write_all(out, y, n, NAC_VOCODER_RATE, &err))) {
-        fprintf(stderr, "nac synth: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac synth: %s\n", nac_error_message(&err));
         goto done;
     }
     status = 0;
@@ -378,14 +379,14 @@ static int vocoder_encode_file(const char *in, const char *out, double kbps, int
     snprintf(info.encoder, sizeof info.encoder, "nac %s vocoder", NAC_VERSION_STRING);
     f = strcmp(out, "-") ? fopen(out, "wb") : stdout;
     if (!f) {
-        st = nac_cli_seterr(&err, NAC_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+        st = nac_error_set(&err, NAC_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
         goto fail;
     }
     if ((st = nac_nacfile_writer_create(&wr, f, &info, &err)))
         goto fail;
     payload = malloc(nac_vocoder_packed_bytes(c, (size_t)fpp) + 1);
     if (!payload) {
-        st = nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
+        st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (size_t k = 0, seq = 0; k < F; k += (size_t)fpp, seq++) {
@@ -398,14 +399,14 @@ static int vocoder_encode_file(const char *in, const char *out, double kbps, int
         goto fail;
     if (f != stdout && fclose(f) != 0) {
         f = NULL;
-        st = nac_cli_seterr(&err, NAC_ERR_IO, "%s: write failed: %s", out, strerror(errno));
+        st = nac_error_set(&err, NAC_ERR_IO, "%s: write failed: %s", out, strerror(errno));
         goto fail;
     }
     f = NULL;
     status = 0;
     goto done;
 fail:
-    fprintf(stderr, "nac encode: %s\n", nac_cli_errmsg(&err));
+    fprintf(stderr, "nac encode: %s\n", nac_error_message(&err));
     if (f && f != stdout) {
         fclose(f);
         f = NULL;
@@ -436,7 +437,7 @@ int nac_vocoder_decode_stream(nac_nacfile_reader *rd, const char *in, const char
     nac_vocoder_codec_get_info(c, &ci);
     if (info->codec_rate != NAC_VOCODER_RATE || info->frame_size != NAC_VOCODER_FRAME_SAMPLES ||
         info->n_stages != ci.n_fields) {
-        st = nac_cli_seterr(&err, NAC_ERR_FORMAT, "%s: vocoder stream with a codec rate, frame size or field count "
+        st = nac_error_set(&err, NAC_ERR_FORMAT, "%s: vocoder stream with a codec rate, frame size or field count "
                                                   "this nac does not use", in);
         goto fail;
     }
@@ -448,13 +449,13 @@ int nac_vocoder_decode_stream(nac_nacfile_reader *rd, const char *in, const char
         if (r == NAC_NACFILE_END)
             break;
         if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_cli_errmsg(&e2),
+            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
                     r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is replaced by silence)" : "");
             warned = 1;
             continue;
         }
         if (r) {
-            st = nac_cli_seterr(&err, r, "%s: %s", in, nac_cli_errmsg(&e2));
+            st = nac_error_set(&err, r, "%s: %s", in, nac_error_message(&e2));
             goto fail;
         }
         size_t lost = (size_t)pkt.lost * fpp, got = pkt.size * 8 / (size_t)ci.bits_per_frame;
@@ -462,7 +463,7 @@ int nac_vocoder_decode_stream(nac_nacfile_reader *rd, const char *in, const char
             size_t nc = (F + lost + got) * 2 + 64;
             int32_t *p = realloc(codes, nc * (size_t)ci.n_fields * sizeof *p);
             if (!p) {
-                st = nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
+                st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
                 goto fail;
             }
             codes = p;
@@ -475,7 +476,7 @@ int nac_vocoder_decode_stream(nac_nacfile_reader *rd, const char *in, const char
         F += got;
     }
     if (F == 0) {
-        st = nac_cli_seterr(&err, NAC_ERR_EMPTY, "%s: no frames", in);
+        st = nac_error_set(&err, NAC_ERR_EMPTY, "%s: no frames", in);
         goto fail;
     }
     if ((st = nac_vocoder_codec_decode(&feat, &T, c, codes, F, &err)))
@@ -498,7 +499,7 @@ int nac_vocoder_decode_stream(nac_nacfile_reader *rd, const char *in, const char
     status = warned ? 3 : 0;
     goto done;
 fail:
-    fprintf(stderr, "nac decode: %s\n", nac_cli_errmsg(&err));
+    fprintf(stderr, "nac decode: %s\n", nac_error_message(&err));
 done:
     nac_vocoder_codec_destroy(c);
     free(codes), free(feat), free(y), free(ys);

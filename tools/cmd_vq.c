@@ -14,6 +14,7 @@
 #include <omp.h>
 #endif
 
+#include "nac/error.h"
 #include "nac/vq.h"
 
 static double now(void)
@@ -211,7 +212,7 @@ static int cmd_train(int argc, char **argv)
     cb = malloc((size_t)M * K * sizeof(float));
     labels = malloc(N * sizeof *labels);
     if (!cb || !labels) {
-        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory for %ld x %ld codebook and %zu labels", M, K, N);
+        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory for %ld x %ld codebook and %zu labels", M, K, N);
         goto fail;
     }
     if (init_path) {
@@ -219,7 +220,7 @@ static int cmd_train(int argc, char **argv)
         if (nac_vq_f32_read(&start, &Mi, init_path, (int)K, 0, &err))
             goto fail;
         if (Mi != (size_t)M) {
-            nac_cli_seterr(&err, NAC_ERR_FORMAT, "%s has %zu rows of K=%ld, expected M=%ld", init_path, Mi, K, M);
+            nac_error_set(&err, NAC_ERR_FORMAT, "%s has %zu rows of K=%ld, expected M=%ld", init_path, Mi, K, M);
             goto fail;
         }
         memcpy(cb, start, (size_t)M * K * sizeof(float));
@@ -247,7 +248,7 @@ static int cmd_train(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac vq train: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac vq train: %s\n", nac_error_message(&err));
     free(x);
     free(cb);
     free(start);
@@ -324,31 +325,31 @@ static int cmd_quantize(int argc, char **argv)
     FILE *fi = NULL;
     char *list = strdup(cb_list);
     if (!list) {
-        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         if (S == NAC_MSVQ_MAX_STAGES) {
-            nac_cli_seterr(&err, NAC_ERR_ARG, "more than %d stages", NAC_MSVQ_MAX_STAGES);
+            nac_error_set(&err, NAC_ERR_ARG, "more than %d stages", NAC_MSVQ_MAX_STAGES);
             goto fail;
         }
         size_t M;
         if (nac_vq_f32_read(&cbs[S], &M, p, (int)K, 0, &err))
             goto fail;
         if (M > (1u << 24)) {
-            nac_cli_seterr(&err, NAC_ERR_ARG, "%s: %zu entries is too many", p, M);
+            nac_error_set(&err, NAC_ERR_ARG, "%s: %zu entries is too many", p, M);
             goto fail;
         }
         Ms[S++] = (int)M;
     }
     if (!S) {
-        nac_cli_seterr(&err, NAC_ERR_ARG, "-q names no codebook");
+        nac_error_set(&err, NAC_ERR_ARG, "-q names no codebook");
         goto fail;
     }
     if (!(q = nac_msvq_create((const float *const *)cbs, Ms, S, (int)K, &err)))
         goto fail;
     if (idx_path && !(fi = fopen(idx_path, "wb"))) {
-        nac_cli_seterr(&err, NAC_ERR_IO, "cannot create %s: %s", idx_path, strerror(errno));
+        nac_error_set(&err, NAC_ERR_IO, "cannot create %s: %s", idx_path, strerror(errno));
         goto fail;
     }
     enum { CHUNK = 32768 };
@@ -357,7 +358,7 @@ static int cmd_quantize(int argc, char **argv)
     idx = malloc((size_t)CHUNK * S * sizeof *idx);
     ibuf = malloc((size_t)CHUNK * S * 4);
     if (!x || !out || !idx || !ibuf) {
-        nac_cli_seterr(&err, NAC_ERR_NOMEM, "out of memory");
+        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     double se[NAC_MSVQ_MAX_STAGES] = {0}, in_se = 0, t0 = now();
@@ -379,18 +380,18 @@ static int cmd_quantize(int argc, char **argv)
                 for (int b = 0; b < 4; b++)
                     ibuf[4 * i + b] = (uint8_t)((uint32_t)idx[i] >> (8 * b));
             if (fwrite(ibuf, 4, n * S, fi) != n * S) {
-                nac_cli_seterr(&err, NAC_ERR_IO, "cannot write %s: %s", idx_path, strerror(errno));
+                nac_error_set(&err, NAC_ERR_IO, "cannot write %s: %s", idx_path, strerror(errno));
                 goto fail;
             }
         }
         total += n;
     }
     if (fflush(stdout)) {
-        nac_cli_seterr(&err, NAC_ERR_IO, "cannot write stdout: %s", strerror(errno));
+        nac_error_set(&err, NAC_ERR_IO, "cannot write stdout: %s", strerror(errno));
         goto fail;
     }
     if (!total) {
-        nac_cli_seterr(&err, NAC_ERR_EMPTY, "stdin is empty: no vectors to quantise");
+        nac_error_set(&err, NAC_ERR_EMPTY, "stdin is empty: no vectors to quantise");
         goto fail;
     }
     double ne = (double)total * K;
@@ -402,7 +403,7 @@ static int cmd_quantize(int argc, char **argv)
     rc = 0;
 fail:
     if (rc)
-        fprintf(stderr, "nac vq quantize: %s\n", nac_cli_errmsg(&err));
+        fprintf(stderr, "nac vq quantize: %s\n", nac_error_message(&err));
     if (fi && fclose(fi) && !rc) {
         fprintf(stderr, "nac vq quantize: cannot write %s\n", idx_path);
         rc = 1;
