@@ -10,7 +10,7 @@
 #include "nac/error.h"
 #include "nac/plot.h"
 #include "nac/vq.h"
-#include "vqvae/vqvae.h" /* until the VQ-VAE has a public header */
+#include "nac/vqvae.h"
 
 static void usage(FILE *f)
 {
@@ -59,11 +59,15 @@ static int latent(int argc, char **argv)
     float *x = NULL, *y = NULL, *z = NULL;
     size_t T;
     int rc = 1;
-    if (nac_vqvae_load(&m, pos[0], 0, &err) || nac_vq_f32_read(&x, &T, pos[1], m->cfg.k, 0, &err))
+    nac_vqvae_info mi;
+    if (nac_vqvae_load(&m, pos[0], 0, &err))
+        goto fail;
+    nac_vqvae_get_info(m, &mi);
+    if (nac_vq_f32_read(&x, &T, pos[1], mi.k, 0, &err))
         goto fail;
     size_t Tg = nac_vqvae_latent_rows(m, T);
-    y = malloc(T * (size_t)m->cfg.k * sizeof(float));
-    z = malloc(Tg * (size_t)m->cfg.dim * sizeof(float));
+    y = malloc(T * (size_t)mi.k * sizeof(float));
+    z = malloc(Tg * (size_t)mi.dim * sizeof(float));
     if (!y || !z) {
         nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
@@ -72,9 +76,7 @@ static int latent(int argc, char **argv)
     o.latent_out = z;
     if (nac_vqvae_run(y, m, x, T, &o, &err))
         goto fail;
-    int ci = nn_params_find(&m->p, "vq.codebook");
-    const float *cb = ci >= 0 ? nn_params_data(&m->p, ci) : NULL;
-    if (nac_plot_latent(pos[2], z, Tg, m->cfg.dim, cb, m->cfg.entries, title, &err))
+    if (nac_plot_latent(pos[2], z, Tg, mi.dim, nac_vqvae_codebook(m, 0), mi.entries, title, &err))
         goto fail;
     rc = 0;
 fail:
