@@ -23,7 +23,8 @@
 extern "C" {
 #endif
 
-/* Linear quantisation to bits (2..16) bits: step 2^(1-bits), values clipped to the range. */
+/* Linear quantisation to bits (2..16) bits: step 2^(1-bits), values clipped to the range. The
+ * functions without a nac_error cannot fail (their arguments are the caller's to get right). */
 void nac_degrade_bits(float *y, const float *x, size_t n, int bits);
 
 /* G.711 codes of a 16-bit sample and back (the exact table of the standard). */
@@ -41,11 +42,12 @@ void nac_degrade_hold(float *y, const float *x, size_t n, int hold);
 /* Zero-phase low-pass at hz (0 < hz < rate/2): Blackman-windowed sinc, 8 ms on either side.
  * NAC_ERR_ARG for a bad cutoff, NAC_ERR_NOMEM. */
 int nac_degrade_lowpass(float *y, const float *x, size_t n, int sample_rate, double hz, nac_error *err);
-/* Zero-phase high-pass (x minus its low-pass at hz). */
+/* Zero-phase high-pass (x minus its low-pass at hz). Errors as nac_degrade_lowpass. */
 int nac_degrade_highpass(float *y, const float *x, size_t n, int sample_rate, double hz, nac_error *err);
 
-/* Narrowband copy: *out (malloc'd, *out_n samples at out_rate) is x resampled to out_rate
- * (soxr: its own anti-alias filter); telephone also band-limits to 300-3400 Hz. */
+/* Narrowband copy: *out (malloc'd: the caller frees it with free(); *out_n samples at out_rate) is
+ * x resampled to out_rate (soxr: its own anti-alias filter); telephone also band-limits to
+ * 300-3400 Hz. NAC_ERR_ARG (bad rates), NAC_ERR_NOMEM. */
 int nac_degrade_narrowband(float **out, size_t *out_n, const float *x, size_t n, int sample_rate, int out_rate,
                            int telephone, nac_error *err);
 

@@ -80,8 +80,9 @@ typedef struct nac_listen_ratings {
  * the same listener, item and condition is NAC_ERR_FORMAT; an open quote at the end
  * NAC_ERR_TRUNCATED. On error nothing is appended. */
 int nac_listen_ratings_parse(nac_listen_ratings *rs, const char *text, size_t len, const char *name, nac_error *err);
-/* As above from a file (at most 64 MiB). */
+/* As above from a file (at most 64 MiB): NAC_ERR_IO when it cannot be read. */
 int nac_listen_ratings_read(nac_listen_ratings *rs, const char *path, nac_error *err);
+/* Frees the ratings and zeroes *rs (ready for reuse). */
 void nac_listen_ratings_free(nac_listen_ratings *rs);
 
 /* ---- statistics -------------------------------------------------------------------------------- */
@@ -95,7 +96,8 @@ typedef struct nac_listen_listener {
 
 /* BS.1534-3 post-screening: a listener is dropped who rates the hidden reference (condition
  * ref_name) below ref_min on more than max_fraction of the items, or never rates it. *out
- * (malloc'd: the caller frees it with free(); *n entries, in order of first appearance). */
+ * (malloc'd: the caller frees it with free(); *n entries, in order of first appearance).
+ * NAC_ERR_NOMEM. */
 int nac_listen_postscreen(nac_listen_listener **out, size_t *n, const nac_listen_ratings *rs, const char *ref_name,
                           double ref_min, double max_fraction, nac_error *err);
 
@@ -110,11 +112,13 @@ typedef struct nac_listen_summary {
  * *out malloc'd (the caller frees it with free()). NAC_ERR_EMPTY if no listener is kept. */
 int nac_listen_summarise(nac_listen_summary **out, size_t *n, const nac_listen_ratings *rs,
                          const nac_listen_listener *ls, size_t nl, nac_error *err);
-/* Bar chart with 95% intervals on the MUSHRA scale (0..100, bands Bad .. Excellent) as PNG. */
+/* Bar chart of s (n conditions) with 95% intervals on the MUSHRA scale (0..100, bands Bad ..
+ * Excellent) as a PNG file; title may be NULL. NAC_ERR_ARG, NAC_ERR_NOMEM, NAC_ERR_IO. */
 int nac_listen_chart(const char *path, const nac_listen_summary *s, size_t n, const char *title, nac_error *err);
 
 /* ---- building a test or a demo ------------------------------------------------------------------ */
 
+/* One line of progress (no newline), from the calling thread. */
 typedef void (*nac_listen_progress)(void *ctx, const char *msg);
 
 typedef struct nac_listen_make_opts {
@@ -131,14 +135,15 @@ typedef struct nac_listen_make_opts {
 } nac_listen_make_opts;
 
 /* Writes out_dir/index.html, mushra.css, mushra.js, items.js (the configuration), audio/ with
- * one WAV per item and condition plus the open reference, all with names from
- * nac_listen_names, and README.txt. The strings and arrays of o are only read during the call;
+ * one WAV per item and condition plus the open reference, all with seeded names that say nothing
+ * of what they name, and README.txt. The strings and arrays of o are only read during the call;
  * progress is called from the calling thread. NAC_ERR_ARG, NAC_ERR_IO (a file, or an external
  * program missing or failing), NAC_ERR_NOMEM, or an error of the audio files. */
 int nac_listen_make(const nac_listen_make_opts *o, nac_error *err);
 /* Writes out_dir/index.html with, per file, players for the original and each condition, the
- * measured bitrate, the objective metrics (src/metrics) and a comparison spectrogram
- * (src/plot) per condition; audio/ and img/ beside it. Conditions: o->conds only. */
+ * measured bitrate, the objective metrics (nac/metrics.h) and a comparison spectrogram
+ * (nac/plot.h) per condition; audio/ and img/ beside it. Conditions: o->conds only. Ownership,
+ * threading and errors as nac_listen_make. */
 int nac_listen_demo(const nac_listen_make_opts *o, nac_error *err);
 
 /* ---- serving ----------------------------------------------------------------------------------- */
@@ -149,7 +154,8 @@ int nac_listen_demo(const nac_listen_make_opts *o, nac_error *err);
  * folder: not starting with '/', "..", ".", hidden names, empty segments, backslashes, NUL or
  * control bytes, bad escapes, too long. */
 int nac_listen_safe_path(char *out, size_t cap, const char *target);
-/* Content type for a file name by its extension ("application/octet-stream" if unknown). */
+/* Content type for a file name by its extension ("application/octet-stream" if unknown): a static
+ * string, never NULL. */
 const char *nac_listen_mime(const char *name);
 
 #ifdef __cplusplus
