@@ -1,6 +1,6 @@
 /* The public toolkit calls that the headers added on top of the existing modules: noise from
- * folders in one call (nac/degrade.h), seeded permutations (nac/listen.h), a VQ-VAE's sizes and
- * codebooks (nac/vqvae.h), and the error helpers (nac/error.h). */
+ * folders in one call (nac/degrade.h), seeded permutations (nac/listen.h) and the error helpers
+ * (nac/error.h); the VQ-VAE's info and codebooks (nac/vqvae.h) are tested in test_vqvae.c. */
 #include "test.h"
 
 #include <math.h>
@@ -14,7 +14,6 @@
 #include "nac/degrade.h"
 #include "nac/error.h"
 #include "nac/metrics.h"
-#include "vqvae/vqvae.h"
 
 TEST(degrade_add_noise_is_seeded_and_hits_its_snr)
 {
@@ -85,38 +84,6 @@ TEST(listen_permutation_is_the_seeded_shuffle)
         CHECK(p[i] >= 0 && p[i] < 37 && !seen[p[i]]++);
     nac_listen_permutation(q, 37, 1235);
     CHECK(memcmp(p, q, sizeof p) != 0);
-}
-
-TEST(vqvae_info_and_codebooks)
-{
-    nac_vqvae_config c;
-    nac_vqvae_config_default(&c);
-    c.k = 6;
-    c.ncat = 2;
-    c.dim = 3;
-    c.hidden = 5;
-    c.kernel = 2;
-    c.stages = 2;
-    c.entries = 4;
-    nac_vqvae *m = NULL;
-    nac_error e = {0};
-    CHECKF(nac_vqvae_create(&m, &c, 0, 3, &e) == 0, "%s", e.msg);
-    m->step = 17;
-    nac_vqvae_info info;
-    nac_vqvae_get_info(m, &info);
-    CHECK(info.k == 6 && info.ncat == 2 && info.dim == 3 && info.stages == 2 && info.entries == 4 && info.step == 17);
-    int ci = nn_params_find(&m->p, "vq.codebook");
-    CHECK(ci >= 0);
-    const float *cb = nn_params_data(&m->p, ci);
-    CHECK(nac_vqvae_codebook(m, 0) == cb);
-    CHECK(nac_vqvae_codebook(m, 1) == cb + 4 * 3);
-    CHECK(nac_vqvae_codebook(m, 2) == NULL && nac_vqvae_codebook(m, -1) == NULL);
-    CHECK(nac_vqvae_latent_rows(m, 7) == 4);
-    nac_vqvae_destroy(m);
-    c.stages = 0; /* an autoencoder has no codebook */
-    CHECKF(nac_vqvae_create(&m, &c, 0, 3, &e) == 0, "%s", e.msg);
-    CHECK(nac_vqvae_codebook(m, 0) == NULL);
-    nac_vqvae_destroy(m);
 }
 
 TEST(error_helpers)
