@@ -370,3 +370,24 @@ TEST(vqvae_cli_list_and_genders)
     CHECK(nac_test_sh("printf 'path\\n%s/none.f32\\n' > %s/bad2.tsv", tmp, tmp) == 0);
     CHECK(nac_test_sh("%s vqvae run %s --list %s/bad2.tsv >/dev/null 2>&1", nac, model, tmp) == 1);
 }
+
+/* The public view of a model (nac/vqvae.h): its sizes, and each stage's codebook in place. */
+TEST(vqvae_info_and_codebooks)
+{
+    nac_vqvae *m = tiny(2, 0);
+    CHECK(m != NULL);
+    m->step = 17;
+    nac_vqvae_info info;
+    nac_vqvae_get_info(m, &info);
+    CHECK(info.k == 3 && info.ncat == 2 && info.dim == 2 && info.stages == 2 && info.entries == 4 && info.step == 17);
+    int ci = nn_params_find(&m->p, "vq.codebook");
+    CHECK(ci >= 0);
+    const float *cb = nn_params_data(&m->p, ci);
+    CHECK(nac_vqvae_codebook(m, 0) == cb && nac_vqvae_codebook(m, 1) == cb + 4 * 2);
+    CHECK(nac_vqvae_codebook(m, 2) == NULL && nac_vqvae_codebook(m, -1) == NULL);
+    CHECK(nac_vqvae_latent_rows(m, 7) == 4);
+    nac_vqvae_destroy(m);
+    m = tiny(0, 0); /* an autoencoder has no codebook */
+    CHECK(m != NULL && nac_vqvae_codebook(m, 0) == NULL);
+    nac_vqvae_destroy(m);
+}

@@ -11,14 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio/audio_file.h"
-#include "core/rng.h"
-#include "degrade/degrade.h"
-#include "degrade/noise.h"
-#include "dsp/resample.h"
-#include "enhance/enhance_train.h"
-#include "model/dataset.h"
+#include "nac/audio.h"
+#include "nac/degrade.h"
 #include "nac/enhance.h"
+#include "nac/error.h"
 
 /* ---- nac train --task ------------------------------------------------------------------------ */
 
@@ -507,34 +503,25 @@ int nac_cmd_degrade(int argc, char **argv)
         return 2;
     }
     nac_error err = {0};
-    nac_dataset nz = {0}, bz = {0}, mz = {0};
-    float *x = NULL, *tmp = NULL;
+    float *x = NULL;
     size_t n = 0;
     int rate = 0, status = 1;
     if (read_input("degrade", pos[0], &x, &n, &rate))
         return 1;
-    nac_rng rng;
-    nac_rng_seed(&rng, (uint64_t)seed * 2654435761u + 7u);
     if (noise_dir || babble_dir || music_dir) {
-        if ((noise_dir && nac_dataset_load(&nz, noise_dir, rate, 0, NULL, NULL, &err)) ||
-            (babble_dir && nac_dataset_load(&bz, babble_dir, rate, 0, NULL, NULL, &err)) ||
-            (music_dir && nac_dataset_load(&mz, music_dir, rate, 0, NULL, NULL, &err)))
-            goto fail;
-        nac_noise_bank bank;
-        nac_noise_bank_init(&bank, noise_dir ? &nz : NULL, music_dir ? &mz : NULL, babble_dir ? &bz : NULL);
-        bank.p_synth = 0;
+        nac_degrade_noise_opts no;
+        nac_degrade_noise_opts_default(&no, noise_dir, babble_dir, music_dir);
+        no.snr_lo = snr_a;
+        no.snr_hi = snr_b;
+        no.seed = (uint64_t)seed * 2654435761u + 7u;
         if (!strcmp(part, "train"))
-            bank.to = 0.75;
+            no.to = 0.75;
         else if (!strcmp(part, "dev"))
-            bank.from = 0.75;
-        if (!(tmp = malloc(2 * n * sizeof *tmp))) {
-            nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
+            no.from = 0.75;
         static const char *const kinds[] = {"noise", "babble", "music", "synthetic noise"};
-        int kind = nac_noise_draw(tmp, tmp + n, &bank, &rng, n);
-        double snr = snr_a + (snr_b - snr_a) * nac_rng_uniform(&rng);
-        if (nac_degrade_mix(x, x, tmp, n, snr, NULL, &err))
+        int kind;
+        double snr;
+        if (nac_degrade_add_noise(x, n, rate, &no, &kind, &snr, &err))
             goto fail;
         fprintf(stderr, "nac degrade: %s at %.2f dB SNR\n", kinds[kind], snr);
     }
@@ -586,9 +573,5 @@ fail:
     fprintf(stderr, "nac degrade: %s\n", nac_error_message(&err));
 done:
     free(x);
-    free(tmp);
-    nac_dataset_free(&nz);
-    nac_dataset_free(&bz);
-    nac_dataset_free(&mz);
     return status;
 }

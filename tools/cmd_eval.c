@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/audio_file.h"
-#include "metrics/metrics.h"
+#include "nac/audio.h"
+#include "nac/error.h"
+#include "nac/metrics.h"
 
 static void usage(FILE *f)
 {

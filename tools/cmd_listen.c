@@ -21,8 +21,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "core/rng.h"
-#include "listen/listen.h"
+#include "nac/error.h"
+#include "nac/listen.h"
 #include "nac/nac.h"
 
 #define DEFAULT_CONDITIONS "nac:1.5,nac:6,nac:24,opus:6,opus:12,codec2:3200"
@@ -306,15 +306,13 @@ static int cmd_build(int argc, char **argv, int demo)
         /* a seeded choice, then back in name order */
         int *perm = malloc((size_t)files.n * sizeof *perm);
         char **keep = malloc((size_t)items * sizeof *keep);
-        nac_rng r;
         if (!perm || !keep) {
             free(perm);
             free(keep);
             fprintf(stderr, "nac listen: out of memory\n");
             goto done;
         }
-        nac_rng_seed(&r, seed ^ 0x6c697374656eULL);
-        nac_listen_shuffle(perm, files.n, &r);
+        nac_listen_permutation(perm, files.n, seed ^ 0x6c697374656eULL);
         for (int k = 0; k < (int)items; k++) {
             keep[k] = files.p[perm[k]];
             files.p[perm[k]] = NULL;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/audio_file.h"
-#include "dsp/resample.h"
-#include "plot/spectrogram.h"
+#include "nac/audio.h"
+#include "nac/error.h"
+#include "nac/plot.h"
 
 static void usage(FILE *f)
 {

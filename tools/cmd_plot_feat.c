@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
-#include "plot/features.h"
-#include "vq/f32file.h"
-#include "vqvae/vqvae.h"
+#include "nac/error.h"
+#include "nac/plot.h"
+#include "nac/vq.h"
+#include "nac/vqvae.h"
 
 static void usage(FILE *f)
 {
@@ -54,17 +54,20 @@ static int latent(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     nac_vqvae *m = NULL;
     float *x = NULL, *y = NULL, *z = NULL;
     size_t T;
     int rc = 1;
-    if (nac_vqvae_load(&m, pos[0], 0, &err) || nac_vq_f32_read(&x, &T, pos[1], m->cfg.k, 0, &err))
+    nac_vqvae_info mi;
+    if (nac_vqvae_load(&m, pos[0], 0, &err))
+        goto fail;
+    nac_vqvae_get_info(m, &mi);
+    if (nac_vq_f32_read(&x, &T, pos[1], mi.k, 0, &err))
         goto fail;
     size_t Tg = nac_vqvae_latent_rows(m, T);
-    y = nac_alloc(T * (size_t)m->cfg.k * sizeof(float));
-    z = nac_alloc(Tg * (size_t)m->cfg.dim * sizeof(float));
+    y = malloc(T * (size_t)mi.k * sizeof(float));
+    z = malloc(Tg * (size_t)mi.dim * sizeof(float));
     if (!y || !z) {
         nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
@@ -73,18 +76,16 @@ static int latent(int argc, char **argv)
     o.latent_out = z;
     if (nac_vqvae_run(y, m, x, T, &o, &err))
         goto fail;
-    int ci = nn_params_find(&m->p, "vq.codebook");
-    const float *cb = ci >= 0 ? nn_params_data(&m->p, ci) : NULL;
-    if (nac_plot_latent(pos[2], z, Tg, m->cfg.dim, cb, m->cfg.entries, title, &err))
+    if (nac_plot_latent(pos[2], z, Tg, mi.dim, nac_vqvae_codebook(m, 0), mi.entries, title, &err))
         goto fail;
     rc = 0;
 fail:
     if (rc)
         fprintf(stderr, "nac plot latent: %s\n", nac_error_message(&err));
     nac_vqvae_destroy(m);
-    nac_free(x);
-    nac_free(y);
-    nac_free(z);
+    free(x);
+    free(y);
+    free(z);
     return rc;
 }
 
@@ -135,8 +136,7 @@ static int frame(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     float *x = NULL, *q = NULL;
     size_t T, Tq;
     int rc = 1;
@@ -162,8 +162,8 @@ static int frame(int argc, char **argv)
 fail:
     if (rc)
         fprintf(stderr, "nac plot frame: %s\n", nac_error_message(&err));
-    nac_free(x);
-    nac_free(q);
+    free(x);
+    free(q);
     return rc;
 }
 

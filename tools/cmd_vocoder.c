@@ -7,13 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/audio_file.h"
-#include "core/alloc.h"
-#include "core/status.h"
-#include "dsp/resample.h"
-#include "format/nacfile.h"
+#include "format/nacfile.h" /* until the .nac file API of nac/nac.h lands (packets, header) */
+#include "nac/audio.h"
+#include "nac/error.h"
 #include "nac/vocoder.h"
-#include "vq/f32file.h"
+#include "nac/vq.h"
 
 #define MAX_F32_BYTES ((size_t)1 << 31)
 
@@ -71,13 +69,13 @@ static int from_c2(const char *in, const char *out)
     y = malloc(N * 20 * sizeof *y);
     if (!y) {
         fprintf(stderr, "nac features: out of memory\n");
-        nac_free(x);
+        free(x);
         return 1;
     }
     for (size_t i = 0; i < N; i++)
         memcpy(y + i * 20, x + i * C2_MLFEAT_COLS + 1, 20 * sizeof *y);
     st = nac_vq_f32_write(out, y, N, 20, &err);
-    nac_free(x);
+    free(x);
     free(y);
     if (st) {
         fprintf(stderr, "nac features: %s\n", nac_error_message(&err));
@@ -260,8 +258,8 @@ int nac_cmd_synth(int argc, char **argv)
     }
     status = 0;
 done:
-    nac_free(feat);
-    nac_free(rk);
+    free(feat);
+    free(rk);
     free(y);
     return status;
 }

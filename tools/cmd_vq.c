@@ -14,12 +14,8 @@
 #include <omp.h>
 #endif
 
-#include "core/alloc.h"
-#include "core/bytes.h"
-#include "core/status.h"
-#include "vq/f32file.h"
-#include "vq/kmeans.h"
-#include "vq/msvq.h"
+#include "nac/error.h"
+#include "nac/vq.h"
 
 static double now(void)
 {
@@ -197,8 +193,7 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "nac vq train: --init replaces --split/--kmeans++; give one of them\n");
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     float *x = NULL, *cb = NULL, *start = NULL;
     int32_t *labels = NULL;
     int rc = 1;
@@ -214,7 +209,7 @@ static int cmd_train(int argc, char **argv)
         goto fail;
     fprintf(stderr, "nac vq train: %zu vectors of K=%ld from %s, M=%ld, %s, %d iterations\n", N, K, pos[0], M,
             init_path ? "given start" : o.init == NAC_VQ_INIT_SPLIT ? "LBG splitting" : "k-means++", o.iters);
-    cb = nac_alloc((size_t)M * K * sizeof(float));
+    cb = malloc((size_t)M * K * sizeof(float));
     labels = malloc(N * sizeof *labels);
     if (!cb || !labels) {
         nac_error_set(&err, NAC_ERR_NOMEM, "out of memory for %ld x %ld codebook and %zu labels", M, K, N);
@@ -254,9 +249,9 @@ static int cmd_train(int argc, char **argv)
 fail:
     if (rc)
         fprintf(stderr, "nac vq train: %s\n", nac_error_message(&err));
-    nac_free(x);
-    nac_free(cb);
-    nac_free(start);
+    free(x);
+    free(cb);
+    free(start);
     free(labels);
     return rc;
 }
@@ -319,8 +314,7 @@ static int cmd_quantize(int argc, char **argv)
         quantize_usage(stderr);
         return 2;
     }
-    nac_error err;
-    nac_error_clear(&err);
+    nac_error err = {0};
     int rc = 1, S = 0;
     float *cbs[NAC_MSVQ_MAX_STAGES] = {0};
     int Ms[NAC_MSVQ_MAX_STAGES];
@@ -359,8 +353,8 @@ static int cmd_quantize(int argc, char **argv)
         goto fail;
     }
     enum { CHUNK = 32768 };
-    x = nac_alloc((size_t)CHUNK * K * sizeof(float));
-    out = nac_alloc((size_t)CHUNK * K * sizeof(float));
+    x = malloc((size_t)CHUNK * K * sizeof(float));
+    out = malloc((size_t)CHUNK * K * sizeof(float));
     idx = malloc((size_t)CHUNK * S * sizeof *idx);
     ibuf = malloc((size_t)CHUNK * S * 4);
     if (!x || !out || !idx || !ibuf) {
@@ -383,7 +377,8 @@ static int cmd_quantize(int argc, char **argv)
             goto fail;
         if (fi) {
             for (size_t i = 0; i < n * S; i++)
-                nac_put_le32(ibuf + 4 * i, (uint32_t)idx[i]);
+                for (int b = 0; b < 4; b++)
+                    ibuf[4 * i + b] = (uint8_t)((uint32_t)idx[i] >> (8 * b));
             if (fwrite(ibuf, 4, n * S, fi) != n * S) {
                 nac_error_set(&err, NAC_ERR_IO, "cannot write %s: %s", idx_path, strerror(errno));
                 goto fail;
@@ -414,10 +409,10 @@ fail:
         rc = 1;
     }
     for (int s = 0; s < S; s++)
-        nac_free(cbs[s]);
+        free(cbs[s]);
     nac_msvq_destroy(q);
-    nac_free(x);
-    nac_free(out);
+    free(x);
+    free(out);
     free(idx);
     free(ibuf);
     free(list);

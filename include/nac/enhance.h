@@ -10,6 +10,7 @@
 #ifndef NAC_ENHANCE_H
 #define NAC_ENHANCE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,47 @@ void nac_enhancer_reset(nac_enhancer *e);
 /* Whole-signal convenience: restores x (n samples at the model rate) into y (n samples, aligned:
  * y[k] restores x[k], the delay removed). Uses one enhancer internally. */
 int nac_enhance_buffer(const nac_enhance_model *m, float *y, const float *x, size_t n, nac_error *err);
+
+/* ---- training ----------------------------------------------------------------------------------
+ * Training of an enhancement model (what `nac train --task` runs): pairs made on the fly (a clean
+ * crop of speech is the label, a degraded copy the input: noise from folders at an SNR drawn from
+ * a range, 8-bit quantisers and sample-and-hold, or narrowband copies), AdamW with warm-up and
+ * cosine decay, gradient clipping, checkpoints (MODEL.ckpt: parameters, moments, step, rng, wall
+ * time) that resume exactly, a CSV log and validation on fixed development pairs. */
+
+/* Every field is set by nac_enh_train_opts_default; the strings are only read during the run. */
+typedef struct nac_enh_train_opts {
+    int task;                      /* nac_enhance_task */
+    const char *data, *val;        /* speech folders (val may be NULL) */
+    const char *noise, *music;     /* noise and music folders (denoise; may be NULL) */
+    const char *out, *log;         /* model path (checkpoint out.ckpt); log path (NULL: out with .csv) */
+    long steps;
+    double time_limit;             /* seconds of wall time, 0 = none */
+    int batch, warmup, seed, save_every, val_every, val_files, print_every, threads;
+    double seconds, lr, min_lr, clip, w_cplx, w_snr;
+    double snr_lo, snr_hi;         /* denoise: training SNR range in dB */
+    double noise_split;            /* noise files: training uses [0, split) of each, validation [split, 1) */
+    int channels, hidden, blocks, kernel; /* architecture of a new model (0: defaults) */
+    int snr_log;                   /* the SNR term in log form (default for dequantize) */
+} nac_enh_train_opts;
+
+/* The defaults for task (nac_enhance_task): the training recipe of the built-in model, no paths. */
+void nac_enh_train_opts_default(nac_enh_train_opts *o, int task);
+
+/* Progress and validation lines, one at a time, without a newline. */
+typedef void (*nac_enh_report)(void *ctx, const char *line);
+
+/* Runs a training, or resumes it exactly from o->out with ".ckpt" appended when that exists: loads
+ * the folders, trains until o->steps or o->time_limit, and writes o->out, its checkpoint and the
+ * log. stop (may be NULL) is polled every step (a signal handler may set it): when it becomes
+ * nonzero the run checkpoints and returns NAC_OK. report (may be NULL) gets progress and
+ * validation lines, from the calling thread. Threading: the steps run on an OpenMP team; o->threads
+ * > 0 sets the calling thread's OpenMP thread count (omp_set_num_threads), 0 leaves it. One run per
+ * output path at a time. Errors: NAC_ERR_ARG (options), NAC_ERR_IO, NAC_ERR_EMPTY (a folder without
+ * audio), NAC_ERR_FORMAT or NAC_ERR_MODEL (a checkpoint that does not fit), NAC_ERR_NUMERIC (the
+ * loss diverged), NAC_ERR_NOMEM. */
+int nac_enh_train_run(const nac_enh_train_opts *o, nac_enh_report report, void *ctx, volatile sig_atomic_t *stop,
+                      nac_error *err);
 
 #ifdef __cplusplus
 }

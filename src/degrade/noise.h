@@ -11,6 +11,7 @@
 
 #include "core/rng.h"
 #include "model/dataset.h"
+#include "nac/degrade.h"
 
 typedef struct nac_noise_bank {
     const nac_dataset *noise;  /* recordings (may be NULL) */
@@ -25,8 +26,7 @@ typedef struct nac_noise_bank {
 void nac_noise_bank_init(nac_noise_bank *b, const nac_dataset *noise, const nac_dataset *music,
                          const nac_dataset *speech);
 
-/* Kinds a draw may have been. */
-enum { NAC_NOISE_FILE, NAC_NOISE_BABBLE, NAC_NOISE_MUSIC, NAC_NOISE_SYNTH };
+/* Kinds a draw may have been: NAC_NOISE_* of nac/degrade.h. */
 
 /* out (T) <- one noise draw (unit-free level: mix with nac_degrade_mix). scratch (T) is work space.
  * Returns the kind. Never silent: a silent crop is replaced by synthetic noise. */

@@ -15,6 +15,13 @@ void nac_listen_shuffle(int *perm, int n, nac_rng *r)
     }
 }
 
+void nac_listen_permutation(int *perm, int n, uint64_t seed)
+{
+    nac_rng r;
+    nac_rng_seed(&r, seed);
+    nac_listen_shuffle(perm, n, &r);
+}
+
 void nac_listen_names(char (*names)[16], int count, nac_rng *r)
 {
     for (int i = 0; i < count; i++) {

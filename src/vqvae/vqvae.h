@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "nac/vqvae.h"
 #include "nn/params.h"
 #include "vq/rvq.h"
 
@@ -33,14 +34,14 @@ typedef struct nac_vqvae_config {
 /* K 20, ncat 1, D 10, hidden 128, kernel 3, S 2, M 512, codebook loss, commitment 0.25, dead 1. */
 void nac_vqvae_config_default(nac_vqvae_config *c);
 
-typedef struct nac_vqvae {
+struct nac_vqvae {
     nac_vqvae_config cfg;
     nn_params p;          /* the tensor table (enc.*, dec.*, vq.*) */
     nac_rvq_layout rvq;   /* offsets into p.data (valid when cfg.stages > 0) */
     float *rvq_state;     /* EMA counts/sums (rvq.state_floats) */
     float *mean, *std;    /* (K) feature normalisation */
     long step;            /* training steps so far */
-} nac_vqvae;
+};
 
 /* Creates a model with initialised weights (seeded), normalisation mean 0, std 1. with_optimizer
  * allocates AdamW moments. NAC_ERR_ARG for a bad config, NAC_ERR_NOMEM. */
@@ -51,9 +52,7 @@ void nac_vqvae_destroy(nac_vqvae *m);
 /* Saves config, normalisation, parameters, VQ state and (with_moments and if present) the AdamW
  * moments to a weight file (atomically). */
 int nac_vqvae_save(const nac_vqvae *m, const char *path, int with_moments, nac_error *err);
-/* Loads a file written by nac_vqvae_save (format "nac-vqvae"). NAC_ERR_IO, NAC_ERR_FORMAT,
- * NAC_ERR_MODEL (not a VQ-VAE, missing tensor, bad config), ... */
-int nac_vqvae_load(nac_vqvae **out, const char *path, int with_optimizer, nac_error *err);
+/* nac_vqvae_load (public, nac/vqvae.h) reads a file written by nac_vqvae_save (format "nac-vqvae"). */
 
 /* Per-dimension mean and std of x (N, K) into the model's normalisation (std floored at 1e-3). */
 void nac_vqvae_set_norm(nac_vqvae *m, const float *x, size_t N);
@@ -74,18 +73,8 @@ typedef struct nac_vqvae_loss {
                         differentiates (the dB^2 on the scale of unit-variance features) */
 } nac_vqvae_loss;
 
-/* Options of one forward. quantise: 0 bypasses the VQ (warm-up before k-means initialisation).
- * noise_var: variance of Gaussian noise added to the (quantised) latent. latent_in (B*Tg, D): when
- * not NULL it replaces encoder and quantiser (injected latents). latent_out (B*Tg, D): when not
- * NULL receives the encoder's latent before noise and quantisation. codes (B*Tg, S) may be NULL. */
-typedef struct nac_vqvae_fwd {
-    int quantise;
-    float noise_var;
-    uint64_t seed;
-    const float *latent_in;
-    float *latent_out;
-    int32_t *codes;
-} nac_vqvae_fwd;
+/* nac_vqvae_fwd (nac/vqvae.h): the options of one forward; latent_in, latent_out and codes are
+ * (B*Tg, D) and (B*Tg, S) here. */
 
 /* y (B, T, K) = model(x (B, T, K)) with T = Tg * ncat, B and Tg within the workspace. loss may be
  * NULL. Saves what backward needs. NAC_ERR_ARG, NAC_ERR_NUMERIC. */
@@ -103,14 +92,6 @@ int nac_vqvae_kmeans_init(nac_vqvae_work *w, const float *x, int B, int Tg, int 
 
 /* ---- whole files ------------------------------------------------------------------------ */
 
-/* Runs a whole feature sequence x (T, K) through the model: y (T, K). The last latent step is
- * completed by repeating the last frame. Tg = ceil(T / ncat) latent rows go to latent_out (Tg, D)
- * (may be NULL) or come from latent_in (Tg, D) (may be NULL); quantise 1 uses the VQ (when the
- * model has one). Allocates its own workspace. */
-int nac_vqvae_run(float *y, const nac_vqvae *m, const float *x, size_t T, const nac_vqvae_fwd *opt,
-                  nac_error *err);
-
-/* Latent steps for T frames: ceil(T / ncat). */
-size_t nac_vqvae_latent_rows(const nac_vqvae *m, size_t T);
+/* nac_vqvae_run and nac_vqvae_latent_rows are public (nac/vqvae.h). */
 
 #endif
