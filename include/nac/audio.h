@@ -34,6 +34,22 @@ typedef struct nac_audio_reader nac_audio_reader;
  * NAC_ERR_IO (missing file, directory, no permission), NAC_ERR_EMPTY (0 bytes or 0 samples),
  * NAC_ERR_FORMAT (not audio, or a header cut short), NAC_ERR_NOMEM. */
 int nac_audio_reader_open(nac_audio_reader **out, const char *path, nac_error *err);
+/* Headerless PCM ("raw"): what the bytes are, since the file cannot say. */
+#define NAC_AUDIO_MAX_RATE 768000
+#define NAC_AUDIO_MAX_CHANNELS 64
+typedef struct nac_audio_raw {
+    int encoding;     /* set by nac_audio_raw_set */
+    int sample_rate;  /* Hz */
+    int channels;     /* interleaved */
+} nac_audio_raw;
+/* Fills raw from an encoding name: "s16le" (signed 16-bit little-endian, the usual), "s16be",
+ * "s24le", "s24be", "s32le", "s32be", "f32le", "f32be", "f64le", "f64be", "s8", "u8", "ulaw",
+ * "alaw"; sample_rate 1..NAC_AUDIO_MAX_RATE, channels 1..NAC_AUDIO_MAX_CHANNELS. NAC_ERR_ARG (the
+ * message lists the names) otherwise. */
+int nac_audio_raw_set(nac_audio_raw *raw, const char *encoding, int sample_rate, int channels, nac_error *err);
+/* As nac_audio_reader_open, for headerless PCM described by raw (path "-" = stdin, as there). A
+ * trailing partial frame (fewer bytes than one sample of every channel) is not read. */
+int nac_audio_reader_open_raw(nac_audio_reader **out, const char *path, const nac_audio_raw *raw, nac_error *err);
 /* The file's properties; the pointer lives as long as the reader. */
 const nac_audio_info *nac_audio_reader_info(const nac_audio_reader *r);
 /* Reads up to max mono samples into x (max); *got = 0 at end of file. Bounded memory (blocks of

@@ -91,7 +91,47 @@ static void describe_format(char *dst, size_t cap, int format)
     snprintf(dst, cap, "%s, %s", mname, sname);
 }
 
+/* Raw PCM encodings: name, libsndfile subformat and byte order. */
+static const struct raw_encoding {
+    const char *name;
+    int sub, endian;
+} raw_encodings[] = {
+    {"s16le", SF_FORMAT_PCM_16, SF_ENDIAN_LITTLE}, {"s16be", SF_FORMAT_PCM_16, SF_ENDIAN_BIG},
+    {"s24le", SF_FORMAT_PCM_24, SF_ENDIAN_LITTLE}, {"s24be", SF_FORMAT_PCM_24, SF_ENDIAN_BIG},
+    {"s32le", SF_FORMAT_PCM_32, SF_ENDIAN_LITTLE}, {"s32be", SF_FORMAT_PCM_32, SF_ENDIAN_BIG},
+    {"f32le", SF_FORMAT_FLOAT, SF_ENDIAN_LITTLE},  {"f32be", SF_FORMAT_FLOAT, SF_ENDIAN_BIG},
+    {"f64le", SF_FORMAT_DOUBLE, SF_ENDIAN_LITTLE}, {"f64be", SF_FORMAT_DOUBLE, SF_ENDIAN_BIG},
+    {"s8", SF_FORMAT_PCM_S8, SF_ENDIAN_FILE},      {"u8", SF_FORMAT_PCM_U8, SF_ENDIAN_FILE},
+    {"ulaw", SF_FORMAT_ULAW, SF_ENDIAN_FILE},      {"alaw", SF_FORMAT_ALAW, SF_ENDIAN_FILE},
+};
+
+int nac_audio_raw_set(nac_audio_raw *raw, const char *encoding, int sample_rate, int channels, nac_error *err)
+{
+    if (!raw || !encoding)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_audio_raw_set: NULL argument");
+    int found = -1;
+    for (size_t i = 0; i < sizeof raw_encodings / sizeof raw_encodings[0]; i++)
+        if (!strcmp(encoding, raw_encodings[i].name))
+            found = (int)i;
+    if (found < 0)
+        return nac_error_set(err, NAC_ERR_ARG, "raw sample format '%s' unknown (s16le, s16be, s24le, s24be, "
+                             "s32le, s32be, f32le, f32be, f64le, f64be, s8, u8, ulaw, alaw)", encoding);
+    if (sample_rate < 1 || sample_rate > NAC_AUDIO_MAX_RATE)
+        return nac_error_set(err, NAC_ERR_ARG, "raw sample rate %d Hz not in 1..%d", sample_rate, NAC_AUDIO_MAX_RATE);
+    if (channels < 1 || channels > NAC_AUDIO_MAX_CHANNELS)
+        return nac_error_set(err, NAC_ERR_ARG, "raw channel count %d not in 1..%d", channels, NAC_AUDIO_MAX_CHANNELS);
+    raw->encoding = found;
+    raw->sample_rate = sample_rate;
+    raw->channels = channels;
+    return NAC_OK;
+}
+
 int nac_audio_reader_open(nac_audio_reader **out, const char *path, nac_error *err)
+{
+    return nac_audio_reader_open_raw(out, path, NULL, err);
+}
+
+int nac_audio_reader_open_raw(nac_audio_reader **out, const char *path, const nac_audio_raw *raw, nac_error *err)
 {
     nac_audio_reader *r = NULL;
     SF_INFO si;
@@ -146,6 +186,15 @@ int nac_audio_reader_open(nac_audio_reader **out, const char *path, nac_error *e
     }
 
     memset(&si, 0, sizeof si);
+    if (raw) { /* headerless: libsndfile is told what the bytes are */
+        if (raw->encoding < 0 || raw->encoding >= (int)(sizeof raw_encodings / sizeof raw_encodings[0])) {
+            rc = nac_error_set(err, NAC_ERR_ARG, "%s: raw format not set (nac_audio_raw_set)", r->name);
+            goto fail;
+        }
+        si.format = SF_FORMAT_RAW | raw_encodings[raw->encoding].sub | raw_encodings[raw->encoding].endian;
+        si.samplerate = raw->sample_rate;
+        si.channels = raw->channels;
+    }
     r->sf = fd >= 0 ? sf_open_fd(fd, SFM_READ, &si, SF_FALSE) : sf_open(path, SFM_READ, &si);
     if (!r->sf) {
         int e = sf_error(NULL);
@@ -170,6 +219,9 @@ int nac_audio_reader_open(nac_audio_reader **out, const char *path, nac_error *e
     /* libsndfile says SF_COUNT_MAX-ish for a length it cannot know (a non-seekable stream). */
     r->info.frames = (si.seekable && si.frames < ((sf_count_t)1 << 62)) ? (int64_t)si.frames : -1;
     describe_format(r->info.format, sizeof r->info.format, si.format);
+    if (raw)
+        snprintf(r->info.format, sizeof r->info.format, "raw %s, %d Hz, %d channel(s)",
+                 raw_encodings[raw->encoding].name, raw->sample_rate, raw->channels);
     if (si.channels > 1) {
         r->buf = malloc((size_t)BLOCK * (size_t)si.channels * sizeof *r->buf);
         if (!r->buf) {
