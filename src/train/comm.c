@@ -58,7 +58,11 @@ int nac_comm_init(nac_comm *c, nac_error *err)
 
 void nac_comm_finalize(nac_comm *c)
 {
-    if (c && c->mpi) {
+    if (!c)
+        return;
+    free(c->scratch);
+    c->scratch = NULL;
+    if (c->mpi) {
         MPI_Finalize();
         c->mpi = 0;
     }
@@ -104,13 +108,16 @@ int nac_comm_reduce_shards(nac_comm *c, float *out, const float *local, int k, s
     size_t chunk = (P + (size_t)N - 1) / (size_t)N;
     if ((size_t)k * chunk > (size_t)0x7fffffff)
         return nac_error_set(err, NAC_ERR_ARG, "MPI: %zu floats per slice is too large", (size_t)k * chunk);
-    float *send = malloc((size_t)N * k * chunk * sizeof *send), *recv = malloc((size_t)N * k * chunk * sizeof *recv);
-    float *mine = malloc(chunk * sizeof *mine), *all = malloc((size_t)N * chunk * sizeof *all);
-    int st = NAC_OK;
-    if (!send || !recv || !mine || !all) {
-        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
-        goto done;
+    size_t need = 2 * (size_t)N * k * chunk + chunk + (size_t)N * chunk;
+    if (need > c->scratch_n) {
+        float *p = realloc(c->scratch, need * sizeof *p);
+        if (!p)
+            return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+        c->scratch = p;
+        c->scratch_n = need;
     }
+    float *send = c->scratch, *recv = send + (size_t)N * k * chunk, *mine = recv + (size_t)N * k * chunk;
+    float *all = mine + chunk;
     /* slice r of each of my shards goes to rank r, which sums slice r over all S shards in order */
     for (int r = 0; r < N; r++)
         for (int j = 0; j < k; j++) {
@@ -122,27 +129,18 @@ int nac_comm_reduce_shards(nac_comm *c, float *out, const float *local, int k, s
     double t0 = now();
     int rc = MPI_Alltoall(send, (int)(k * chunk), MPI_FLOAT, recv, (int)(k * chunk), MPI_FLOAT, MPI_COMM_WORLD);
     c->seconds += now() - t0;
-    if (rc != MPI_SUCCESS) {
-        st = mpi_fail(err, rc, "alltoall");
-        goto done;
-    }
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(err, rc, "alltoall");
     for (int s = 0; s < S; s++) /* source rank r's shard j is shard r*k + j: recv is in shard order */
         nac_shard_add(mine, recv + (size_t)s * chunk, chunk, s == 0);
     nac_shard_finish(mine, chunk, S);
     t0 = now();
     rc = MPI_Allgather(mine, (int)chunk, MPI_FLOAT, all, (int)chunk, MPI_FLOAT, MPI_COMM_WORLD);
     c->seconds += now() - t0;
-    if (rc != MPI_SUCCESS) {
-        st = mpi_fail(err, rc, "allgather");
-        goto done;
-    }
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(err, rc, "allgather");
     memcpy(out, all, P * sizeof *out);
-done:
-    free(send);
-    free(recv);
-    free(mine);
-    free(all);
-    return st;
+    return NAC_OK;
 }
 
 #else /* one rank, no MPI */
@@ -157,7 +155,13 @@ int nac_comm_init(nac_comm *c, nac_error *err)
     return NAC_OK;
 }
 
-void nac_comm_finalize(nac_comm *c) { (void)c; }
+void nac_comm_finalize(nac_comm *c)
+{
+    if (c) {
+        free(c->scratch);
+        c->scratch = NULL;
+    }
+}
 
 void nac_comm_abort(nac_comm *c, int code)
 {

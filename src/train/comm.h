@@ -13,6 +13,8 @@ typedef struct nac_comm {
     int rank, size;
     int mpi;          /* 1 when MPI was initialised here (finalise at the end) */
     double seconds;   /* wall time spent in communication so far */
+    float *scratch;   /* the reduction's buffers, kept between steps (owned) */
+    size_t scratch_n;
 } nac_comm;
 
 /* 1 when this build has MPI. */
@@ -20,6 +22,7 @@ int nac_comm_built(void);
 /* rank 0 of 1 unless built with MPI and launched by mpirun (OMPI_COMM_WORLD_SIZE or PMI_SIZE set),
  * then MPI_Init. */
 int nac_comm_init(nac_comm *c, nac_error *err);
+/* Frees the scratch and leaves MPI (when this process joined it). */
 void nac_comm_finalize(nac_comm *c);
 /* Ends every rank of the job (MPI_Abort); returns without MPI. */
 void nac_comm_abort(nac_comm *c, int code);

@@ -411,6 +411,7 @@ int nac_trainer_create(nac_trainer **out, const nac_train_opts *o, nac_train_rep
             fprintf(t->log,
                     "step,hours,loss,mel,stft,vq_commit,phase,ifreq,gdelay,grad_norm,lr,steps_per_s,val_stoi,val_mel%s\n",
                     t->disc ? ",adv,fm,disc" : "");
+        fflush(t->log);
     }
     double bits_per_stage = ceil(log2((double)c->rvq.codebook_size));
     t->stage_bps = bits_per_stage * c->sample_rate / t->fs;
