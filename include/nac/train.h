@@ -123,6 +123,33 @@ void nac_trainer_destroy(nac_trainer *t);
 /* 1 when libnac was built with MPI (make MPI=1). */
 int nac_train_mpi_built(void);
 
+/* ---- the VQ-VAE on feature files (`nac vqvae train`) ----------------------------------------
+ * Random sequences of a raw float32 feature file (rows of k features), AdamW with warm-up and
+ * cosine decay, k-means initialisation of the codebooks at vq_start, checkpoints in the model file
+ * (with the AdamW moments) every save_every steps and at the end; resume continues from it. One
+ * process (no MPI); OpenMP inside. Progress lines come as NAC_TRAIN_NOTE events. */
+typedef struct nac_vqvae_train_opts {
+    const char *in, *val, *out; /* training features, held-out features (or NULL), model path */
+    int k, ncat, dim, hidden, stages, entries, ema; /* architecture of a new model (defaults: 20 1 10 128 2 512 0) */
+    double noise_var;       /* Gaussian noise on the latent in training (0) */
+    long steps;             /* 4000 */
+    int batch, seq;         /* sequences per step (32) of seq latent steps (32) */
+    double lr;              /* peak learning rate (1e-3) */
+    long vq_start;          /* steps as a plain autoencoder before the VQ (-1: steps / 10) */
+    double time_limit;      /* seconds (0: none) */
+    long save_every;        /* 500 */
+    int resume;             /* continue from out */
+    unsigned long long seed; /* 1 */
+    int threads;            /* OpenMP threads (0: default) */
+} nac_vqvae_train_opts;
+
+void nac_vqvae_train_opts_default(nac_vqvae_train_opts *o);
+/* Trains (or resumes) until steps, the time limit or *stop (may be NULL) becoming nonzero; saves
+ * at the end. NAC_ERR_ARG (options, too little data), NAC_ERR_IO, NAC_ERR_FORMAT, NAC_ERR_MODEL,
+ * NAC_ERR_NUMERIC, NAC_ERR_NOMEM. Threads: one call per thread at a time. */
+int nac_vqvae_train_run(const nac_vqvae_train_opts *o, nac_train_report report, void *ctx,
+                        volatile sig_atomic_t *stop, nac_error *err);
+
 #ifdef __cplusplus
 }
 #endif
