@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <stdarg.h>
 #include <time.h>
 
 #include "core/rng.h"
@@ -27,6 +26,7 @@
 #include "nn/loss_spectral.h"
 #include "nn/optim.h"
 #include "train/comm.h"
+#include "train/report.h"
 #include "train/shard.h"
 
 enum { ST_MEL, ST_STFT, ST_VQ, ST_COMMIT, ST_PHASE, ST_IF, ST_GD, N_STATS };
@@ -101,27 +101,23 @@ void nac_train_opts_default(nac_train_opts *o)
 
 int nac_train_mpi_built(void) { return nac_comm_built(); }
 
-static void note(nac_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(nac_trainer *t, const char *fmt, ...)
-{
-    if (!t->report || t->comm.rank != 0)
-        return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    t->report(t->ctx, NAC_TRAIN_NOTE, line, NULL);
-}
+/* A note line, from rank 0 only. */
+#define note(t, ...)                                                                                             \
+    do {                                                                                                         \
+        if ((t)->comm.rank == 0)                                                                                 \
+            nac_train_note((t)->report, (t)->ctx, __VA_ARGS__);                                                  \
+    } while (0)
 
 static void note_file(void *ctx, const char *path, const char *what)
 {
-    note(ctx, "skipping %s: %s", path, what);
+    nac_trainer *t = ctx;
+    note(t, "skipping %s: %s", path, what);
 }
 
 static void note_graft(void *ctx, const char *name, const char *what)
 {
-    note(ctx, "%s: %s", name, what);
+    nac_trainer *t = ctx;
+    note(t, "%s: %s", name, what);
 }
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */

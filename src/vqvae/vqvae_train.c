@@ -6,7 +6,6 @@
 
 #include <math.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +14,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "nn/optim.h"
+#include "train/report.h"
 #include "vq/f32file.h"
 #include "vqvae/vqvae.h"
 
@@ -23,19 +23,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void say(nac_train_report report, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(nac_train_report report, void *ctx, const char *fmt, ...)
-{
-    if (!report)
-        return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    report(ctx, NAC_TRAIN_NOTE, line, NULL);
 }
 
 void nac_vqvae_train_opts_default(nac_vqvae_train_opts *o)
@@ -110,7 +97,7 @@ int nac_vqvae_train_run(const nac_vqvae_train_opts *opt, nac_train_report report
         if ((st = nac_vqvae_load(&m, out, 1, err)))
             goto fail;
         c = m->cfg; /* the checkpoint's architecture wins */
-        say(report, ctx, "nac vqvae train: resuming %s at step %ld", out, m->step);
+        nac_train_note(report, ctx, "nac vqvae train: resuming %s at step %ld", out, m->step);
     }
     if ((st = nac_vq_f32_read(&x, &N, in, c.k, 0, err)))
         goto fail;
@@ -133,7 +120,7 @@ int nac_vqvae_train_run(const nac_vqvae_train_opts *opt, nac_train_report report
     }
     if ((st = nac_vqvae_work_create(&w, m, B, Tg, err)))
         goto fail;
-    say(report, ctx,
+    nac_train_note(report, ctx,
         "nac vqvae train: %zu frames of K=%d from %s; ncat %d, dim %d, hidden %d, %d x %d-entry VQ%s, "
         "noise var %g; %zu parameters; %ld steps of %d x %d frames",
         N, c.k, in, c.ncat, c.dim, c.hidden, c.stages, c.entries, c.ema ? " (EMA)" : "", noise, m->p.total,
@@ -170,7 +157,7 @@ int nac_vqvae_train_run(const nac_vqvae_train_opts *opt, nac_train_report report
             wk = NULL;
             nac_free(xk);
             xk = NULL;
-            say(report, ctx, "  step %ld: codebooks initialised by k-means on %d latents", s, Bk * Tg);
+            nac_train_note(report, ctx, "  step %ld: codebooks initialised by k-means on %d latents", s, Bk * Tg);
         }
         fill_batch(xb, x, N, c.k, B, frames, &rng);
         nac_vqvae_fwd o = {0};
@@ -201,7 +188,7 @@ int nac_vqvae_train_run(const nac_vqvae_train_opts *opt, nac_train_report report
                 for (int q = 0; q < c.stages && p < sizeof used; q++)
                     p += (size_t)snprintf(used + p, sizeof used - p, " %d", u[q].n_used);
             }
-            say(report, ctx, "  step %6ld  dB^2 %7.3f  vq %.4f%s  %.2f steps/s  lr %.2g", m->step, acc_mse / acc_n,
+            nac_train_note(report, ctx, "  step %6ld  dB^2 %7.3f  vq %.4f%s  %.2f steps/s  lr %.2g", m->step, acc_mse / acc_n,
                 acc_vq / acc_n, used, acc_n / (t - tl), lr_now);
             tl = t;
             acc_mse = acc_vq = 0;
@@ -212,7 +199,7 @@ int nac_vqvae_train_run(const nac_vqvae_train_opts *opt, nac_train_report report
                 double dv, dq;
                 if ((st = file_db2(&dv, m, xv, Nv, 0, err)) || (st = file_db2(&dq, m, xv, Nv, 1, err)))
                     goto fail;
-                say(report, ctx, "  step %6ld  val dB^2 %.3f without VQ, %.3f with VQ", m->step, dv, dq);
+                nac_train_note(report, ctx, "  step %6ld  val dB^2 %.3f without VQ, %.3f with VQ", m->step, dv, dq);
             }
             if ((st = nac_vqvae_save(m, out, 1, err)))
                 goto fail;
@@ -220,7 +207,7 @@ int nac_vqvae_train_run(const nac_vqvae_train_opts *opt, nac_train_report report
         if (last)
             break;
     }
-    say(report, ctx, "nac vqvae train: %ld steps in %.1f s; model in %s", m->step - start_step, now() - t0, out);
+    nac_train_note(report, ctx, "nac vqvae train: %ld steps in %.1f s; model in %s", m->step - start_step, now() - t0, out);
 fail:
     nac_vqvae_work_destroy(w);
     nac_vqvae_work_destroy(wk);
