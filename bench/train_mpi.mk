@@ -12,3 +12,12 @@ bench-train-mpi:
 	sh bench/bench_train_mpi.sh build/mpi/nac $(BENCH_TRAIN_SECONDS)
 
 .PHONY: test-mpi bench-train-mpi
+
+# `make bench-train-shards`: the cost of --shards on one process (bench/bench_train_shards.c),
+# two trainers stepped alternately; BENCH_SHARDS_ARGS = DATA [SHARDS] [STEPS] [BATCH].
+BENCH_SHARDS_ARGS ?= ../shared/data/train 2 30 8
+$(BUILD)/bench_train_shards: bench/bench_train_shards.c $(BUILD)/libnac.a
+	$(CC) $(NAC_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnac.a $(LIBS)
+bench-train-shards: $(BUILD)/bench_train_shards
+	OMP_WAIT_POLICY=passive OMP_NUM_THREADS=1 nice -n 15 $(BUILD)/bench_train_shards $(BENCH_SHARDS_ARGS)
+.PHONY: bench-train-shards
