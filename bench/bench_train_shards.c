@@ -39,6 +39,7 @@ int main(int argc, char **argv)
         snprintf(out[i], sizeof out[i], "/tmp/bench_train_shards_%d_%d.nacw", (int)getpid(), i);
         o.data = argv[1];
         o.out = out[i];
+        o.log = "/dev/null"; /* no CSV left behind */
         o.batch = B;
         o.shards = i ? S : 1;
         o.steps = steps;

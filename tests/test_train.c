@@ -2,6 +2,7 @@
  * uninterrupted one (parameters, AdamW moments and VQ state). */
 #include "test.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,19 @@
 #include "nac/train.h"
 #include "train/comm.h"
 #include "train/shard.h"
+
+/* Writes the tiny codec config (2 x 2 blocks of 16 channels, 4 VQ stages of 16) to tmp/name plus
+ * extra lines; path receives its path. 0 on success. */
+static int tiny_config(char *path, size_t size, const char *name, const char *extra)
+{
+    snprintf(path, size, "%s/%s", nac_test_tmp_dir(), name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "channels = 16\nhidden = 24\nenc_hi = 1\nenc_lo = 1\ndec_lo = 1\ndec_hi = 1\n"
+               "latent_dim = 16\nrvq.stages = 4\nrvq.codebook_size = 16\n%s", extra);
+    return fclose(f);
+}
 
 /* Checkpoints tmp/a and tmp/b hold the same step, random state and tensors, bit for bit (only the
  * wall-time field may differ). */
@@ -40,12 +54,7 @@ TEST(train_resume_is_bit_identical)
 {
     const char *tmp = nac_test_tmp_dir(), *bin = nac_test_bin();
     char cfg[512];
-    snprintf(cfg, sizeof cfg, "%s/tiny.cfg", tmp);
-    FILE *f = fopen(cfg, "w");
-    CHECK(f != NULL);
-    fprintf(f, "channels = 16\nhidden = 24\nenc_hi = 1\nenc_lo = 1\ndec_lo = 1\ndec_hi = 1\n"
-               "latent_dim = 16\nrvq.stages = 4\nrvq.codebook_size = 16\n");
-    fclose(f);
+    CHECK(tiny_config(cfg, sizeof cfg, "tiny.cfg", "") == 0);
     const char *common = "--batch 2 --seconds 0.4 --save-every 1000 --print-every 1000 --warmup 2 --seed 3";
     CHECK(nac_test_sh("%s train --data %s --out %s/a.nacw --config %s --steps 6 %s 2>/dev/null", bin, nac_test_fixture_dir(),
              tmp, cfg, common) == 0);
@@ -126,12 +135,7 @@ TEST(train_mpi_two_ranks_match_one)
         SKIP("no mpirun (apt-get install openmpi-bin)");
     const char *tmp = nac_test_tmp_dir(), *bin = nac_test_bin();
     char cfg[512];
-    snprintf(cfg, sizeof cfg, "%s/mpi_tiny.cfg", tmp);
-    FILE *f = fopen(cfg, "w");
-    CHECK(f != NULL);
-    fprintf(f, "channels = 16\nhidden = 24\nenc_hi = 1\nenc_lo = 1\ndec_lo = 1\ndec_hi = 1\n"
-               "latent_dim = 16\nrvq.stages = 4\nrvq.codebook_size = 16\nrvq.dead_threshold = 0.5\n");
-    fclose(f);
+    CHECK(tiny_config(cfg, sizeof cfg, "mpi_tiny.cfg", "rvq.dead_threshold = 0.5\n") == 0);
     char common[1024];
     snprintf(common, sizeof common,
              "--data %s --config %s --batch 4 --seconds 0.4 --save-every 1000 --print-every 1000 --warmup 2 --seed 3 "
@@ -153,7 +157,8 @@ TEST(train_mpi_two_ranks_match_one)
     nac_weights_destroy(w);
 }
 
-/* A rank killed mid-run ends the job with a non-zero status, and the checkpoint on disk is whole. */
+/* A rank killed mid-run ends the job with a non-zero status, and the checkpoint on disk is whole
+ * (the run starts from a 2-step checkpoint, so there is one whenever the kill lands). */
 TEST(train_mpi_dead_rank_ends_job)
 {
     if (!nac_train_mpi_built())
@@ -161,20 +166,65 @@ TEST(train_mpi_dead_rank_ends_job)
     if (nac_test_sh("command -v mpirun >/dev/null 2>&1"))
         SKIP("no mpirun (apt-get install openmpi-bin)");
     const char *tmp = nac_test_tmp_dir(), *bin = nac_test_bin();
-    char cfg[512], ck[512];
-    snprintf(cfg, sizeof cfg, "%s/mpi_tiny.cfg", tmp);
+    char cfg[512], ck[512], args[2048];
+    CHECK(tiny_config(cfg, sizeof cfg, "dead_tiny.cfg", "") == 0);
     snprintf(ck, sizeof ck, "%s/dead.nacw.ckpt", tmp);
+    snprintf(args, sizeof args,
+             "train --data %s --config %s --batch 2 --seconds 0.4 --save-every 1 --threads 1 --out %s/dead.nacw",
+             nac_test_fixture_dir(), cfg, tmp);
+    CHECK(nac_test_sh(MPIRUN " -np 2 %s %s --steps 2 >/dev/null 2>&1", bin, args) == 0);
     /* rank 1 is killed after 2 s; rank 0 saves every step meanwhile */
     int rc = nac_test_sh(MPIRUN " -np 2 sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec timeout -s KILL 2 %s "
-                         "train --data %s --config %s --batch 2 --seconds 0.4 --save-every 1 --threads 1 --steps 1000000 "
-                         "--out %s/dead.nacw; else exec %s train --data %s --config %s --batch 2 --seconds 0.4 "
-                         "--save-every 1 --threads 1 --steps 1000000 --out %s/dead.nacw; fi' >%s/dead.log 2>&1",
-                         bin, nac_test_fixture_dir(), cfg, tmp, bin, nac_test_fixture_dir(), cfg, tmp, tmp);
+                         "%s --steps 1000000; else exec %s %s --steps 1000000; fi' >%s/dead.log 2>&1",
+                         bin, args, bin, args, tmp);
     CHECKF(rc != 0, "the job went on without rank 1");
+    CHECK(nac_test_sh("grep -q 'rank 1' %s/dead.log", tmp) == 0); /* mpirun names the dead rank */
     nac_weights *w = NULL;
     nac_error e;
     CHECKF(nac_weights_load(&w, ck, &e) == NAC_OK, "checkpoint after the failure: %s", e.msg);
     long long step = 0;
-    CHECK(nac_weights_config_int(w, "train.step", &step, NULL) == NAC_OK && step >= 1);
+    CHECK(nac_weights_config_int(w, "train.step", &step, NULL) == NAC_OK && step >= 2);
     nac_weights_destroy(w);
+}
+
+/* The public trainer: create, steps, save and the option checks, through include/nac/train.h only. */
+TEST(train_api_create_step_save)
+{
+    const char *tmp = nac_test_tmp_dir();
+    char cfg[512], out[512], ck[512];
+    CHECK(tiny_config(cfg, sizeof cfg, "api_tiny.cfg", "") == 0);
+    snprintf(out, sizeof out, "%s/api.nacw", tmp);
+    snprintf(ck, sizeof ck, "%s/api.nacw.ckpt", tmp);
+    nac_train_opts o;
+    nac_train_opts_default(&o);
+    o.data = nac_test_fixture_dir();
+    o.out = out;
+    o.config = cfg;
+    o.batch = 4;
+    o.seconds = 0.4;
+    o.threads = 1;
+    o.shards = 3; /* does not divide the batch */
+    nac_trainer *t = NULL;
+    nac_error e = {0};
+    CHECK(nac_trainer_create(&t, &o, NULL, NULL, &e) == NAC_ERR_ARG && t == NULL && strstr(e.msg, "--shards"));
+    o.shards = 2;
+    CHECKF(nac_trainer_create(&t, &o, NULL, NULL, &e) == NAC_OK, "%s", e.msg);
+    int rank = -1, size = 0;
+    nac_trainer_ranks(t, &rank, &size);
+    CHECK(rank == 0 && size == 1);
+    for (int i = 0; i < 2; i++)
+        CHECKF(nac_trainer_step(t, &e) == NAC_OK, "%s", e.msg);
+    CHECK(nac_trainer_step_count(t) == 2);
+    double stoi = 0, mel = 0;
+    CHECK(nac_trainer_validate(t, &stoi, &mel, &e) == NAC_OK && isnan(stoi) && isnan(mel)); /* no --val */
+    CHECKF(nac_trainer_save(t, &e) == NAC_OK, "%s", e.msg);
+    nac_trainer_destroy(t);
+    nac_trainer_destroy(NULL);
+    nac_weights *w = NULL;
+    CHECKF(nac_weights_load(&w, ck, &e) == NAC_OK, "%s", e.msg);
+    CHECK(!strcmp(nac_weights_config(w, "train.step"), "2") && !strcmp(nac_weights_config(w, "train.shards"), "2"));
+    nac_weights_destroy(w);
+    o.data = "/nonexistent/folder";
+    o.out = "/nonexistent/folder/x.nacw";
+    CHECK(nac_trainer_create(&t, &o, NULL, NULL, &e) != NAC_OK && t == NULL);
 }
