@@ -228,3 +228,17 @@ TEST(train_api_create_step_save)
     o.out = "/nonexistent/folder/x.nacw";
     CHECK(nac_trainer_create(&t, &o, NULL, NULL, &e) != NAC_OK && t == NULL);
 }
+
+/* A build without MPI started by mpirun with several ranks refuses (each copy would train alone
+ * and write the same files). */
+TEST(train_plain_build_refuses_mpirun)
+{
+    if (nac_train_mpi_built())
+        SKIP("built with MPI");
+    const char *tmp = nac_test_tmp_dir();
+    CHECK(nac_test_sh("OMPI_COMM_WORLD_SIZE=2 %s train --data %s --out %s/plain.nacw --steps 1 2>%s/plain.err; "
+                      "test $? -eq 1",
+                      nac_test_bin(), nac_test_fixture_dir(), tmp, tmp) == 0);
+    CHECK(nac_test_sh("grep -q 'make MPI=1' %s/plain.err", tmp) == 0);
+    CHECK(nac_test_sh("test ! -e %s/plain.nacw.ckpt", tmp) == 0);
+}

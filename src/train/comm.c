@@ -149,9 +149,16 @@ int nac_comm_built(void) { return 0; }
 
 int nac_comm_init(nac_comm *c, nac_error *err)
 {
-    (void)err;
     memset(c, 0, sizeof *c);
     c->size = 1;
+    /* started by mpirun with several ranks: without MPI each would train alone on the same files */
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n)
+        n = getenv("PMI_SIZE");
+    if (n && atoi(n) > 1)
+        return nac_error_set(err, NAC_ERR_UNSUPPORTED,
+                             "this nac is built without MPI, and mpirun started %d copies of it: build with make MPI=1",
+                             atoi(n));
     return NAC_OK;
 }
 

@@ -20,7 +20,8 @@ typedef struct nac_comm {
 /* 1 when this build has MPI. */
 int nac_comm_built(void);
 /* rank 0 of 1 unless built with MPI and launched by mpirun (OMPI_COMM_WORLD_SIZE or PMI_SIZE set),
- * then MPI_Init. */
+ * then MPI_Init. Without MPI but started by mpirun with several ranks: NAC_ERR_UNSUPPORTED (each
+ * copy would otherwise train alone and write the same files). */
 int nac_comm_init(nac_comm *c, nac_error *err);
 /* Frees the scratch and leaves MPI (when this process joined it). */
 void nac_comm_finalize(nac_comm *c);

@@ -146,6 +146,8 @@ int nac_trainer_save(nac_trainer *t, nac_error *err)
         return st;
     if (t->disc && (st = nac_disc_save(t->disc, t->disc_path, t->disc_step, err)))
         return st;
+    t->last.step = t->step;
+    t->last.hours = t->train_seconds / 3600;
     if (t->report)
         t->report(t->ctx, NAC_TRAIN_SAVED, NULL, &t->last);
     return NAC_OK;
