@@ -198,6 +198,10 @@ int nac_cmd_train(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     int st = nac_trainer_create(&t, &o, report, &pr, &err);
+    if (st == NAC_ERR_ARG) { /* options that do not fit together (shards, batch, ...): a usage error */
+        fprintf(stderr, "nac train: %s\n", err.msg[0] ? err.msg : nac_strerror(st));
+        return 2;
+    }
     if (st == NAC_OK) {
         nac_trainer_ranks(t, &rank, &size);
         st = nac_trainer_run(t, &stop_requested, &err);
