@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/alloc.h" /* nac_free of the .f32 reader's buffers */
+#include "core/alloc.h"
 #include "nac/train.h"
-#include "nac/vqvae.h"
-#include "vq/f32file.h" /* until the VQ toolkit's public header has the .f32 reader and writer */
+#include "vq/f32file.h"
+#include "vqvae/vqvae.h"
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -234,9 +234,7 @@ static int gender_slot(const char *g)
 static int run_one(tally *t, const nac_vqvae *m, const char *in, const char *out, const char *gender,
                    const char *wlat, const char *rlat, int extra, const nac_vqvae_fwd *base, nac_error *err)
 {
-    nac_vqvae_info info;
-    nac_vqvae_get_info(&info, m);
-    int K = info.k, D = info.dim, W = K + extra, st;
+    int K = m->cfg.k, D = m->cfg.dim, W = K + extra, st;
     float *x = NULL, *y = NULL, *lat = NULL, *row = NULL;
     size_t T, Tg, nl;
     if ((st = nac_vq_f32_read(&row, &T, in, W, 0, err)))

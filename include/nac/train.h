@@ -150,33 +150,6 @@ void nac_vqvae_train_opts_default(nac_vqvae_train_opts *o);
 int nac_vqvae_train_run(const nac_vqvae_train_opts *o, nac_train_report report, void *ctx,
                         volatile sig_atomic_t *stop, nac_error *err);
 
-/* ---- the enhancement models (`nac train --task denoise|dequantize|bwe`) -----------------------
- * Pairs made on the fly (a clean crop is the label, a degraded copy the input), AdamW, clipping,
- * MODEL.ckpt that resumes exactly, a CSV log and validation on fixed pairs; one process. Progress
- * and validation lines come as NAC_TRAIN_NOTE events. */
-typedef struct nac_enhance_train_opts {
-    int task;                      /* nac_enhance_task (include/nac/enhance.h) */
-    const char *data, *val;        /* speech folders (val may be NULL) */
-    const char *noise, *music;     /* noise and music folders (denoise; may be NULL) */
-    const char *out, *log;         /* model path (checkpoint out.ckpt); log path (NULL: out with .csv) */
-    long steps;
-    double time_limit;             /* seconds of wall time, 0 = none */
-    int batch, warmup, seed, save_every, val_every, val_files, print_every, threads;
-    double seconds, lr, min_lr, clip, w_cplx, w_snr;
-    double snr_lo, snr_hi;         /* denoise: training SNR range in dB */
-    double noise_split;            /* noise files: training uses [0, split) of each, validation [split, 1) */
-    int channels, hidden, blocks, kernel; /* architecture of a new model (0: defaults) */
-    int snr_log;                   /* the SNR term in log form (default for dequantize) */
-} nac_enhance_train_opts;
-
-/* The task's defaults. */
-void nac_enhance_train_opts_default(nac_enhance_train_opts *o, int task);
-/* Trains (or resumes from out.ckpt) until steps, the time limit or *stop (may be NULL) becoming
- * nonzero, then checkpoints. NAC_ERR_ARG, NAC_ERR_IO, NAC_ERR_FORMAT, NAC_ERR_MODEL, NAC_ERR_EMPTY,
- * NAC_ERR_NUMERIC, NAC_ERR_NOMEM. Threads: one call per thread at a time; OpenMP inside. */
-int nac_enhance_train_run(const nac_enhance_train_opts *o, nac_train_report report, void *ctx,
-                          volatile sig_atomic_t *stop, nac_error *err);
-
 #ifdef __cplusplus
 }
 #endif

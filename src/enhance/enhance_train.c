@@ -410,25 +410,3 @@ done:
     nac_enh_net_destroy(n);
     return st;
 }
-
-/* ---- public entry points (include/nac/train.h) ------------------------------------------- */
-
-void nac_enhance_train_opts_default(nac_enhance_train_opts *o, int task) { nac_enh_train_opts_default(o, task); }
-
-typedef struct report_fwd {
-    nac_train_report report;
-    void *ctx;
-} report_fwd;
-
-static void forward_line(void *ctx, const char *line)
-{
-    report_fwd *f = ctx;
-    f->report(f->ctx, NAC_TRAIN_NOTE, line, NULL);
-}
-
-int nac_enhance_train_run(const nac_enhance_train_opts *o, nac_train_report report, void *ctx,
-                          volatile sig_atomic_t *stop, nac_error *err)
-{
-    report_fwd f = {report, ctx};
-    return nac_enh_train_run(o, report ? forward_line : NULL, &f, stop, err);
-}

@@ -11,11 +11,21 @@
 #include "degrade/noise.h"
 #include "model/dataset.h"
 #include "nac/enhance.h"
-#include "nac/train.h"
 
-/* The options are public (include/nac/train.h, nac_enhance_train_opts); the public entry points
- * nac_enhance_train_opts_default / nac_enhance_train_run wrap the two functions below. */
-typedef nac_enhance_train_opts nac_enh_train_opts;
+typedef struct nac_enh_train_opts {
+    int task;                      /* nac_enhance_task */
+    const char *data, *val;        /* speech folders (val may be NULL) */
+    const char *noise, *music;     /* noise and music folders (denoise; may be NULL) */
+    const char *out, *log;         /* model path (checkpoint out.ckpt); log path (NULL: out with .csv) */
+    long steps;
+    double time_limit;             /* seconds of wall time, 0 = none */
+    int batch, warmup, seed, save_every, val_every, val_files, print_every, threads;
+    double seconds, lr, min_lr, clip, w_cplx, w_snr;
+    double snr_lo, snr_hi;         /* denoise: training SNR range in dB */
+    double noise_split;            /* noise files: training uses [0, split) of each, validation [split, 1) */
+    int channels, hidden, blocks, kernel; /* architecture of a new model (0: defaults) */
+    int snr_log;                   /* the SNR term in log form (default for dequantize) */
+} nac_enh_train_opts;
 
 void nac_enh_train_opts_default(nac_enh_train_opts *o, int task);
 

@@ -174,18 +174,6 @@ size_t nac_vqvae_latent_rows(const nac_vqvae *m, size_t T)
     return (T + (size_t)m->cfg.ncat - 1) / (size_t)m->cfg.ncat;
 }
 
-void nac_vqvae_get_info(nac_vqvae_info *info, const nac_vqvae *m)
-{
-    info->k = m->cfg.k;
-    info->ncat = m->cfg.ncat;
-    info->dim = m->cfg.dim;
-    info->hidden = m->cfg.hidden;
-    info->stages = m->cfg.stages;
-    info->entries = m->cfg.entries;
-    info->n_params = m->p.total;
-    info->step = m->step;
-}
-
 /* ---- workspace ---------------------------------------------------------------------------- */
 
 struct nac_vqvae_work {

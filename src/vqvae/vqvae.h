@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #include "core/status.h"
-#include "nac/vqvae.h"
 #include "nn/params.h"
 #include "vq/rvq.h"
 
@@ -47,10 +46,14 @@ typedef struct nac_vqvae {
  * allocates AdamW moments. NAC_ERR_ARG for a bad config, NAC_ERR_NOMEM. */
 int nac_vqvae_create(nac_vqvae **out, const nac_vqvae_config *cfg, int with_optimizer, uint64_t seed,
                      nac_error *err);
+void nac_vqvae_destroy(nac_vqvae *m);
 
 /* Saves config, normalisation, parameters, VQ state and (with_moments and if present) the AdamW
  * moments to a weight file (atomically). */
 int nac_vqvae_save(const nac_vqvae *m, const char *path, int with_moments, nac_error *err);
+/* Loads a file written by nac_vqvae_save (format "nac-vqvae"). NAC_ERR_IO, NAC_ERR_FORMAT,
+ * NAC_ERR_MODEL (not a VQ-VAE, missing tensor, bad config), ... */
+int nac_vqvae_load(nac_vqvae **out, const char *path, int with_optimizer, nac_error *err);
 
 /* Per-dimension mean and std of x (N, K) into the model's normalisation (std floored at 1e-3). */
 void nac_vqvae_set_norm(nac_vqvae *m, const float *x, size_t N);
@@ -71,7 +74,18 @@ typedef struct nac_vqvae_loss {
                         differentiates (the dB^2 on the scale of unit-variance features) */
 } nac_vqvae_loss;
 
-/* nac_vqvae_fwd, the options of one forward: include/nac/vqvae.h. */
+/* Options of one forward. quantise: 0 bypasses the VQ (warm-up before k-means initialisation).
+ * noise_var: variance of Gaussian noise added to the (quantised) latent. latent_in (B*Tg, D): when
+ * not NULL it replaces encoder and quantiser (injected latents). latent_out (B*Tg, D): when not
+ * NULL receives the encoder's latent before noise and quantisation. codes (B*Tg, S) may be NULL. */
+typedef struct nac_vqvae_fwd {
+    int quantise;
+    float noise_var;
+    uint64_t seed;
+    const float *latent_in;
+    float *latent_out;
+    int32_t *codes;
+} nac_vqvae_fwd;
 
 /* y (B, T, K) = model(x (B, T, K)) with T = Tg * ncat, B and Tg within the workspace. loss may be
  * NULL. Saves what backward needs. NAC_ERR_ARG, NAC_ERR_NUMERIC. */
@@ -89,7 +103,14 @@ int nac_vqvae_kmeans_init(nac_vqvae_work *w, const float *x, int B, int Tg, int 
 
 /* ---- whole files ------------------------------------------------------------------------ */
 
-/* nac_vqvae_run, nac_vqvae_latent_rows, nac_vqvae_get_info, nac_vqvae_load, nac_vqvae_destroy:
- * include/nac/vqvae.h. */
+/* Runs a whole feature sequence x (T, K) through the model: y (T, K). The last latent step is
+ * completed by repeating the last frame. Tg = ceil(T / ncat) latent rows go to latent_out (Tg, D)
+ * (may be NULL) or come from latent_in (Tg, D) (may be NULL); quantise 1 uses the VQ (when the
+ * model has one). Allocates its own workspace. */
+int nac_vqvae_run(float *y, const nac_vqvae *m, const float *x, size_t T, const nac_vqvae_fwd *opt,
+                  nac_error *err);
+
+/* Latent steps for T frames: ceil(T / ncat). */
+size_t nac_vqvae_latent_rows(const nac_vqvae *m, size_t T);
 
 #endif
