@@ -242,3 +242,20 @@ TEST(train_plain_build_refuses_mpirun)
     CHECK(nac_test_sh("grep -q 'make MPI=1' %s/plain.err", tmp) == 0);
     CHECK(nac_test_sh("test ! -e %s/plain.nacw.ckpt", tmp) == 0);
 }
+
+/* Fine-tuning starts from the built-in model's weights (--init default). */
+TEST(train_init_default)
+{
+    const char *tmp = nac_test_tmp_dir();
+    CHECK(nac_test_sh("%s train --data %s --init default --out %s/ft.nacw --steps 1 --batch 1 --seconds 0.4 --threads 1 "
+                      "2>%s/ft.err",
+                      nac_test_bin(), nac_test_fixture_dir(), tmp, tmp) == 0);
+    CHECK(nac_test_sh("grep -q 'fine-tuning from default' %s/ft.err", tmp) == 0);
+    char p[512];
+    snprintf(p, sizeof p, "%s/ft.nacw.ckpt", tmp);
+    nac_weights *w = NULL;
+    nac_error e;
+    CHECKF(nac_weights_load(&w, p, &e) == NAC_OK, "%s", e.msg);
+    CHECK(!strcmp(nac_weights_config(w, "train.step"), "1") && nac_weights_count(w) > 100);
+    nac_weights_destroy(w);
+}

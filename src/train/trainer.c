@@ -21,13 +21,17 @@
 #include "model/codec_io.h"
 #include "model/codec_net.h"
 #include "model/dataset.h"
-#include "model/default_model.h"
 #include "model/disc.h"
 #include "nn/loss_spectral.h"
 #include "nn/optim.h"
 #include "train/comm.h"
 #include "train/report.h"
 #include "train/shard.h"
+
+/* The built-in model's file bytes (model/default_model.c), for --init default. Weak, because the
+ * build's model_freeze tool links the library's objects without the built-in model; the programs
+ * that use the built-in model link it, and the reference then binds. */
+extern void nac_default_model_bytes(const void **data, size_t *size) __attribute__((weak));
 
 enum { ST_MEL, ST_STFT, ST_VQ, ST_COMMIT, ST_PHASE, ST_IF, ST_GD, N_STATS };
 
@@ -222,10 +226,16 @@ static int make_model(nac_trainer *t, int *resumed, int *shards, nac_error *err)
         if (o->config)
             note(t, "note: --config ignored when resuming");
     } else if (o->init) {
-        const void *bytes;
-        size_t size;
-        nac_default_model_bytes(&bytes, &size);
-        st = strcmp(o->init, "default") ? nac_weights_load(&wf, o->init, err) : nac_weights_load_mem(&wf, bytes, size, err);
+        const void *bytes = NULL;
+        size_t size = 0;
+        if (strcmp(o->init, "default"))
+            st = nac_weights_load(&wf, o->init, err);
+        else if (!nac_default_model_bytes)
+            st = nac_error_set(err, NAC_ERR_UNSUPPORTED, "this program does not link the built-in model");
+        else {
+            nac_default_model_bytes(&bytes, &size);
+            st = nac_weights_load_mem(&wf, bytes, size, err);
+        }
         if (st)
             goto done;
         if (o->config) { /* the init model's config changed by FILE: copy what still fits */
