@@ -1,7 +1,7 @@
 # Data-parallel training (docs/training.md). `make test-mpi`: builds build/mpi with MPI=1 and runs the
 # trainer's tests there (in a plain build the MPI ones are skipped). `make bench-train-mpi`: steps/s
 # of one process (1 and 2 threads, 1 and 2 shards) against mpirun -np 2, and communication per step
-# (bench/bench_train_mpi.sh; BENCH_TRAIN_SECONDS per configuration).
+# (bench/bench_train_mpi.sh; BENCH_TRAIN_SECONDS per configuration); `make bench-comm` below.
 BENCH_TRAIN_SECONDS ?= 45
 test-mpi:
 	$(MAKE) MPI=1 BUILD=build/mpi build/mpi/nac build/mpi/nac_tests
@@ -21,3 +21,11 @@ $(BUILD)/bench_train_shards: bench/bench_train_shards.c $(BUILD)/libnac.a
 bench-train-shards: $(BUILD)/bench_train_shards
 	OMP_WAIT_POLICY=passive OMP_NUM_THREADS=1 nice -n 15 $(BUILD)/bench_train_shards $(BENCH_SHARDS_ARGS)
 .PHONY: bench-train-shards
+
+# `make bench-comm`: the exchange of one step alone, ranks entering together (bench/bench_comm.c).
+bench-comm:
+	$(MAKE) MPI=1 BUILD=build/mpi build/mpi/bench_comm
+	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe build/mpi/bench_comm
+$(BUILD)/bench_comm: bench/bench_comm.c $(BUILD)/libnac.a
+	$(CC) $(NAC_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnac.a $(LIBS)
+.PHONY: bench-comm
