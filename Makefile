@@ -9,6 +9,11 @@ CFLAGS  ?= $(OPT) -g
 NAC_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -fopenmp -Iinclude -Isrc \
              $(shell pkg-config --cflags sndfile soxr fftw3f libpng zlib 2>/dev/null)
 LIBS    = $(shell pkg-config --libs sndfile soxr fftw3f libpng zlib) -lm -fopenmp -lpthread
+# MPI=1: data-parallel training under mpirun (Open MPI; src/train/comm.c, docs/training.md)
+ifeq ($(MPI),1)
+NAC_CFLAGS += -DNAC_HAVE_MPI $(shell mpicc --showme:compile)
+LIBS    += $(shell mpicc --showme:link)
+endif
 
 LIB_SRC  := $(sort $(shell find src -name '*.c'))
 TOOL_SRC := $(sort $(wildcard tools/*.c))

@@ -3,6 +3,7 @@
 set -e
 PKGS="build-essential pkg-config libsndfile1-dev libsoxr-dev libfftw3-dev libpng-dev zlib1g-dev"
 PKGS="$PKGS clang libomp-dev"  # make fuzz: libFuzzer comes with clang; clang's OpenMP
+PKGS="$PKGS libopenmpi-dev openmpi-bin"  # make MPI=1 / make test-mpi: data-parallel training
 # benchmark peers and tools (OpenBLAS is the peer of the kernel benchmark; libnac does not use it)
 [ "${NAC_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS libopenblas-dev opus-tools codec2 sox python3-torch python3-sklearn python3-numpy python3-scipy python3-soundfile"
 # make test-browser: Chromium, node and npm (puppeteer-core comes from npm, below); opus-tools and

@@ -1,33 +1,21 @@
-/* nac vqvae: a VQ-VAE on raw float32 feature files (rate-K vectors in dB). `train` fits one,
- * `run` passes feature files through it (dumping or injecting latents) and reports the error in
+/* nac vqvae: a VQ-VAE on raw float32 feature files (rate-K vectors in dB). `train` fits one (the
+ * trainer in the library, include/nac/train.h), `run` passes feature files through it (dumping or injecting latents) and reports the error in
  * dB^2 per file, overall and per gender. */
 #include "cmd.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "core/alloc.h"
-#include "core/rng.h"
-#include "nn/optim.h"
+#include "nac/train.h"
 #include "vq/f32file.h"
 #include "vqvae/vqvae.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -83,16 +71,6 @@ static int take_num(const char *cmd, const opt_num *o, int n, int argc, char **a
     return 0;
 }
 
-static void set_threads(double n)
-{
-#ifdef _OPENMP
-    if (n > 0)
-        omp_set_num_threads((int)n);
-#else
-    (void)n;
-#endif
-}
-
 /* ---- train ------------------------------------------------------------------------------- */
 
 static void train_usage(FILE *f)
@@ -128,40 +106,29 @@ static void train_usage(FILE *f)
             "  nac vqvae train train.f32 --dim 10 --stages 0 --noise-var 1e-3 --out ae.nacw   # no VQ\n");
 }
 
-/* Loss of a whole file (as one sequence): mean dB^2. */
-static int file_db2(double *db2, const nac_vqvae *m, const float *x, size_t T, int quantise, nac_error *err)
+static void train_report(void *ctx, nac_train_event ev, const char *note, const nac_train_stats *s)
 {
-    float *y = nac_alloc(T * (size_t)m->cfg.k * sizeof(float));
-    if (!y)
-        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
-    nac_vqvae_fwd o = {0};
-    o.quantise = quantise;
-    int st = nac_vqvae_run(y, m, x, T, &o, err);
-    double se = 0;
-    for (size_t i = 0; !st && i < T * (size_t)m->cfg.k; i++)
-        se += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
-    *db2 = se / ((double)T * m->cfg.k);
-    nac_free(y);
-    return st;
+    (void)ctx;
+    (void)s;
+    if (ev == NAC_TRAIN_NOTE)
+        fprintf(stderr, "%s\n", note);
 }
 
-static void fill_batch(float *xb, const float *x, size_t N, int K, int B, int frames, nac_rng *r)
+static volatile sig_atomic_t train_stop;
+
+static void on_signal(int sig)
 {
-    for (int b = 0; b < B; b++) {
-        size_t s = (size_t)nac_rng_below(r, N - (size_t)frames + 1);
-        memcpy(xb + (size_t)b * frames * K, x + s * K, (size_t)frames * K * sizeof(float));
-    }
+    (void)sig;
+    train_stop = 1;
 }
 
 static int cmd_train(int argc, char **argv)
 {
-    nac_vqvae_config c;
-    nac_vqvae_config_default(&c);
-    double k = c.k, ncat = c.ncat, dim = c.dim, hidden = c.hidden, stages = c.stages, entries = c.entries;
-    double noise = 0, steps = 4000, batch = 32, seq = 32, lr = 1e-3, vq_start = -1, tlimit = 0, save_every = 500;
-    double seed = 1, threads = 0;
-    const char *in = NULL, *out = NULL, *val = NULL;
-    int resume = 0;
+    nac_vqvae_train_opts to;
+    nac_vqvae_train_opts_default(&to);
+    double k = to.k, ncat = to.ncat, dim = to.dim, hidden = to.hidden, stages = to.stages, entries = to.entries;
+    double noise = 0, steps = (double)to.steps, batch = to.batch, seq = to.seq, lr = to.lr, vq_start = -1, tlimit = 0;
+    double save_every = (double)to.save_every, seed = 1, threads = 0;
     opt_num nums[] = {{"--k", 1, 256, 1, &k},          {"--ncat", 1, 16, 1, &ncat},
                       {"--dim", 1, 256, 1, &dim},      {"--hidden", 1, 2048, 1, &hidden},
                       {"--stages", 0, 48, 1, &stages}, {"--entries", 2, 65536, 1, &entries},
@@ -181,167 +148,42 @@ static int cmd_train(int argc, char **argv)
             train_usage(stdout);
             return 0;
         } else if (!strcmp(a, "--ema")) {
-            c.ema = 1;
+            to.ema = 1;
         } else if (!strcmp(a, "--resume")) {
-            resume = 1;
+            to.resume = 1;
         } else if (!strcmp(a, "--out") || !strcmp(a, "--val")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nac vqvae train: %s needs a value\n", a);
                 return 2;
             }
-            *(a[2] == 'o' ? &out : &val) = argv[++i];
+            *(a[2] == 'o' ? &to.out : &to.val) = argv[++i];
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "nac vqvae train: unknown option '%s' (try nac vqvae train --help)\n", a);
             return 2;
-        } else if (!in) {
-            in = a;
+        } else if (!to.in) {
+            to.in = a;
         } else {
             fprintf(stderr, "nac vqvae train: too many arguments (try nac vqvae train --help)\n");
             return 2;
         }
     }
-    if (!in || !out) {
+    if (!to.in || !to.out) {
         train_usage(stderr);
         return 2;
     }
-    set_threads(threads);
-    c.k = (int)k, c.ncat = (int)ncat, c.dim = (int)dim, c.hidden = (int)hidden, c.stages = (int)stages;
-    c.entries = (int)entries;
-    if (vq_start < 0)
-        vq_start = floor(steps / 10);
-    nac_error err;
-    nac_error_clear(&err);
-    int rc = 1, B = (int)batch, Tg = (int)seq, frames;
-    float *x = NULL, *xv = NULL, *xb = NULL, *xk = NULL;
-    size_t N = 0, Nv = 0;
-    nac_vqvae *m = NULL;
-    nac_vqvae_work *w = NULL, *wk = NULL;
-    if (resume) {
-        if (nac_vqvae_load(&m, out, 1, &err))
-            goto fail;
-        c = m->cfg; /* the checkpoint's architecture wins */
-        fprintf(stderr, "nac vqvae train: resuming %s at step %ld\n", out, m->step);
+    to.k = (int)k, to.ncat = (int)ncat, to.dim = (int)dim, to.hidden = (int)hidden, to.stages = (int)stages;
+    to.entries = (int)entries, to.noise_var = noise, to.steps = (long)steps, to.batch = (int)batch;
+    to.seq = (int)seq, to.lr = lr, to.vq_start = (long)vq_start, to.time_limit = tlimit;
+    to.save_every = (long)save_every, to.seed = (unsigned long long)seed, to.threads = (int)threads;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    nac_error err = {0};
+    int st = nac_vqvae_train_run(&to, train_report, NULL, &train_stop, &err);
+    if (st) {
+        fprintf(stderr, "nac vqvae train: %s\n", err.msg[0] ? err.msg : nac_strerror(st));
+        return 1;
     }
-    if (nac_vq_f32_read(&x, &N, in, c.k, 0, &err))
-        goto fail;
-    if (val && nac_vq_f32_read(&xv, &Nv, val, c.k, 0, &err))
-        goto fail;
-    if (!resume) {
-        if (nac_vqvae_create(&m, &c, 1, (uint64_t)seed, &err))
-            goto fail;
-        nac_vqvae_set_norm(m, x, N);
-    }
-    frames = Tg * c.ncat;
-    if (N < (size_t)frames) {
-        nac_error_set(&err, NAC_ERR_ARG, "%s has %zu frames, fewer than one sequence (%d)", in, N, frames);
-        goto fail;
-    }
-    xb = nac_alloc((size_t)B * frames * c.k * sizeof(float));
-    if (!xb) {
-        nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    if (nac_vqvae_work_create(&w, m, B, Tg, &err))
-        goto fail;
-    fprintf(stderr,
-            "nac vqvae train: %zu frames of K=%d from %s; ncat %d, dim %d, hidden %d, %d x %d-entry VQ%s, "
-            "noise var %g; %zu parameters; %ld steps of %d x %d frames\n",
-            N, c.k, in, c.ncat, c.dim, c.hidden, c.stages, c.entries, c.ema ? " (EMA)" : "", noise, m->p.total,
-            (long)steps, B, frames);
-    nn_adamw opt = {0.9f, 0.99f, 1e-8f, 1e-5f};
-    nac_rng rng;
-    nac_rng_seed(&rng, (uint64_t)seed * 7919u + (uint64_t)m->step);
-    double t0 = now(), tl = t0, acc_mse = 0, acc_vq = 0;
-    int acc_n = 0;
-    long start_step = m->step;
-    while (m->step < (long)steps) {
-        long s = m->step;
-        int quantise = c.stages > 0 && s >= (long)vq_start;
-        if (c.stages > 0 && s == (long)vq_start) {
-            /* k-means initialisation from the encoder's outputs on a sample of the data */
-            int nk = c.entries * 8 > 16384 ? c.entries * 8 : 16384;
-            int Bk = (nk + Tg - 1) / Tg;
-            if ((size_t)Bk * frames > 4 * N)
-                Bk = (int)(4 * N / frames) + 1;
-            if ((size_t)Bk * Tg < (size_t)c.entries) {
-                nac_error_set(&err, NAC_ERR_ARG, "too little data for %d codebook entries", c.entries);
-                goto fail;
-            }
-            xk = nac_alloc((size_t)Bk * frames * c.k * sizeof(float));
-            if (!xk) {
-                nac_error_set(&err, NAC_ERR_NOMEM, "out of memory for k-means initialisation");
-                goto fail;
-            }
-            fill_batch(xk, x, N, c.k, Bk, frames, &rng);
-            if (nac_vqvae_work_create(&wk, m, Bk, Tg, &err) ||
-                nac_vqvae_kmeans_init(wk, xk, Bk, Tg, 20, (uint64_t)seed + 17, &err))
-                goto fail;
-            nac_vqvae_work_destroy(wk);
-            wk = NULL;
-            nac_free(xk);
-            xk = NULL;
-            fprintf(stderr, "  step %ld: codebooks initialised by k-means on %d latents\n", s, Bk * Tg);
-        }
-        fill_batch(xb, x, N, c.k, B, frames, &rng);
-        nac_vqvae_fwd o = {0};
-        o.quantise = quantise;
-        o.noise_var = (float)noise;
-        o.seed = nac_rng_u64(&rng);
-        nac_vqvae_loss loss;
-        nn_params_zero_grad(&m->p);
-        if (nac_vqvae_forward(NULL, &loss, w, xb, B, Tg, &o, &err) || nac_vqvae_backward(w, &err))
-            goto fail;
-        nn_grad_clip(&m->p, 1.0);
-        float lr_now = nn_lr_at(s, 100, (long)steps, (float)lr, (float)lr * 0.05f);
-        nn_adamw_step(&m->p, &opt, lr_now, s + 1);
-        if (nac_vqvae_update_vq(w, nac_rng_u64(&rng), &err))
-            goto fail;
-        m->step = s + 1;
-        acc_mse += loss.mse;
-        acc_vq += loss.vq;
-        acc_n++;
-        int last = m->step == (long)steps || (tlimit > 0 && now() - t0 > tlimit);
-        if (m->step % 50 == 0 || last) {
-            double t = now();
-            fprintf(stderr, "  step %6ld  dB^2 %7.3f  vq %.4f", m->step, acc_mse / acc_n, acc_vq / acc_n);
-            if (quantise) {
-                nac_rvq_usage u[NAC_RVQ_MAX_STAGES];
-                nac_rvq_state_usage(u, m->rvq_state, &m->rvq);
-                fprintf(stderr, "  used");
-                for (int q = 0; q < c.stages; q++)
-                    fprintf(stderr, " %d", u[q].n_used);
-            }
-            fprintf(stderr, "  %.2f steps/s  lr %.2g\n", acc_n / (t - tl), lr_now);
-            tl = t;
-            acc_mse = acc_vq = 0;
-            acc_n = 0;
-        }
-        if (m->step % (long)save_every == 0 || last) {
-            if (xv) {
-                double dv, dq;
-                if (file_db2(&dv, m, xv, Nv, 0, &err) || file_db2(&dq, m, xv, Nv, 1, &err))
-                    goto fail;
-                fprintf(stderr, "  step %6ld  val dB^2 %.3f without VQ, %.3f with VQ\n", m->step, dv, dq);
-            }
-            if (nac_vqvae_save(m, out, 1, &err))
-                goto fail;
-        }
-        if (last)
-            break;
-    }
-    fprintf(stderr, "nac vqvae train: %ld steps in %.1f s; model in %s\n", m->step - start_step, now() - t0, out);
-    rc = 0;
-fail:
-    if (rc)
-        fprintf(stderr, "nac vqvae train: %s\n", nac_error_message(&err));
-    nac_vqvae_work_destroy(w);
-    nac_vqvae_work_destroy(wk);
-    nac_vqvae_destroy(m);
-    nac_free(x);
-    nac_free(xv);
-    nac_free(xb);
-    nac_free(xk);
-    return rc;
+    return 0;
 }
 
 /* ---- run --------------------------------------------------------------------------------- */

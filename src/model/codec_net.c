@@ -642,3 +642,15 @@ int nac_codec_train_update_vq(nac_codec_train *w, uint64_t seed, nac_error *err)
 {
     return nac_rvq_update(w->n->p.data, w->n->rvq_state, NULL, w->rvq_ws, &w->n->rvq, seed, err);
 }
+
+int nac_codec_train_vq_saved(const nac_codec_train *w, int *N, const int **nact, const float **X, const int32_t **idx,
+                             nac_error *err)
+{
+    return nac_rvq_saved(w->rvq_ws, &w->n->rvq, N, nact, X, idx, err);
+}
+
+int nac_codec_net_update_vq_rows(nac_codec_net *n, int N, const int *nact, const float *X, const int32_t *idx,
+                                 uint64_t seed, nac_error *err)
+{
+    return nac_rvq_update_rows(n->p.data, n->rvq_state, NULL, &n->rvq, N, nact, X, idx, seed, err);
+}

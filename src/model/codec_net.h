@@ -120,6 +120,12 @@ double nac_codec_train_phase_loss(nac_codec_train *w, nn_phase_kind kind, const 
 int nac_codec_train_backward(nac_codec_train *w, const float *dy, nac_error *err);
 /* After the optimiser step: VQ codebook maintenance (dead-code restart, EMA) on the last forward. */
 int nac_codec_train_update_vq(nac_codec_train *w, uint64_t seed, nac_error *err);
+/* Data-parallel training: the VQ rows the last forward saved (nac_rvq_saved), and the VQ update on
+ * rows gathered from every shard of a batch in shard order (nac_rvq_update_rows). */
+int nac_codec_train_vq_saved(const nac_codec_train *w, int *N, const int **nact, const float **X, const int32_t **idx,
+                             nac_error *err);
+int nac_codec_net_update_vq_rows(nac_codec_net *n, int N, const int *nact, const float *X, const int32_t *idx,
+                                 uint64_t seed, nac_error *err);
 /* Latents z (B*Tl, D) of the last forward (for k-means initialisation of the codebooks). */
 const float *nac_codec_train_latents(const nac_codec_train *w, int *N);
 

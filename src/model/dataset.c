@@ -147,12 +147,12 @@ done:
     return st;
 }
 
-void nac_dataset_batch(float *x, const nac_dataset *ds, nac_rng *rng, int B, int T, float lo_db, float hi_db)
+void nac_dataset_batch_rows(float *x, const nac_dataset *ds, nac_rng *rng, int B, int T, float lo_db, float hi_db,
+                            int b0, int b1)
 {
     for (int b = 0; b < B; b++) {
-        float *row = x + (size_t)b * (size_t)T;
-        /* file with probability proportional to length */
-        uint64_t pick = nac_rng_below(rng, ds->total);
+        /* every row's draws are made (the stream does not depend on which rows are kept) */
+        uint64_t pick = nac_rng_below(rng, ds->total); /* file with probability proportional to length */
         int f = 0;
         while (pick >= ds->len[f]) {
             pick -= ds->len[f];
@@ -160,6 +160,10 @@ void nac_dataset_batch(float *x, const nac_dataset *ds, nac_rng *rng, int B, int
         }
         size_t len = ds->len[f];
         size_t off = len > (size_t)T ? nac_rng_below(rng, len - (size_t)T + 1) : 0;
+        double target_db = lo_db + (hi_db - lo_db) * nac_rng_uniform(rng);
+        if (b < b0 || b >= b1)
+            continue;
+        float *row = x + (size_t)(b - b0) * (size_t)T;
         size_t n = len - off < (size_t)T ? len - off : (size_t)T;
         memcpy(row, ds->audio[f] + off, n * sizeof *row);
         memset(row + n, 0, ((size_t)T - n) * sizeof *row);
@@ -169,7 +173,6 @@ void nac_dataset_batch(float *x, const nac_dataset *ds, nac_rng *rng, int B, int
             if (fabs(row[t]) > peak)
                 peak = fabs(row[t]);
         }
-        double target_db = lo_db + (hi_db - lo_db) * nac_rng_uniform(rng);
         double rms = sqrt(e / T);
         if (rms < 1e-5)
             continue;
@@ -179,4 +182,9 @@ void nac_dataset_batch(float *x, const nac_dataset *ds, nac_rng *rng, int B, int
         for (int t = 0; t < T; t++)
             row[t] = (float)(row[t] * g);
     }
+}
+
+void nac_dataset_batch(float *x, const nac_dataset *ds, nac_rng *rng, int B, int T, float lo_db, float hi_db)
+{
+    nac_dataset_batch_rows(x, ds, rng, B, T, lo_db, hi_db, 0, B);
 }

@@ -32,5 +32,11 @@ void nac_dataset_free(nac_dataset *ds);
  * shorter files zero-padded), each scaled to an RMS level drawn uniformly in [lo_db, hi_db] dBFS
  * (peak kept below 0.99). */
 void nac_dataset_batch(float *x, const nac_dataset *ds, nac_rng *rng, int B, int T, float lo_db, float hi_db);
+/* The rank-aware sampler of data-parallel training: makes every draw of a batch of B (so rng ends
+ * where nac_dataset_batch leaves it) but fills only rows [b0, b1) of it, into x (b1 - b0, T).
+ * Rows equal those of the whole batch bit for bit: each rank replays the shared seeded stream and
+ * keeps its own share. */
+void nac_dataset_batch_rows(float *x, const nac_dataset *ds, nac_rng *rng, int B, int T, float lo_db, float hi_db,
+                            int b0, int b1);
 
 #endif

@@ -519,19 +519,39 @@ int nac_rvq_backward(float *dz, float *grads, const float *dzq, void *ws, const 
 
 /* ---- EMA update and dead-code restart -------------------------------------------------- */
 
+int nac_rvq_saved(const void *ws, const nac_rvq_layout *lay, int *N, const int **nact, const float **X,
+                  const int32_t **idx, nac_error *err)
+{
+    const nac_rvq_config *c = &lay->cfg;
+    const ws_hdr *h = (const ws_hdr *)ws;
+    if (!ws || h->magic != WS_MAGIC)
+        return nac_error_set(err, NAC_ERR_STATE, "rvq: workspace holds no forward");
+    ws_map m = ws_layout(c, (size_t)h->N);
+    *N = h->N;
+    *nact = WSP(const int, ws, m.nact);
+    *X = c->code_dim > 0 ? WSP(const float, ws, m.E) : WSP(const float, ws, m.R);
+    *idx = WSP(const int32_t, ws, m.IDX);
+    return NAC_OK;
+}
+
 int nac_rvq_update(float *params, float *state, int *n_restarted, const void *ws, const nac_rvq_layout *lay,
                    uint64_t seed, nac_error *err)
 {
+    int N;
+    const int *nact;
+    const float *X;
+    const int32_t *IDX;
+    int st = nac_rvq_saved(ws, lay, &N, &nact, &X, &IDX, err);
+    if (st)
+        return nac_error_set(err, st, "rvq_update: workspace holds no forward");
+    return nac_rvq_update_rows(params, state, n_restarted, lay, N, nact, X, IDX, seed, err);
+}
+
+int nac_rvq_update_rows(float *params, float *state, int *n_restarted, const nac_rvq_layout *lay, int N,
+                        const int *nact, const float *X, const int32_t *IDX, uint64_t seed, nac_error *err)
+{
     const nac_rvq_config *c = &lay->cfg;
-    int S = c->n_stages, D = c->dim, M = c->codebook_size, Dc = cdim(c), fact = c->code_dim > 0;
-    const ws_hdr *h = (const ws_hdr *)ws;
-    if (!ws || h->magic != WS_MAGIC)
-        return nac_error_set(err, NAC_ERR_STATE, "rvq_update: workspace holds no forward");
-    int N = h->N;
-    ws_map m = ws_layout(c, (size_t)N);
-    const int *nact = WSP(const int, ws, m.nact);
-    const float *R = WSP(const float, ws, m.R), *E = WSP(const float, ws, m.E);
-    const int32_t *IDX = WSP(const int32_t, ws, m.IDX);
+    int S = c->n_stages, M = c->codebook_size, Dc = cdim(c);
     float decay = c->ema_decay;
     double *sum = NULL;
     int *rows = malloc(((size_t)N + 1) * sizeof *rows);
@@ -550,7 +570,7 @@ int nac_rvq_update(float *params, float *state, int *n_restarted, const void *ws
         float *cb = params + lay->params[NAC_RVQ_CODEBOOK].offset + (size_t)s * M * Dc;
         float *cnt = state + lay->state[NAC_RVQ_COUNT].offset + (size_t)s * M;
         float *esum = c->ema ? state + lay->state[NAC_RVQ_EMBED_SUM].offset + (size_t)s * M * Dc : NULL;
-        const float *Es = fact ? E + (size_t)s * N * Dc : R + (size_t)s * N * D;
+        const float *Es = X + (size_t)s * N * Dc;
         const int32_t *Is = IDX + (size_t)s * N;
         int na = active_rows(rows, nact, N, s);
         memset(hist, 0, (size_t)M * sizeof *hist);

@@ -135,6 +135,17 @@ int nac_rvq_backward(float *dz, float *grads, const float *dzq, void *ws,
 int nac_rvq_update(float *params, float *state, int *n_restarted, const void *ws,
                    const nac_rvq_layout *lay, uint64_t seed, nac_error *err);
 
+/* What the last forward on ws saved for nac_rvq_update (pointers into ws, valid until its next
+ * forward): N rows, n_active (N), the code-space stage inputs X (S, N, Dc) and codes idx (S, N),
+ * stage-major. Data-parallel training gathers them from several workspaces. NAC_ERR_STATE when
+ * ws holds no forward. */
+int nac_rvq_saved(const void *ws, const nac_rvq_layout *lay, int *N, const int **nact, const float **X,
+                  const int32_t **idx, nac_error *err);
+/* nac_rvq_update on explicit rows laid out as nac_rvq_saved gives them (for rows gathered from
+ * several workspaces in a fixed order: the result depends only on the rows, not on where they
+ * were computed). */
+int nac_rvq_update_rows(float *params, float *state, int *n_restarted, const nac_rvq_layout *lay, int N,
+                        const int *nact, const float *X, const int32_t *idx, uint64_t seed, nac_error *err);
 /* k-means initialisation of all codebooks from latents z (N, D) (e.g. the first batches),
  * stage by stage on the residuals; factorised: spherical k-means on the normalised projections.
  * iters Lloyd iterations after k-means++ seeding. Also resets state (counts = cluster sizes).
