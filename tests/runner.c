@@ -128,9 +128,8 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
     }
-    if (skipped)
-        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-    else
-        printf("%d passed, %d failed\n", passed, failed);
+    if (skipped) /* on its own line: the last line is always "N passed, N failed" */
+        printf("%d skipped (see SKIP lines above)\n", skipped);
+    printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -12,10 +12,9 @@
  * need. The lead empties this list as the other branches land:
  *   cmd_codec.c   .nac packets and files: the packet API of nac/nac.h (bitstream branch)
  *   cmd_vocoder.c .nac packets and files for the vocoder mode: the same packet API
- *   cmd_train.c   the codec's training loop: a public nac_trainer (trainer branch)
- *   cmd_vqvae.c   VQ-VAE training: its calls in nac/vqvae.h (which has the inference part) */
+ */
 static const char *const allowed[] = {
-    "cmd_codec.c", "cmd_vocoder.c", "cmd_train.c", "cmd_vqvae.c",
+    "cmd_codec.c", "cmd_vocoder.c",
 };
 
 static int is_allowed(const char *name)

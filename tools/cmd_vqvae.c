@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/alloc.h"
+#include "nac/error.h"
 #include "nac/train.h"
-#include "vq/f32file.h"
-#include "vqvae/vqvae.h"
+#include "nac/vq.h"
+#include "nac/vqvae.h"
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -234,12 +234,14 @@ static int gender_slot(const char *g)
 static int run_one(tally *t, const nac_vqvae *m, const char *in, const char *out, const char *gender,
                    const char *wlat, const char *rlat, int extra, const nac_vqvae_fwd *base, nac_error *err)
 {
-    int K = m->cfg.k, D = m->cfg.dim, W = K + extra, st;
+    nac_vqvae_info info;
+    nac_vqvae_get_info(m, &info);
+    int K = info.k, D = info.dim, W = K + extra, st;
     float *x = NULL, *y = NULL, *lat = NULL, *row = NULL;
     size_t T, Tg, nl;
     if ((st = nac_vq_f32_read(&row, &T, in, W, 0, err)))
         goto done;
-    if (!(x = nac_alloc(T * (size_t)K * sizeof(float)))) {
+    if (!(x = malloc(T * (size_t)K * sizeof(float)))) {
         st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -257,13 +259,13 @@ static int run_one(tally *t, const nac_vqvae *m, const char *in, const char *out
         }
         o.latent_in = lat;
     } else if (wlat) {
-        if (!(lat = nac_alloc(Tg * (size_t)D * sizeof(float)))) {
+        if (!(lat = malloc(Tg * (size_t)D * sizeof(float)))) {
             st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
             goto done;
         }
         o.latent_out = lat;
     }
-    if (!(y = nac_alloc(T * (size_t)K * sizeof(float)))) {
+    if (!(y = malloc(T * (size_t)K * sizeof(float)))) {
         st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -287,10 +289,10 @@ static int run_one(tally *t, const nac_vqvae *m, const char *in, const char *out
     if (wlat && !rlat && (st = nac_vq_f32_write(wlat, lat, Tg, D, err)))
         goto done;
 done:
-    nac_free(x);
-    nac_free(y);
-    nac_free(lat);
-    nac_free(row);
+    free(x);
+    free(y);
+    free(lat);
+    free(row);
     return st;
 }
 
