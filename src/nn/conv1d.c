@@ -173,6 +173,8 @@ static void dw_row_avx2(float *restrict y, const conv_ctx *q, int b, int ch, con
 
 /* ---- forward ---- */
 
+#define NARROW_B_MAX 8192 /* floats of a streaming frame's compact im2col, on the stack */
+
 /* Row r = (batch, channel) of a depthwise convolution. */
 static void dw_row(float *y, const conv_ctx *q, const float *b, const float *w, int simd, long r)
 {
@@ -225,10 +227,25 @@ void nn_conv1d_forward_packed(float *y, const float *x, const float *hist, const
                  .c = y, .c_batch = (size_t)q.ocg * q.Tout, .c_row = (size_t)q.Tout, .c_col = 1,
                  .a_period = c->groups, .c_init = 1, .c_bias = b, .c_bias_period = c->groups,
                  .a_packed = wpk};
+    float compact[NARROW_B_MAX];
     if (c->k == 1 && c->stride == 1) { /* pointwise: B is x itself, rows of T */
         g.b_direct = x;
         g.b_batch = (size_t)q.icg * (size_t)T;
         g.b_row = (size_t)T;
+        g.b_col = 1;
+    } else if (q.Tout <= NN_NARROW && (size_t)g.batch * g.K * q.Tout <= NARROW_B_MAX) {
+        /* a streaming frame through a wider kernel: im2col of its few columns only, not 16-wide panels */
+        size_t at = 0;
+        for (int bb = 0; bb < g.batch; bb++)
+            for (int kk = 0; kk < g.K; kk++) {
+                int ch = (bb % c->groups) * q.icg + kk / c->k, j = kk % c->k;
+                int off = c->stride - 1 - (c->k - 1 - j) * c->dil;
+                for (int t = 0; t < q.Tout; t++)
+                    compact[at++] = x_at(&q, bb / c->groups, ch, t * c->stride + off);
+            }
+        g.b_direct = compact;
+        g.b_batch = (size_t)g.K * (size_t)q.Tout;
+        g.b_row = (size_t)q.Tout;
         g.b_col = 1;
     }
     nn_gemm_run(&g); /* chains start at the bias: y = bias + sum, as in the depthwise kernel */

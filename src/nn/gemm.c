@@ -191,7 +191,7 @@ static inline void kern_avx2_rows(int kc, const float *restrict a, const float *
  * kern_avx2 gives it. Panel p's A is at a + p * astride, its C rows at c + p * NN_MR * ldc, its
  * initial values (or NULL: C's own) at init + p * NN_MR; panel P-1 has `last_rows` rows. B(k, j) is at
  * b + k * brow + j * bcol (a packed panel: brow NN_NR, bcol 1). */
-#define NARROW 4
+#define NARROW NN_NARROW
 __attribute__((target("avx2,fma,f16c"), always_inline))
 static inline void narrow_panels(int P, int half, int kc, const void *restrict a, size_t astride,
                                  const float *restrict b, size_t brow, size_t bcol, float *restrict c, size_t ldc,

@@ -45,6 +45,10 @@ typedef struct nn_gemm {
     size_t b_batch, b_row, b_col;
 } nn_gemm;
 
+/* Products of at most this many columns (a streaming frame) take the narrow kernel, which reads B
+ * through b_direct when it is given. */
+#define NN_NARROW 4
+
 /* Runs C += A B over all batches, OpenMP over (batch, row block, column block). */
 void nn_gemm_run(const nn_gemm *g);
 /* Floats of A packed for g (a_period > 0), and the packing itself: what nn_gemm_run would pack,
