@@ -1,6 +1,6 @@
 /* libFuzzer target: the .nac reader and the decoder with the built-in model, as nac decode uses
  * them. The first input byte is a mode: bit 0 repairs the checksums first (the metadata CRC and
- * every packet's CRC, walking the packets by their length fields), so that mutations reach the
+ * every packet's CRC, walking the packets by their length fields; container versions 1 and 2), so that mutations reach the
  * metadata rules, the sequence rules and the decoder instead of stopping at a CRC mismatch; bit 1
  * decodes the packets (a sanitized decoder is slow: without it the reader runs 1000s of inputs/s). */
 #include <stdint.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/crc16.h"
 #include "core/crc32.h"
 #include "format/nacfile.h"
 #include "nac/nac.h"
@@ -19,20 +20,37 @@ static void repair(uint8_t *b, size_t n)
 {
     if (n < NAC_NACFILE_HEADER_SIZE)
         return;
+    int v1 = b[3] == 1;
     size_t meta = nac_get_be32(b + 4), end = NAC_NACFILE_HEADER_SIZE + meta;
-    if (meta < 7 || end > n)
+    if (meta < (v1 ? 7u : 2u) || end > n)
         return;
-    nac_put_be32(b + end - 4, nac_crc32(0, b, end - 4));
-    for (size_t p = end; p + 12 <= n;) {
+    if (v1)
+        nac_put_be32(b + end - 4, nac_crc32(0, b, end - 4));
+    else
+        nac_put_be16(b + end - 2, nac_crc16(NAC_CRC16_INIT, b, end - 2));
+    for (size_t p = end; p + 7 <= n;) {
         if (b[p] != NAC_NACFILE_SYNC0 || b[p + 1] != NAC_NACFILE_SYNC1) {
             p++;
             continue;
         }
-        size_t len = nac_get_be16(b + p + 6);
-        if (p + 12 + len > n)
+        size_t hdr = 8, len = nac_get_be16(b + p + 6), check = 4;
+        if (!v1) { /* a varint length of up to 3 bytes, then a CRC-16 up to 4000 bytes */
+            len = 0;
+            for (hdr = 4; hdr < 7; hdr++) {
+                len |= (size_t)(b[p + hdr] & 0x7F) << (7 * (hdr - 4));
+                if (!(b[p + hdr] & 0x80))
+                    break;
+            }
+            hdr++;
+            check = len <= NAC_NACFILE_SHORT_PAYLOAD ? 2 : 4;
+        }
+        if (p + hdr + len + check > n)
             break;
-        nac_put_be32(b + p + 8 + len, nac_crc32(0, b + p + 2, 6 + len));
-        p += 12 + len;
+        if (check == 2)
+            nac_put_be16(b + p + hdr + len, nac_crc16(NAC_CRC16_INIT, b + p + 2, hdr - 2 + len));
+        else
+            nac_put_be32(b + p + hdr + len, nac_crc32(0, b + p + 2, hdr - 2 + len));
+        p += hdr + len + check;
     }
 }
 

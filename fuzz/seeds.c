@@ -74,10 +74,11 @@ static int nac_seeds(void)
     info.frames_per_packet = (uint16_t)fpp;
     info.bitrate = 15;
     strcpy(info.encoder, "nac seeds");
-    for (int unknown = 0; unknown < 2; unknown++) {
+    for (int variant = 0; variant < 4; variant++) { /* version 2 and version 1, length known and not */
+        int unknown = variant & 1;
         nac_nacfile_writer *w = NULL;
-        if (unknown)
-            info.length = NAC_NACFILE_LENGTH_UNKNOWN;
+        info.version = variant < 2 ? 2 : 1;
+        info.length = unknown ? NAC_NACFILE_LENGTH_UNKNOWN : n;
         if (nac_nacfile_writer_create_mem(&w, &info, NULL))
             return -1;
         uint8_t payload[64];
@@ -91,9 +92,14 @@ static int nac_seeds(void)
         const uint8_t *b;
         size_t size;
         nac_nacfile_writer_buffer(w, &b, &size);
-        put("nac", unknown ? "chirp_unknown_length" : "chirp", 1, b, size);
-        put("nac", unknown ? "chirp_unknown_length_decoded" : "chirp_decoded", 3, b, size);
-        put("nac", unknown ? "chirp_unknown_length_raw" : "chirp_raw", 0, b, size);
+        const char *names[4][3] = {{"chirp", "chirp_decoded", "chirp_raw"},
+                                   {"chirp_unknown_length", "chirp_unknown_length_decoded", "chirp_unknown_length_raw"},
+                                   {"chirp_v1", "chirp_v1_decoded", "chirp_v1_raw"},
+                                   {"chirp_v1_unknown_length", "chirp_v1_unknown_length_decoded",
+                                    "chirp_v1_unknown_length_raw"}};
+        put("nac", names[variant][0], 1, b, size);
+        put("nac", names[variant][1], 3, b, size);
+        put("nac", names[variant][2], 0, b, size);
         nac_nacfile_writer_destroy(w);
     }
     nac_encoder_destroy(e);

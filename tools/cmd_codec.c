@@ -194,7 +194,6 @@ static int encode_tcx(nac_audio_reader *rd, FILE *f, const char *in, double kbps
     info.frames_per_packet = (uint16_t)fpp;
     info.mode = NAC_MODE_TRANSFORM;
     info.bitrate = (uint8_t)lround(kbps * 10 > 255 ? 255 : kbps * 10);
-    snprintf(info.encoder, sizeof info.encoder, "nac %s", NAC_VERSION_STRING);
     if ((st = nac_nacfile_writer_create(&wr, f, &info, err)))
         goto done;
     size_t fill = 0, total_in = 0, total_res = 0, clipped = 0, need = (size_t)fpp * NAC_TCX_FRAME;
@@ -300,7 +299,7 @@ int nac_cmd_encode(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *model_path = NULL, *mode = "auto";
     double kbps = 6;
-    int fpp = 50, quiet = 0, status = 1;
+    int fpp = 0, quiet = 0, status = 1;
     if (nac_vocoder_kbps_arg(argc, argv)) /* 0.7, 1.2, 1.6 kbps: the vocoder mode, tools/cmd_vocoder.c */
         return nac_vocoder_cmd_encode(argc, argv);
     for (int i = 1; i < argc; i++) {
@@ -344,6 +343,8 @@ int nac_cmd_encode(int argc, char **argv)
     if (nac_cli_refuse_same_file("encode", in, out))
         return 2;
     int transform = !strcmp(mode, "transform") || (!strcmp(mode, "auto") && kbps >= NAC_TCX_AUTO_KBPS);
+    if (!fpp) /* a second, or about 6000 bits where that is longer: 4 s at 1.5 kbps, 2 s at 3 (docs/format.md) */
+        fpp = (int)fmin(250, fmax(50, ceil(6000 / (kbps * 20))));
     if (transform && (kbps < NAC_TCX_MIN_KBPS || fpp > NAC_TCX_MAX_PACKET_FRAMES)) {
         fprintf(stderr, "nac encode: the transform coder runs at %g to %g kbps with at most %d frames per packet\n",
                 NAC_TCX_MIN_KBPS, NAC_TCX_MAX_KBPS, NAC_TCX_MAX_PACKET_FRAMES);
@@ -420,7 +421,6 @@ int nac_cmd_encode(int argc, char **argv)
     info.delay = (uint32_t)mi.delay;
     info.frames_per_packet = (uint16_t)fpp;
     info.bitrate = (uint8_t)lround(kbps * 10);
-    snprintf(info.encoder, sizeof info.encoder, "nac %s", NAC_VERSION_STRING);
     if ((st = nac_nacfile_writer_create(&wr, f, &info, &err)))
         goto fail;
     size_t max_frames = nac_encoder_max_frames(enc, 4 * BLOCK + (size_t)mi.delay + 2 * (size_t)mi.frame_size) + 8;
@@ -838,10 +838,12 @@ int nac_cmd_info(int argc, char **argv)
                in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
                (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
                in->frames_per_packet);
-    printf("  model %08x, encoder '%s'\n", in->model_hash, in->encoder);
+    printf("  model %08x, encoder %s%s%s, container version %u%s\n", in->model_hash, in->encoder[0] ? "'" : "",
+           in->encoder[0] ? in->encoder : "not stated", in->encoder[0] ? "'" : "", in->version,
+           in->vbr_table ? ", variable rate" : "");
     /* the same reader and rules as decode, so both see the same damage (and exit 3 on it) */
     long packets = 0, lost = 0;
-    uint64_t bytes = 0, frames = 0;
+    uint64_t bytes = 0, frames = 0, head = 0;
     damage_log dlog = {stdout, "  damage: ", "", 0, 0};
     unsigned frame_bits = 0;
     for (unsigned s = 0; s < in->n_stages; s++)
@@ -865,6 +867,8 @@ int nac_cmd_info(int argc, char **argv)
             break;
         }
         damage_packet(&dlog, &pkt, "");
+        if (!packets)
+            head = pkt.offset;
         packets++;
         lost += pkt.lost;
         bytes += pkt.size;
@@ -881,6 +885,18 @@ int nac_cmd_info(int argc, char **argv)
     damage_flush(&dlog, NULL);
     printf("  %ld packets (%llu payload bytes), %ld damage reports, %ld packets lost\n", packets,
            (unsigned long long)bytes, dlog.events, lost);
+    /* the real bitrate: every byte of the file over the audio it holds (the stated length) */
+    long long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    double secs = in->length != NAC_NACFILE_LENGTH_UNKNOWN ? (double)in->length / in->source_rate
+                  : have > 0 ? have / in->source_rate : 0;
+    if (size > 0 && secs > 0) {
+        double real = size * 8.0 / secs / 1000, nominal = in->bitrate / 10.0;
+        printf("  real bitrate %.3f kbps (%lld bytes x 8 / %.2f s)", real, size, secs);
+        if (nominal > 0)
+            printf(", nominal %.1f kbps: overhead %+.2f%%", nominal, 100 * (real / nominal - 1));
+        printf("\n  bytes: %llu header and metadata, %llu packet framing, %llu payload\n", (unsigned long long)head,
+               (unsigned long long)(size - (long long)head - (long long)bytes), (unsigned long long)bytes);
+    }
     nac_nacfile_reader_destroy(rd);
     fclose(f);
     return status ? status : dlog.events ? 3 : 0;

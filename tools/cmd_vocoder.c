@@ -328,7 +328,7 @@ int nac_vocoder_kbps_arg(int argc, char **argv)
     return 0;
 }
 
-void nac_vocoder_print_info(const struct nac_nacfile_info *in)
+void nac_vocoder_print_info(const struct nac_stream_info *in)
 {
     unsigned bits = 0;
     for (int s = 0; s < in->n_stages; s++)

@@ -107,6 +107,57 @@ void nac_decoder_reset(nac_decoder *d);
 /* As nac_encoder_set_threads, for the decoder (samples identical for any count). */
 void nac_decoder_set_threads(nac_decoder *d, int threads);
 
+/* ---- streams: what a .nac stream says about itself --------------------------------------------
+ * The container (docs/format.md): a 9-byte header, metadata, then packets, each with a sync word,
+ * a sequence number, a length and a CRC. These types are shared by the packet API and the file
+ * reader and writer below. */
+
+#define NAC_LENGTH_UNKNOWN UINT64_MAX /* nac_stream_info.length of a live stream */
+#define NAC_MAX_STAGES 64
+#define NAC_MAX_ENCODER 255           /* bytes of the encoder-version string */
+#define NAC_FORMAT_VERSION 2          /* the container version nac writes (it reads 1 and 2) */
+#define NAC_END 1                     /* not an error: returned at the end of a stream */
+
+/* What the packets' payload is. */
+enum nac_mode {
+    NAC_MODE_NEURAL = 0,    /* the neural codec's residual-VQ codes (0.5-24 kbps) */
+    NAC_MODE_TRANSFORM = 1, /* the transform coder of the high rates (8-25.5 kbps) */
+    NAC_MODE_VOCODER = 2    /* the harmonic vocoder (0.7, 1.2, 1.6 kbps) */
+};
+
+typedef struct nac_stream_info {
+    uint8_t version;            /* container version: 0 when writing means NAC_FORMAT_VERSION; readers set 1 or 2 */
+    uint8_t mode;               /* enum nac_mode */
+    uint8_t bitrate;            /* nominal, units of 100 bit/s (15 = 1.5 kbps); 0 = not stated */
+    uint32_t source_rate;       /* Hz of the original audio, 1000..655350 */
+    uint16_t channels;          /* of the original audio (nac codes a mono mix), 1..255 */
+    uint64_t length;            /* samples per channel at source_rate, or NAC_LENGTH_UNKNOWN */
+    uint32_t codec_rate;        /* Hz the codec runs at (16000) */
+    uint32_t frame_size;        /* codec-rate samples per frame (320 = 20 ms; the vocoder 640) */
+    uint32_t delay;             /* codec-rate samples: decoded sample i + delay is input sample i */
+    uint16_t n_stages;          /* codes per frame, 1..NAC_MAX_STAGES */
+    uint8_t stage_bits[NAC_MAX_STAGES]; /* bits of each code, 1..24 */
+    uint32_t model_hash;        /* the model (or coder) that made the codes */
+    uint16_t frames_per_packet; /* 0 = not stated */
+    uint32_t vbr_table;         /* 0: constant rate; else the hash of the probability table that
+                                 * range-codes the neural codes (nac_packet_encoder with vbr) */
+    char encoder[NAC_MAX_ENCODER + 1]; /* NUL-terminated UTF-8, may be empty (version 2: optional) */
+} nac_stream_info;
+
+/* One packet of a stream, as a reader returns it (data points into the reader's buffer, valid
+ * until its next call) or as nac_packet_parse finds it (data points into the caller's bytes). */
+typedef struct nac_packet {
+    uint32_t seq;         /* sequence number (version 2 stores it modulo 65536; readers unwrap it) */
+    uint32_t lost;        /* packets missing just before this one: to conceal first */
+    int reordered;        /* 1 for two neighbours that came swapped and are returned in order */
+    const uint8_t *data;  /* payload */
+    size_t size;          /* payload bytes */
+    uint64_t offset;      /* byte offset of the packet in the stream (readers) */
+} nac_packet;
+
+/* The detailed message of err if one was set, otherwise nac_strerror(err->code); never NULL. */
+const char *nac_error_message(const nac_error *err);
+
 #ifdef __cplusplus
 }
 #endif
