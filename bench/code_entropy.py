@@ -9,31 +9,74 @@ The savings column is what an ideal entropy coder with held-out tables (uncondit
 'repeat the previous frame's index' flag where that is better) would save at
 1.5 / 3 / 6 / 12 / 24 kbps. Issue 14, item 2.
 
+With --write-table PATH it instead learns the VBR probability tables (docs/format.md 2.3.3) from
+--data (use the training set) and writes them to PATH (models/vbr_default.bin): per stage, the
+index counts plus one half, scaled to 16-bit frequencies that sum to 65536, each at least 1.
+
 usage: bench/code_entropy.py [--nac build/nac] [--data ../shared/data/dev] [--every 2]
+       bench/code_entropy.py --data ../shared/data/train --every 4 --write-table models/vbr_default.bin
 """
 import argparse, glob, math, os, struct, subprocess, sys, tempfile
 from collections import Counter
 
+def varint(b, pos):
+    v, shift = 0, 0
+    while True:
+        x = b[pos]
+        pos += 1
+        v |= (x & 0x7F) << shift
+        shift += 7
+        if not x & 0x80:
+            return v, pos
+
 def read_codes(path):
+    """The codes (frames x stages) of a constant-rate neural .nac file, container version 1 or 2
+    (docs/format.md 2.2, 2.3); damage is not expected here."""
     b = open(path, "rb").read()
-    if b[:3] != b"NAC":
-        sys.exit(f"{path}: not a .nac file")
+    if b[:3] != b"NAC" or b[3] not in (1, 2):
+        sys.exit(f"{path}: not a .nac file of version 1 or 2")
+    version = b[3]
     meta_len = struct.unpack(">I", b[4:8])[0]
     meta = b[9:9 + meta_len]
-    stages, bits, pos = None, None, 0
-    while pos < len(meta):
-        tag, n = meta[pos], struct.unpack(">H", meta[pos + 1:pos + 3])[0]
-        v = meta[pos + 3:pos + 3 + n]
-        if tag == 0x06:
-            stages = struct.unpack(">H", v)[0]
-        if tag == 0x07:
-            bits = v[0]
-        pos += 3 + n
+    stages, bits, pos = None, 10, 0
+    if version == 1:
+        while pos < len(meta):
+            tag, n = meta[pos], struct.unpack(">H", meta[pos + 1:pos + 3])[0]
+            v = meta[pos + 3:pos + 3 + n]
+            if tag == 0x06:
+                stages = struct.unpack(">H", v)[0]
+            if tag == 0x07:
+                bits = v[0]
+            pos += 3 + n
+    else:
+        end = len(meta) - 2
+        while pos < end:
+            key = meta[pos]
+            pos += 1
+            fid, typ = key >> 2, key & 3
+            if typ == 0:
+                v, pos = varint(meta, pos)
+                if fid == 6:
+                    stages = v
+                if fid == 7:
+                    bits = v
+            elif typ == 1:
+                pos += 4
+            else:
+                n, pos = varint(meta, pos)
+                if fid == 7:
+                    bits = meta[pos]
+                pos += n
     p, frames = 9 + meta_len, []
-    while p + 12 <= len(b):
-        n = struct.unpack(">H", b[p + 6:p + 8])[0]
-        payload = b[p + 8:p + 8 + n]
-        p += 12 + n
+    while p + 7 <= len(b):
+        if version == 1:
+            n = struct.unpack(">H", b[p + 6:p + 8])[0]
+            hdr, check = 8, 4
+        else:
+            n, q = varint(b, p + 4)
+            hdr, check = q - p, 2 if n <= 4000 else 4
+        payload = b[p + hdr:p + hdr + n]
+        p += hdr + n + check
         acc = int.from_bytes(payload, "big")
         total = len(payload) * 8
         count = total // (stages * bits)
@@ -44,6 +87,18 @@ def read_codes(path):
                 row.append((acc >> shift) & ((1 << bits) - 1))
             frames.append(row)
     return frames, stages, bits
+
+def write_table(path, per_file, S, bits, model_hash):
+    """Frequencies per stage from counts (+0.5 each), scaled to sum to 65536, each >= 1."""
+    n_sym = 1 << bits
+    out = bytearray(b"NACV" + struct.pack("<IIII", 1, model_hash, S, n_sym))
+    for s in range(S):
+        c = Counter(r[s] for codes in per_file for r in codes)
+        total = sum(c.values()) + 0.5 * n_sym
+        f = [max(1, round((c.get(i, 0) + 0.5) / total * 65536)) for i in range(n_sym)]
+        f[f.index(max(f))] += 65536 - sum(f)
+        out += struct.pack("<" + "H" * n_sym, *f)
+    open(path, "wb").write(out)
 
 def entropy(counter):
     n = sum(counter.values())
@@ -63,6 +118,7 @@ def main():
     ap.add_argument("--nac", default="build/nac")
     ap.add_argument("--data", default="../shared/data/dev")
     ap.add_argument("--every", type=int, default=2)
+    ap.add_argument("--write-table", default=None)
     a = ap.parse_args()
     files = sorted(glob.glob(os.path.join(a.data, "**", "*.flac"), recursive=True))[::a.every]
     tmp = tempfile.mkdtemp(prefix="nac_entropy_")
@@ -72,6 +128,13 @@ def main():
         subprocess.run([a.nac, "encode", "-q", f, out, "--mode", "neural", "--kbps", "24"], check=True)
         codes, S, bits = read_codes(out)
         per_file.append(codes)
+    if a.write_table:
+        info = subprocess.run([a.nac, "info", "default"], capture_output=True, text=True).stdout
+        model_hash = int(info.split("hash ")[1].split()[0], 16)
+        write_table(a.write_table, per_file, S, bits, model_hash)
+        print(f"{a.write_table}: tables of {S} stages from {len(files)} files, "
+              f"{sum(len(c) for c in per_file)} frames (model {model_hash:08x})")
+        return
     half = len(per_file) // 2
     train = [r for c in per_file[:half] for r in c]
     test = [r for c in per_file[half:] for r in c]

@@ -1,13 +1,18 @@
-/* Tests of the packet layer and the .nac files it reads and writes: version-1 files (committed
- * fixtures) still decode, exactly as the same packets in a version-2 file. */
+/* Tests of the packet layer (include/nac/nac.h) and the .nac files it reads and writes: packets
+ * streamed with losses and damage through the public API, the CLI's exit codes on the same, VBR
+ * identical to constant rate, the range coder under extreme tables, and version-1 files
+ * (committed fixtures) decoding exactly as the same packets in a version-2 file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audio/audio_file.h"
+#include "core/range_coder.h"
+#include "core/rng.h"
 #include "format/nacfile.h"
 #include "nac/nac.h"
+#include "packet/packet.h"
 #include "test.h"
 
 static long slurp(const char *path, uint8_t **out)
@@ -104,4 +109,277 @@ TEST(packet_version1_files_decode)
         checked++;
     }
     CHECK(checked >= 2);
+}
+
+/* ---- streaming through the public API ---------------------------------------------------------- */
+
+#define MAXP 64
+
+typedef struct {
+    int n;
+    uint8_t *p[MAXP];
+    size_t size[MAXP];
+    nac_stream_info info;
+} packets;
+
+static void packets_free(packets *ps)
+{
+    for (int i = 0; i < ps->n; i++)
+        free(ps->p[i]);
+    ps->n = 0;
+}
+
+/* 1.5 s of the speech fixture at 16 kHz. */
+static float *speech(size_t *n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/speech_thorsten_de.flac", nac_test_fixture_dir());
+    float *x = NULL;
+    nac_audio_info ai;
+    if (nac_audio_read_all(&x, n, &ai, path, NULL) || ai.sample_rate != 16000 || *n < 24000) {
+        free(x);
+        return NULL;
+    }
+    *n = 24000;
+    return x;
+}
+
+/* Encodes x with cfg, pushing chunks of random sizes (seed; 0: all at once). */
+static int encode_packets(packets *ps, const nac_model *m, const nac_packet_config *cfg, const float *x, size_t n,
+                          uint64_t seed, nac_error *err)
+{
+    nac_packet_encoder *e = NULL;
+    memset(ps, 0, sizeof *ps);
+    int st = nac_packet_encoder_create(&e, m, cfg, err);
+    if (st)
+        return st;
+    ps->info = *nac_packet_encoder_info(e);
+    nac_rng rng;
+    nac_rng_seed(&rng, seed);
+    for (size_t i = 0; i <= n && !st;) {
+        size_t k = seed ? 1 + (size_t)nac_rng_below(&rng, 3000) : n;
+        if (k > n - i)
+            k = n - i;
+        st = i == n ? nac_packet_encoder_flush(e, err) : nac_packet_encoder_push(e, x + i, k, err);
+        i += k ? k : 1;
+        const uint8_t *d;
+        size_t size;
+        while (!st && nac_packet_encoder_next(e, &d, &size) == NAC_OK) {
+            if (ps->n == MAXP || !(ps->p[ps->n] = malloc(size)))
+                st = NAC_ERR_NOMEM;
+            else {
+                memcpy(ps->p[ps->n], d, size);
+                ps->size[ps->n++] = size;
+            }
+        }
+    }
+    nac_packet_encoder_destroy(e);
+    return st;
+}
+
+/* Decodes ps through the API: packets with lost[i] set are not sent (decode(NULL)), damaged[i]
+ * ones get a flipped byte (the parse fails: concealed too). *y gets the PCM (malloc'd). Returns
+ * the count of packets concealed, or -1. */
+static int decode_packets(float **y, size_t *ny, const nac_model *m, const packets *ps, const uint8_t *lost,
+                          const uint8_t *damaged, int n_stages)
+{
+    nac_packet_decoder *d = NULL;
+    if (nac_packet_decoder_create(&d, m, &ps->info, n_stages, NULL))
+        return -1;
+    size_t cap = 250 * (size_t)ps->info.frame_size, total = 0, room = 0;
+    float *pcm = malloc(cap * sizeof *pcm);
+    *y = NULL;
+    int concealed = 0, bad = !pcm;
+    for (int i = 0; i < ps->n && !bad; i++) {
+        uint8_t buf[70000];
+        memcpy(buf, ps->p[i], ps->size[i]);
+        if (damaged && damaged[i])
+            buf[ps->size[i] / 2] ^= 0x24;
+        nac_packet pkt;
+        int st = lost && lost[i] ? NAC_ERR_CORRUPT : nac_packet_parse(&pkt, &ps->info, buf, ps->size[i], NULL);
+        if (st == NAC_OK && pkt.seq != (uint32_t)i)
+            bad = 1;
+        concealed += st != NAC_OK;
+        if (nac_packet_decoder_decode(d, st == NAC_OK ? &pkt : NULL, NULL, NULL) < 0)
+            bad = 1;
+        for (size_t n = 1; n > 0 && !bad;) {
+            if (nac_packet_decoder_read(d, pcm, cap, &n, NULL))
+                bad = 1;
+            if (total + n > room) {
+                room = (total + n) * 2;
+                float *p = realloc(*y, room * sizeof *p);
+                if (!p)
+                    bad = 1;
+                else
+                    *y = p;
+            }
+            if (!bad)
+                memcpy(*y + total, pcm, n * sizeof *pcm), total += n;
+        }
+    }
+    free(pcm);
+    nac_packet_decoder_destroy(d);
+    *ny = total;
+    return bad ? -1 : concealed;
+}
+
+TEST(packet_stream_with_losses)
+{
+    size_t n = 0;
+    float *x = speech(&n);
+    CHECK(x != NULL);
+    nac_model *m = NULL;
+    nac_error err = {0};
+    CHECK(nac_model_load_default(&m, &err) == NAC_OK);
+    nac_packet_config cfg = {.mode = NAC_MODE_NEURAL, .kbps = 3, .frames_per_packet = 5, .length = n};
+    packets a, b;
+    int st = encode_packets(&a, m, &cfg, x, n, 0, &err);
+    int st2 = encode_packets(&b, m, &cfg, x, n, 7, &err); /* any chunking: the same bytes */
+    free(x);
+    CHECKF(st == NAC_OK && st2 == NAC_OK, "%s", nac_error_message(&err));
+    int same = a.n == b.n;
+    for (int i = 0; same && i < a.n; i++)
+        same = a.size[i] == b.size[i] && memcmp(a.p[i], b.p[i], a.size[i]) == 0;
+    packets_free(&b);
+    CHECK(same);
+    /* 1.5 s + 10 ms delay = 76 frames (the last one padded): 16 packets of 5 frames, the last of 1 */
+    CHECKF(a.n == 16 && a.info.frames_per_packet == 5 && a.info.n_stages == 6, "%d packets", a.n);
+    float *clean = NULL, *y = NULL;
+    size_t nc = 0, ny = 0;
+    CHECK(decode_packets(&clean, &nc, m, &a, NULL, NULL, 0) == 0);
+    CHECK(nc == 76 * 320);
+    /* random losses and damage (seeded): every packet is concealed, the length is kept, the audio
+     * before the first loss is identical, the concealed stretches fade */
+    nac_rng rng;
+    nac_rng_seed(&rng, 3);
+    uint8_t lost[MAXP] = {0}, damaged[MAXP] = {0};
+    int first = a.n, want = 0;
+    for (int i = 2; i < a.n - 1; i++) {
+        lost[i] = nac_rng_below(&rng, 4) == 0;
+        damaged[i] = !lost[i] && nac_rng_below(&rng, 5) == 0;
+        if ((lost[i] || damaged[i]) && first == a.n)
+            first = i;
+        want += lost[i] || damaged[i];
+    }
+    int got = decode_packets(&y, &ny, m, &a, lost, damaged, 0);
+    CHECKF(got == want && want >= 2, "%d concealed, %d lost or damaged", got, want);
+    CHECK(ny == nc);
+    size_t cut = (size_t)first * 5 * 320, k = 0;
+    while (k < ny && y[k] == clean[k])
+        k++;
+    CHECKF(k == cut, "identical up to %zu, first loss at %zu", k, cut);
+    /* a lost packet's last frame is quieter than the speech it replaces (fades x0.7 per frame) */
+    double e_loss = 0, e_clean = 0;
+    for (size_t i = cut + 4 * 320; i < cut + 5 * 320; i++)
+        e_loss += (double)y[i] * y[i], e_clean += (double)clean[i] * clean[i];
+    CHECKF(e_loss < e_clean, "energy %g against %g", e_loss, e_clean);
+    free(y);
+    /* fewer stages at the decoder: a lower rate, same length */
+    CHECK(decode_packets(&y, &ny, m, &a, NULL, NULL, 3) == 0 && ny == nc);
+    free(y);
+    free(clean);
+
+    /* the file API: write, read back, and the CLI on it, whole and with two packets left out */
+    char path[512], path2[512], wav[512];
+    snprintf(path, sizeof path, "%s/api.nac", nac_test_tmp_dir());
+    snprintf(path2, sizeof path2, "%s/api_lost.nac", nac_test_tmp_dir());
+    snprintf(wav, sizeof wav, "%s/api.wav", nac_test_tmp_dir());
+    for (int variant = 0; variant < 2; variant++) {
+        nac_file_writer *w = NULL;
+        st = nac_file_writer_open(&w, variant ? path2 : path, &a.info, &err);
+        for (int i = 0; i < a.n && !st; i++)
+            if (!variant || (i != 4 && i != 9))
+                st = nac_file_writer_write(w, a.p[i], a.size[i], &err);
+        int cl = nac_file_writer_close(w, &err);
+        CHECKF(st == NAC_OK && cl == NAC_OK, "%s", nac_error_message(&err));
+    }
+    nac_file_reader *r = NULL;
+    CHECK(nac_file_reader_open(&r, path, &err) == NAC_OK);
+    int info_ok = memcmp(nac_file_reader_info(r), &a.info, sizeof a.info) == 0, k2 = 0, ok = 1;
+    nac_packet p;
+    while ((st = nac_file_reader_next(r, &p, &err)) == NAC_OK) {
+        nac_packet q;
+        ok = ok && nac_packet_parse(&q, &a.info, a.p[k2], a.size[k2], NULL) == NAC_OK && q.size == p.size &&
+             memcmp(q.data, p.data, p.size) == 0 && p.seq == (uint32_t)k2;
+        k2++;
+    }
+    uint64_t end = nac_file_reader_offset(r);
+    nac_file_reader_close(r);
+    CHECK(info_ok && ok && st == NAC_END && k2 == a.n);
+    size_t bytes = 9;
+    for (int i = 0; i < a.n; i++)
+        bytes += a.size[i];
+    CHECK(end > bytes && end < bytes + 40);
+    CHECK(nac_test_sh("%s decode -q %s %s", nac_test_bin(), path, wav) == 0);
+    CHECK(nac_test_sh("%s decode -q %s %s 2>/dev/null", nac_test_bin(), path2, wav) == 3);
+    CHECK(nac_test_sh("%s info %s >/dev/null", nac_test_bin(), path2) == 3);
+    /* a packet that is not one is refused by the writer */
+    nac_file_writer *w = NULL;
+    CHECK(nac_file_writer_open(&w, path, &a.info, &err) == NAC_OK);
+    a.p[0][3] ^= 1;
+    CHECK(nac_file_writer_write(w, a.p[0], a.size[0], &err) == NAC_ERR_ARG);
+    CHECK(nac_file_writer_write(w, a.p[1], a.size[1] - 1, &err) == NAC_ERR_ARG);
+    nac_file_writer_close(w, NULL);
+    packets_free(&a);
+    nac_model_destroy(m);
+}
+
+TEST(packet_transform_mode_and_errors)
+{
+    size_t n = 0;
+    float *x = speech(&n);
+    CHECK(x != NULL);
+    nac_error err = {0};
+    nac_packet_config cfg = {.mode = NAC_MODE_TRANSFORM, .kbps = 12, .frames_per_packet = 10};
+    packets a;
+    CHECK(encode_packets(&a, NULL, &cfg, x, n, 5, &err) == NAC_OK);
+    /* 1.5 s: 76 frames with the delay: 8 packets of 10, the last of 6; each exactly the rate's size
+     * (300 bytes) and 8 bytes of framing */
+    CHECKF(a.n == 8 && a.size[0] == 300 + 8 && a.info.mode == NAC_MODE_TRANSFORM, "%d packets, %zu bytes", a.n,
+           a.size[0]);
+    float *y = NULL, *z = NULL;
+    size_t ny = 0, nz = 0;
+    uint8_t lost[MAXP] = {0};
+    lost[3] = 1;
+    CHECK(decode_packets(&y, &ny, NULL, &a, NULL, NULL, 0) == 0 && ny == 76 * 320);
+    CHECK(decode_packets(&z, &nz, NULL, &a, lost, NULL, 0) == 1 && nz == ny);
+    size_t k = 0;
+    while (k < ny && y[k] == z[k])
+        k++;
+    CHECK(k == 3 * 10 * 320);
+    free(y), free(z), free(x);
+    /* what the API refuses */
+    nac_packet_encoder *e = NULL;
+    nac_packet_config bad = cfg;
+    bad.frames_per_packet = 251;
+    CHECK(nac_packet_encoder_create(&e, NULL, &bad, &err) == NAC_ERR_ARG && e == NULL);
+    bad = cfg;
+    bad.mode = NAC_MODE_NEURAL;
+    CHECK(nac_packet_encoder_create(&e, NULL, &bad, &err) == NAC_ERR_ARG); /* no model */
+    bad.mode = NAC_MODE_VOCODER;
+    CHECK(nac_packet_encoder_create(&e, NULL, &bad, &err) == NAC_ERR_ARG);
+    nac_packet_decoder *d = NULL;
+    nac_stream_info info = a.info;
+    info.model_hash ^= 1;
+    CHECK(nac_packet_decoder_create(&d, NULL, &info, 0, &err) == NAC_ERR_UNSUPPORTED && d == NULL);
+    info = a.info;
+    info.mode = NAC_MODE_NEURAL;
+    CHECK(nac_packet_decoder_create(&d, NULL, &info, 0, &err) == NAC_ERR_ARG);
+    nac_model *m = NULL;
+    CHECK(nac_model_load_default(&m, &err) == NAC_OK);
+    CHECK(nac_packet_decoder_create(&d, m, &info, 0, &err) == NAC_ERR_MODEL); /* the transform's hash */
+    nac_model_destroy(m);
+    /* a crafted transform payload with a valid CRC: concealed, reported, no crash */
+    CHECK(nac_packet_decoder_create(&d, NULL, &a.info, 0, &err) == NAC_OK);
+    uint8_t junk[40] = {255, 3, 1, 2, 3}, framed[64];
+    size_t fn = nac_nacfile_packet_frame(framed, 2, 0, junk, sizeof junk);
+    nac_packet p;
+    size_t frames = 0, got = 0;
+    float pcm[320 * 10];
+    CHECK(nac_packet_parse(&p, &a.info, framed, fn, &err) == NAC_OK);
+    CHECK(nac_packet_decoder_decode(d, &p, &frames, &err) == NAC_ERR_CORRUPT && frames == 10);
+    CHECK(nac_packet_decoder_read(d, pcm, 320 * 10, &got, &err) == NAC_OK && got == 3200);
+    CHECK(nac_packet_decoder_read(d, pcm, 100, &got, &err) == NAC_ERR_ARG);
+    nac_packet_decoder_destroy(d);
+    packets_free(&a);
 }

@@ -1014,6 +1014,8 @@ int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_
                          (unsigned long long)(end - bad), (unsigned long long)bad);
 }
 
+uint64_t nac_nacfile_reader_offset(const nac_nacfile_reader *r) { return r ? r->base_offset + r->pos : 0; }
+
 void nac_nacfile_reader_destroy(nac_nacfile_reader *r)
 {
     if (!r)

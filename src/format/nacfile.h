@@ -120,6 +120,8 @@ const nac_nacfile_info *nac_nacfile_reader_info(const nac_nacfile_reader *r);
  *   NAC_ERR_IO: reading f failed.
  * err gets the offsets of the damage. */
 int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_error *err);
+/* Bytes of the stream consumed so far. */
+uint64_t nac_nacfile_reader_offset(const nac_nacfile_reader *r);
 /* NULL is a no-op. */
 void nac_nacfile_reader_destroy(nac_nacfile_reader *r);
 

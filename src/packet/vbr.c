@@ -1,0 +1,173 @@
+/* VBR payloads of the neural codec (docs/format.md 2.3.3): the frame count in 16 bits, then every
+ * code, frame by frame and stage by stage, range-coded (src/core/range_coder.c) with a static
+ * table per stage learned from training data (models/vbr_default.bin, embedded in the library;
+ * stages past the table are coded as 10 plain bits). Static tables keep every packet
+ * self-contained: a lost packet costs no following one. */
+#include "packet/packet.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/crc32.h"
+#include "core/range_coder.h"
+
+#define ENTRIES 1024
+#define TABLE_HEAD 20     /* magic, version, model hash, stages, entries */
+#define MAX_TABLE_STAGES 64
+
+__asm__(".section .rodata\n"
+        ".balign 16\n"
+        ".globl nac_vbr_table_begin\n"
+        ".hidden nac_vbr_table_begin\n"
+        "nac_vbr_table_begin:\n"
+        ".incbin \"models/vbr_default.bin\"\n"
+        ".globl nac_vbr_table_end\n"
+        ".hidden nac_vbr_table_end\n"
+        "nac_vbr_table_end:\n"
+        ".previous\n");
+
+extern const unsigned char nac_vbr_table_begin[], nac_vbr_table_end[];
+
+static struct {
+    int stages;                                 /* 0: the table is unusable */
+    uint32_t hash;
+    uint32_t cum[MAX_TABLE_STAGES][ENTRIES + 1]; /* cumulative frequencies, total NAC_RC_MAX_TOTAL */
+    double bits[MAX_TABLE_STAGES];              /* each stage's expected bits per code */
+} T;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* Reads and checks the embedded table: "NACV", version 1, model hash, stages, entries (u32 LE),
+ * then stages x entries u16 LE frequencies, each >= 1, each stage summing to 65536. */
+static void load_table(void)
+{
+    const uint8_t *b = nac_vbr_table_begin;
+    size_t n = (size_t)(nac_vbr_table_end - nac_vbr_table_begin);
+    if (n < TABLE_HEAD || memcmp(b, "NACV", 4) || nac_get_le32(b + 4) != 1 || nac_get_le32(b + 16) != ENTRIES)
+        return;
+    uint32_t S = nac_get_le32(b + 12);
+    if (S < 1 || S > MAX_TABLE_STAGES || n != TABLE_HEAD + (size_t)S * ENTRIES * 2)
+        return;
+    for (uint32_t s = 0; s < S; s++) {
+        uint32_t c = 0;
+        double h = 0;
+        T.cum[s][0] = 0;
+        for (int i = 0; i < ENTRIES; i++) {
+            uint32_t f = nac_get_le16(b + TABLE_HEAD + ((size_t)s * ENTRIES + (size_t)i) * 2);
+            if (f == 0)
+                return;
+            c += f;
+            T.cum[s][i + 1] = c;
+            h -= f / 65536.0 * log2(f / 65536.0);
+        }
+        if (c != NAC_RC_MAX_TOTAL)
+            return;
+        T.bits[s] = h;
+    }
+    T.hash = nac_crc32(0, b, n);
+    T.stages = (int)S;
+}
+
+uint32_t nac_vbr_table_hash(void)
+{
+    pthread_once(&once, load_table);
+    return T.stages ? T.hash : 0;
+}
+
+int nac_vbr_table_stages(void)
+{
+    pthread_once(&once, load_table);
+    return T.stages;
+}
+
+int nac_vbr_stages_for_kbps(double kbps, int max_stages)
+{
+    pthread_once(&once, load_table);
+    double bits = 0;
+    int S = 0;
+    while (S < max_stages) { /* the most stages whose expected rate stays within kbps (at 50 frames/s) */
+        double b = S < T.stages ? T.bits[S] : 10;
+        if ((bits + b) * 50 / 1000 > kbps + 1e-9)
+            break;
+        bits += b;
+        S++;
+    }
+    return S ? S : 1;
+}
+
+double nac_vbr_expected_bits(int S)
+{
+    pthread_once(&once, load_table);
+    double bits = 0;
+    for (int s = 0; s < S; s++)
+        bits += s < T.stages ? T.bits[s] : 10;
+    return bits;
+}
+
+int nac_vbr_encode(uint8_t *out, size_t cap, size_t *size, const int32_t *codes, size_t F, int S, nac_error *err)
+{
+    pthread_once(&once, load_table);
+    if (!T.stages)
+        return nac_error_set(err, NAC_ERR_UNSUPPORTED, "the built-in VBR table is missing or damaged");
+    if (F > 0xFFFF)
+        return nac_error_set(err, NAC_ERR_ARG, "a VBR packet holds at most 65535 frames");
+    nac_rc_encoder rc;
+    nac_rc_encoder_init(&rc, out, cap);
+    nac_rc_encode_bits(&rc, (uint32_t)F, 16);
+    for (size_t f = 0; f < F; f++)
+        for (int s = 0; s < S; s++) {
+            int32_t c = codes[f * (size_t)S + (size_t)s];
+            if (c < 0 || c >= ENTRIES)
+                return nac_error_set(err, NAC_ERR_ARG, "code %d of stage %d is not a 10-bit index", (int)c, s);
+            if (s < T.stages)
+                nac_rc_encode(&rc, T.cum[s][c], T.cum[s][c + 1] - T.cum[s][c], NAC_RC_MAX_TOTAL);
+            else
+                nac_rc_encode_bits(&rc, (uint32_t)c, 10);
+        }
+    *size = nac_rc_encoder_finish(&rc);
+    if (*size > cap)
+        return nac_error_set(err, NAC_ERR_ARG, "a VBR packet of %zu bytes does not fit %zu", *size, cap);
+    return NAC_OK;
+}
+
+int nac_vbr_decode(int32_t *codes, size_t max_frames, size_t *F, const uint8_t *in, size_t size, int S,
+                   nac_error *err)
+{
+    pthread_once(&once, load_table);
+    *F = 0;
+    if (!T.stages)
+        return nac_error_set(err, NAC_ERR_UNSUPPORTED, "the built-in VBR table is missing or damaged");
+    nac_rc_decoder rc;
+    nac_rc_decoder_init(&rc, in, size);
+    size_t n = nac_rc_decode_bits(&rc, 16);
+    if (n > max_frames)
+        return nac_error_set(err, NAC_ERR_CORRUPT, "VBR packet claims %zu frames, at most %zu fit", n, max_frames);
+    for (size_t f = 0; f < n; f++)
+        for (int s = 0; s < S; s++) {
+            int32_t c;
+            if (s < T.stages) {
+                const uint32_t *cum = T.cum[s];
+                uint32_t v = nac_rc_decode_freq(&rc, NAC_RC_MAX_TOTAL);
+                int lo = 0, hi = ENTRIES - 1; /* the symbol whose interval holds v */
+                while (lo < hi) {
+                    int mid = (lo + hi + 1) / 2;
+                    if (cum[mid] <= v)
+                        lo = mid;
+                    else
+                        hi = mid - 1;
+                }
+                nac_rc_decode_update(&rc, cum[lo], cum[lo + 1] - cum[lo]);
+                c = lo;
+            } else {
+                c = (int32_t)nac_rc_decode_bits(&rc, 10);
+            }
+            codes[f * (size_t)S + (size_t)s] = c;
+        }
+    /* the encoder's bytes end where the decoder has read at most 4 bytes past the last symbol */
+    if (rc.pos > size + 8)
+        return nac_error_set(err, NAC_ERR_CORRUPT, "VBR packet of %zu bytes ends before its %zu frames", size, n);
+    *F = n;
+    return NAC_OK;
+}
