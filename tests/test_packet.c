@@ -2,6 +2,7 @@
  * streamed with losses and damage through the public API, the CLI's exit codes on the same, VBR
  * identical to constant rate, the range coder under extreme tables, and version-1 files
  * (committed fixtures) decoding exactly as the same packets in a version-2 file. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,4 +383,153 @@ TEST(packet_transform_mode_and_errors)
     CHECK(nac_packet_decoder_read(d, pcm, 100, &got, &err) == NAC_ERR_ARG);
     nac_packet_decoder_destroy(d);
     packets_free(&a);
+}
+
+/* ---- range coder and VBR ----------------------------------------------------------------------- */
+
+/* Round trip of symbols under a table of n entries summing to exactly NAC_RC_MAX_TOTAL, with the
+ * symbols chosen by `how`: 0 uniformly (so improbable ones often), 1 always the rarest, 2 always
+ * the likeliest. Returns the first symbol that differs, or -1; *bytes gets the stream's size. */
+static int rc_round_trip(const uint32_t *f, int n, const int *sym, int count, size_t *bytes)
+{
+    uint32_t cum[1025];
+    cum[0] = 0;
+    for (int i = 0; i < n; i++)
+        cum[i + 1] = cum[i] + f[i];
+    size_t cap = (size_t)count * 3 + 16;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return 0;
+    nac_rc_encoder e;
+    nac_rc_encoder_init(&e, buf, cap);
+    for (int k = 0; k < count; k++)
+        nac_rc_encode(&e, cum[sym[k]], f[sym[k]], NAC_RC_MAX_TOTAL);
+    *bytes = nac_rc_encoder_finish(&e);
+    nac_rc_decoder d;
+    nac_rc_decoder_init(&d, buf, *bytes);
+    int bad = *bytes > cap ? 0 : -1;
+    for (int k = 0; k < count && bad < 0; k++) {
+        uint32_t v = nac_rc_decode_freq(&d, NAC_RC_MAX_TOTAL);
+        int s = 0;
+        while (cum[s + 1] <= v)
+            s++;
+        nac_rc_decode_update(&d, cum[s], f[s]);
+        if (s != sym[k])
+            bad = k;
+    }
+    free(buf);
+    return bad;
+}
+
+TEST(range_coder_extreme_tables)
+{
+    enum { COUNT = 20000 };
+    int *sym = malloc(COUNT * sizeof *sym);
+    uint32_t f[1024];
+    CHECK(sym != NULL);
+    nac_rng rng;
+    nac_rng_seed(&rng, 21);
+    for (int trial = 0; trial < 9; trial++) {
+        /* trials 0-2: one symbol holds 65536 - (n - 1), the rest 1 each; 3-5: random tables of 1024
+         * entries (as the VBR tables) with a few huge ones; 6-8: two symbols, 65535 and 1 */
+        int n = trial < 3 ? 2 + (int)nac_rng_below(&rng, 1000) : trial < 6 ? 1024 : 2;
+        uint32_t total = 0;
+        for (int i = 0; i < n; i++)
+            f[i] = trial < 3 ? 1 : trial < 6 ? 1 + (uint32_t)nac_rng_below(&rng, i % 97 == 0 ? 2000 : 40) : 1;
+        for (int i = 0; i < n; i++)
+            total += f[i];
+        int big = n == 2 ? 0 : (int)nac_rng_below(&rng, (uint64_t)n);
+        f[big] += NAC_RC_MAX_TOTAL - total;
+        int rare = big == n - 1 ? n - 2 : n - 1; /* not symbol 0: its bytes would be all zeros, stored as none */
+        for (int how = 0; how < 3; how++) {
+            for (int k = 0; k < COUNT; k++)
+                sym[k] = how == 0 ? (int)nac_rng_below(&rng, (uint64_t)n) : how == 1 ? rare : big;
+            size_t bytes = 0;
+            int bad = rc_round_trip(f, n, sym, COUNT, &bytes);
+            CHECKF(bad < 0, "trial %d, choice %d: symbol %d differs", trial, how, bad);
+            /* the size is the information: -log2(f / 65536) bits per symbol (16 for a frequency of 1) */
+            if (how > 0) {
+                double want = COUNT * log2(65536.0 / f[sym[0]]) / 8;
+                CHECKF(fabs((double)bytes - want) <= 8 + 0.001 * want, "trial %d, choice %d: %zu bytes, information %.1f",
+                       trial, how, bytes, want);
+            }
+        }
+    }
+    free(sym);
+}
+
+TEST(packet_vbr_round_trip_and_identity)
+{
+    /* the payload coder on random codes, including every code 0 and 1023, across the table's end */
+    int S = nac_vbr_table_stages() + 2;
+    CHECK(nac_vbr_table_stages() >= 24 && nac_vbr_table_hash() != 0);
+    enum { F = 40 };
+    int32_t *codes = malloc((size_t)F * (size_t)S * sizeof *codes), *back = malloc((size_t)F * (size_t)S * sizeof *back);
+    uint8_t *buf = malloc((size_t)F * (size_t)S * 2 + 16);
+    CHECK(codes && back && buf);
+    nac_rng rng;
+    nac_rng_seed(&rng, 9);
+    for (int trial = 0; trial < 3; trial++) {
+        for (int i = 0; i < F * S; i++)
+            codes[i] = trial == 0 ? (int32_t)nac_rng_below(&rng, 1024) : trial == 1 ? 0 : 1023;
+        size_t size = 0, got = 0;
+        nac_error err = {0};
+        CHECK(nac_vbr_encode(buf, (size_t)F * (size_t)S * 2 + 16, &size, codes, F, S, &err) == NAC_OK);
+        int dst = nac_vbr_decode(back, F, &got, buf, size, S, &err);
+        CHECKF(dst == NAC_OK && got == F, "trial %d: %s", trial, nac_error_message(&err));
+        CHECKF(memcmp(codes, back, (size_t)F * (size_t)S * sizeof *codes) == 0, "trial %d", trial);
+        CHECK(nac_vbr_decode(back, F - 1, &got, buf, size, S, &err) == NAC_ERR_CORRUPT); /* too many frames */
+    }
+    codes[5] = 1024;
+    size_t size;
+    CHECK(nac_vbr_encode(buf, (size_t)F * (size_t)S * 2 + 16, &size, codes, F, S, NULL) == NAC_ERR_ARG);
+    free(codes), free(back), free(buf);
+
+    /* a stream coded at a variable rate decodes to exactly the constant-rate samples; a damaged VBR
+     * packet is caught by its CRC and concealed like a constant-rate one */
+    size_t n = 0;
+    float *x = speech(&n);
+    CHECK(x != NULL);
+    nac_model *m = NULL;
+    CHECK(nac_model_load_default(&m, NULL) == NAC_OK);
+    nac_packet_config cfg = {.mode = NAC_MODE_NEURAL, .kbps = 3, .frames_per_packet = 10};
+    packets cbr, vbr;
+    CHECK(encode_packets(&cbr, m, &cfg, x, n, 0, NULL) == NAC_OK);
+    cfg.vbr = 1;
+    cfg.kbps = 3 * nac_vbr_expected_bits(6) / 60 + 0.01; /* the target that selects the same 6 stages */
+    CHECK(encode_packets(&vbr, m, &cfg, x, n, 3, NULL) == NAC_OK);
+    free(x);
+    CHECKF(vbr.info.n_stages == 6 && vbr.info.vbr_table == nac_vbr_table_hash() && vbr.n == cbr.n, "%d stages",
+           vbr.info.n_stages);
+    float *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    uint8_t damaged[MAXP] = {0};
+    CHECK(decode_packets(&a, &na, m, &cbr, NULL, NULL, 0) == 0);
+    CHECK(decode_packets(&b, &nb, m, &vbr, NULL, NULL, 0) == 0);
+    CHECK(na == nb && memcmp(a, b, na * sizeof *a) == 0);
+    free(b);
+    damaged[2] = 1;
+    CHECK(decode_packets(&b, &nb, m, &vbr, NULL, damaged, 0) == 1 && nb == na);
+    size_t k = 0;
+    while (k < nb && a[k] == b[k])
+        k++;
+    CHECK(k == 2 * 10 * 320);
+    free(b);
+    /* fewer stages at the decoder work on VBR too */
+    CHECK(decode_packets(&b, &nb, m, &vbr, NULL, NULL, 3) == 0 && nb == na);
+    free(a), free(b);
+    /* a crafted VBR payload with a valid CRC (claims 60000 frames): concealed and reported */
+    nac_packet_decoder *d = NULL;
+    CHECK(nac_packet_decoder_create(&d, m, &vbr.info, 0, NULL) == NAC_OK);
+    uint8_t junk[8] = {0xEA, 0x60, 0xFF, 0xFF, 0, 1, 2, 3}, framed[32];
+    size_t fn = nac_nacfile_packet_frame(framed, 2, 0, junk, sizeof junk), frames = 0;
+    nac_packet p;
+    nac_error err = {0};
+    CHECK(nac_packet_parse(&p, &vbr.info, framed, fn, &err) == NAC_OK);
+    int st = nac_packet_decoder_decode(d, &p, &frames, &err);
+    nac_packet_decoder_destroy(d);
+    CHECKF(st == NAC_ERR_CORRUPT && frames == 10, "%d: %s", st, nac_error_message(&err));
+    packets_free(&cbr);
+    packets_free(&vbr);
+    nac_model_destroy(m);
 }

@@ -343,6 +343,8 @@ struct nac_packet_decoder {
     int S, Sd, bits;
     int32_t *codes;          /* (cap, S) one packet's codes */
     size_t cap, pend, pend_pos;
+    size_t vbr_max;          /* frames a range-coded packet may hold: the stated frames per packet, or
+                              * what a constant-rate packet could */
     /* transform */
     nac_tcx_decoder *tcx;
     float *tpcm;             /* (NAC_TCX_MAX_PACKET_FRAMES * NAC_TCX_FRAME) one decoded packet */
@@ -426,9 +428,7 @@ int nac_packet_decoder_create(nac_packet_decoder **out, const nac_model *m, cons
         d->Sd = n_stages > 0 && n_stages < d->S ? n_stages : d->S;
         d->bits = mi.bits_per_stage;
         d->cap = (size_t)NAC_NACFILE_MAX_PAYLOAD * 8 / ((size_t)d->S * (size_t)d->bits) + 1;
-        if (info->vbr_table) /* a range-coded frame takes at least about a bit per stage */
-            d->cap = d->cap < (size_t)NAC_NACFILE_MAX_PAYLOAD * 8 / (size_t)d->S + 1
-                         ? (size_t)NAC_NACFILE_MAX_PAYLOAD * 8 / (size_t)d->S + 1 : d->cap;
+        d->vbr_max = info->frames_per_packet ? info->frames_per_packet : d->cap; /* what a VBR packet may claim */
         if ((st = nac_decoder_create(&d->dec, m, err)))
             goto fail;
         if (!(d->codes = malloc(d->cap * (size_t)d->S * sizeof *d->codes))) {
@@ -522,7 +522,7 @@ int nac_packet_decoder_decode(nac_packet_decoder *d, const nac_packet *pkt, size
         }
     } else {
         if (d->info.vbr_table) {
-            st = nac_vbr_decode(d->codes, d->cap, &n, pkt->data, pkt->size, d->S, &why);
+            st = nac_vbr_decode(d->codes, d->vbr_max, &n, pkt->data, pkt->size, d->S, &why);
         } else {
             n = pkt->size * 8 / ((size_t)d->S * (size_t)d->bits);
             if (n > d->cap)

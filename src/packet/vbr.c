@@ -165,9 +165,9 @@ int nac_vbr_decode(int32_t *codes, size_t max_frames, size_t *F, const uint8_t *
             }
             codes[f * (size_t)S + (size_t)s] = c;
         }
-    /* the encoder's bytes end where the decoder has read at most 4 bytes past the last symbol */
-    if (rc.pos > size + 8)
-        return nac_error_set(err, NAC_ERR_CORRUPT, "VBR packet of %zu bytes ends before its %zu frames", size, n);
+    /* No check of where the bytes end: the encoder drops trailing zero bytes (the decoder reads
+     * zeros past the end), so a payload of any length decodes to codes in range; damage is the
+     * CRC's to find. */
     *F = n;
     return NAC_OK;
 }
