@@ -11,7 +11,8 @@ The savings column is what an ideal entropy coder with held-out tables (uncondit
 
 With --write-table PATH it instead learns the VBR probability tables (docs/format.md 2.3.3) from
 --data (use the training set) and writes them to PATH (models/vbr_default.bin): per stage, the
-index counts plus one half, scaled to 16-bit frequencies that sum to 65536, each at least 1.
+index counts plus one half, mixed with the uniform table in the proportion that codes the second
+half of the files best when learned on the first, scaled to 16-bit frequencies summing to 65536.
 
 usage: bench/code_entropy.py [--nac build/nac] [--data ../shared/data/dev] [--every 2]
        bench/code_entropy.py --data ../shared/data/train --every 4 --write-table models/vbr_default.bin
@@ -88,15 +89,35 @@ def read_codes(path):
             frames.append(row)
     return frames, stages, bits
 
+def stage_freqs(counter, n_sym, lam):
+    """16-bit frequencies from counts (+0.5 each) mixed with the uniform table by lam, summing to
+    65536, each >= 1."""
+    total = sum(counter.values()) + 0.5 * n_sym
+    f = [max(1, round(((1 - lam) * (counter.get(i, 0) + 0.5) / total + lam / n_sym) * 65536)) for i in range(n_sym)]
+    f[f.index(max(f))] += 65536 - sum(f)
+    return f
+
+def table_bits(f, symbols):
+    """Bits per symbol coding symbols with the frequencies f."""
+    return -sum(math.log2(f[x] / 65536) for x in symbols) / max(len(symbols), 1)
+
+MIXES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
+
 def write_table(path, per_file, S, bits, model_hash):
-    """Frequencies per stage from counts (+0.5 each), scaled to sum to 65536, each >= 1."""
+    """Per stage: the counts of the first half of the files make tables mixed with the uniform one
+    in each proportion of MIXES; the mix that codes the second half in the fewest bits is kept
+    (1.0, the uniform table, when the stage's distribution does not carry over), and the table is
+    then made from all files with it. So a stage never costs more than its 10 plain bits on data
+    like the training set."""
     n_sym = 1 << bits
+    half = len(per_file) // 2
     out = bytearray(b"NACV" + struct.pack("<IIII", 1, model_hash, S, n_sym))
     for s in range(S):
-        c = Counter(r[s] for codes in per_file for r in codes)
-        total = sum(c.values()) + 0.5 * n_sym
-        f = [max(1, round((c.get(i, 0) + 0.5) / total * 65536)) for i in range(n_sym)]
-        f[f.index(max(f))] += 65536 - sum(f)
+        first = Counter(r[s] for codes in per_file[:half] for r in codes)
+        second = [r[s] for codes in per_file[half:] for r in codes]
+        lam = min(MIXES, key=lambda m: table_bits(stage_freqs(first, n_sym, m), second))
+        f = stage_freqs(Counter(r[s] for codes in per_file for r in codes), n_sym, lam)
+        print(f"stage {s + 1}: mix {lam:g}, held-out {table_bits(stage_freqs(first, n_sym, lam), second):.3f} bits")
         out += struct.pack("<" + "H" * n_sym, *f)
     open(path, "wb").write(out)
 

@@ -934,86 +934,73 @@ static void nac_resync_after_garbage_body(nac_test *t_)
         CHECKF(log[k] == want[k], "entry %d: %d", k, log[k]);
 }
 
-/* The worked example of docs/format.md, byte for byte. */
+/* The worked examples of docs/format.md: a 40 ms clip, two 20 ms frames of two 10-bit codes,
+ * (1, 2) and (1023, 4), packed MSB first into 3 bytes each, one frame per packet. Writes the
+ * stream of the given container version; *hex gets its bytes in hex; returns the writer (the
+ * caller destroys it) or NULL. */
+static const uint8_t example_f0[] = {0x00, 0x40, 0x20}, example_f1[] = {0xFF, 0xC0, 0x40};
+
+static nac_nacfile_writer *worked_example(nac_nacfile_info *in, int version, char *hex, size_t cap)
+{
+    memset(in, 0, sizeof *in);
+    in->source_rate = 16000;
+    in->channels = 1;
+    in->length = 640;
+    in->codec_rate = 16000;
+    in->frame_size = 320;
+    in->n_stages = 2;
+    in->stage_bits[0] = in->stage_bits[1] = 10;
+    in->model_hash = 0x12345678;
+    in->bitrate = 10;
+    in->version = (uint8_t)version;
+    strcpy(in->encoder, "nac 0.1.0");
+    nac_nacfile_writer *w = NULL;
+    if (nac_nacfile_writer_create_mem(&w, in, NULL) || nac_nacfile_writer_write(w, 0, example_f0, 3, NULL) ||
+        nac_nacfile_writer_write(w, 1, example_f1, 3, NULL) || nac_nacfile_writer_finish(w, NULL)) {
+        nac_nacfile_writer_destroy(w);
+        return NULL;
+    }
+    const uint8_t *data;
+    size_t n, k;
+    nac_nacfile_writer_buffer(w, &data, &n);
+    for (k = 0; k < n && 2 * k + 2 < cap; k++)
+        snprintf(hex + 2 * k, 3, "%02x", data[k]);
+    hex[2 * k] = '\0';
+    return w;
+}
+
 TEST(format_nac_worked_example)
 {
     nac_nacfile_info in;
-    memset(&in, 0, sizeof in);
-    in.source_rate = 16000;
-    in.channels = 1;
-    in.length = 640;
-    in.codec_rate = 16000;
-    in.frame_size = 320;
-    in.n_stages = 2;
-    in.stage_bits[0] = in.stage_bits[1] = 10;
-    in.model_hash = 0x12345678;
-    in.delay = 0;
-    in.bitrate = 10;
-    in.version = 1;
-    strcpy(in.encoder, "nac 0.1.0");
-    nac_error err = {0};
-    nac_nacfile_writer *w;
-    CHECK(nac_nacfile_writer_create_mem(&w, &in, &err) == NAC_OK);
-    /* Two 20 ms frames of two 10-bit codes each, (1, 2) and (1023, 4): 20 bits packed MSB first. */
-    static const uint8_t f0[] = {0x00, 0x40, 0x20}, f1[] = {0xFF, 0xC0, 0x40};
-    CHECK(nac_nacfile_writer_write(w, 0, f0, 3, &err) == NAC_OK);
-    CHECK(nac_nacfile_writer_write(w, 1, f1, 3, &err) == NAC_OK);
-    CHECK(nac_nacfile_writer_finish(w, &err) == NAC_OK);
-    const uint8_t *data;
-    size_t n;
-    nac_nacfile_writer_buffer(w, &data, &n);
+    char hex[1024];
+    nac_nacfile_writer *w = worked_example(&in, 1, hex, sizeof hex);
+    CHECK(w != NULL);
+    nac_nacfile_writer_destroy(w);
     static const char expect[] =
         "4e414301000000500a"
         "01000400003e80" "0200020001" "0300080000000000000280" "04000400003e80" "050004000001400600020002"
         "0700020a0a" "08000412345678" "09000400000000" "0a00096e616320302e312e30" "ff00040f2f2c51"
         "a55a0000000000030040203fabd48d"
         "a55a000000010003ffc0403c5ecad6";
-    char hex[1024];
-    size_t k;
-    for (k = 0; k < n && 2 * k + 2 < sizeof hex; k++)
-        snprintf(hex + 2 * k, 3, "%02x", data[k]);
-    hex[2 * k] = '\0';
-    int same = strcmp(hex, expect) == 0;
-    nac_nacfile_writer_destroy(w);
-    CHECKF(same, "%s", hex);
+    CHECKF(strcmp(hex, expect) == 0, "%s", hex);
 }
 
-/* The version-2 worked example of docs/format.md, byte for byte, and what a reader makes of it. */
+/* Version 2, byte for byte, and what a reader makes of it. */
 TEST(format_nac2_worked_example)
 {
     nac_nacfile_info in;
-    memset(&in, 0, sizeof in);
-    in.source_rate = 16000;
-    in.channels = 1;
-    in.length = 640;
-    in.codec_rate = 16000;
-    in.frame_size = 320;
-    in.n_stages = 2;
-    in.stage_bits[0] = in.stage_bits[1] = 10;
-    in.model_hash = 0x12345678;
-    in.bitrate = 10;
-    strcpy(in.encoder, "nac 0.1.0");
-    nac_error err = {0};
-    nac_nacfile_writer *w;
-    CHECK(nac_nacfile_writer_create_mem(&w, &in, &err) == NAC_OK);
-    static const uint8_t f0[] = {0x00, 0x40, 0x20}, f1[] = {0xFF, 0xC0, 0x40};
-    CHECK(nac_nacfile_writer_write(w, 0, f0, 3, &err) == NAC_OK);
-    CHECK(nac_nacfile_writer_write(w, 1, f1, 3, &err) == NAC_OK);
-    CHECK(nac_nacfile_writer_finish(w, &err) == NAC_OK);
+    char hex[256];
+    nac_nacfile_writer *w = worked_example(&in, 2, hex, sizeof hex);
+    CHECK(w != NULL);
+    static const char expect[] = "4e414302000000170a" "0c8005" "1802" "2112345678" "2a096e616320302e312e30" "eb56"
+                                 "a55a000003004020bc62" "a55a000103ffc040ae6e";
+    int same = strcmp(hex, expect) == 0;
     const uint8_t *data;
     size_t n;
     nac_nacfile_writer_buffer(w, &data, &n);
-    static const char expect[] = "4e414302000000170a" "0c8005" "1802" "2112345678" "2a096e616320302e312e30" "eb56"
-                                 "a55a000003004020bc62" "a55a000103ffc040ae6e";
-    char hex[256];
-    size_t k;
-    for (k = 0; k < n && 2 * k + 2 < sizeof hex; k++)
-        snprintf(hex + 2 * k, 3, "%02x", data[k]);
-    hex[2 * k] = '\0';
-    int same = strcmp(hex, expect) == 0;
+    nac_error err = {0};
     nac_nacfile_reader *r = NULL;
     int rc = nac_nacfile_reader_create_mem(&r, data, n, &err);
-    in.version = 2;
     int info_ok = rc == NAC_OK && memcmp(nac_nacfile_reader_info(r), &in, sizeof in) == 0;
     nac_nacfile_packet p0 = {0}, p1 = {0};
     int r0 = rc == NAC_OK ? nac_nacfile_reader_next(r, &p0, &err) : rc, r1 = nac_nacfile_reader_next(r, &p1, &err);
@@ -1022,8 +1009,8 @@ TEST(format_nac2_worked_example)
     nac_nacfile_writer_destroy(w);
     CHECKF(same, "%s", hex);
     CHECK(info_ok && r0 == NAC_OK && r1 == NAC_OK && r2 == NAC_NACFILE_END);
-    CHECK(p0.seq == 0 && p0.size == 3 && p0.offset == 32 && memcmp(p0.data, f0, 3) == 0);
-    CHECK(p1.seq == 1 && p1.size == 3 && p1.offset == 42 && memcmp(p1.data, f1, 3) == 0);
+    CHECK(p0.seq == 0 && p0.size == 3 && p0.offset == 32 && memcmp(p0.data, example_f0, 3) == 0);
+    CHECK(p1.seq == 1 && p1.size == 3 && p1.offset == 42 && memcmp(p1.data, example_f1, 3) == 0);
 }
 
 /* Version-2 metadata: defaults, unknown fields skipped, bad ones refused; packet framing and the

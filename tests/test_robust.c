@@ -33,20 +33,7 @@ static const char *tmp_path(char *buf, size_t n, const char *name)
     return buf;
 }
 
-static long read_file(const char *path, uint8_t **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    *out = malloc(n > 0 ? (size_t)n : 1);
-    if (!*out || fread(*out, 1, (size_t)n, f) != (size_t)n)
-        n = -1;
-    fclose(f);
-    return n;
-}
+static long read_file(const char *path, uint8_t **out) { return nac_test_read_file(path, out); }
 
 static int write_file(const char *path, const uint8_t *p, size_t n)
 {

@@ -77,7 +77,7 @@ static int emit_neural(nac_packet_encoder *e, nac_error *err)
     size_t n = e->in_pkt, nb;
     int st;
     if (e->vbr)
-        st = nac_vbr_encode(e->payload, e->payload_cap, &nb, e->pkt_codes, n, e->S, err);
+        st = nac_vbr_encode(e->payload, e->payload_cap, &nb, e->pkt_codes, n, (size_t)e->fpp, e->S, err);
     else {
         nb = nac_rvq_packed_bytes(n * (size_t)e->S, e->bits);
         st = nac_rvq_pack(e->payload, e->pkt_codes, n * (size_t)e->S, e->bits, err);
@@ -522,7 +522,7 @@ int nac_packet_decoder_decode(nac_packet_decoder *d, const nac_packet *pkt, size
         }
     } else {
         if (d->info.vbr_table) {
-            st = nac_vbr_decode(d->codes, d->vbr_max, &n, pkt->data, pkt->size, d->S, &why);
+            st = nac_vbr_decode(d->codes, d->vbr_max, &n, pkt->data, pkt->size, d->info.frames_per_packet, d->S, &why);
         } else {
             n = pkt->size * 8 / ((size_t)d->S * (size_t)d->bits);
             if (n > d->cap)

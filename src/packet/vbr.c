@@ -1,4 +1,5 @@
-/* VBR payloads of the neural codec (docs/format.md 2.3.3): the frame count in 16 bits, then every
+/* VBR payloads of the neural codec (docs/format.md 2.3.3): a bit saying the packet is full (else
+ * the frame count in 16 bits), then every
  * code, frame by frame and stage by stage, range-coded (src/core/range_coder.c) with a static
  * table per stage learned from training data (models/vbr_default.bin, embedded in the library;
  * stages past the table are coded as 10 plain bits). Static tables keep every packet
@@ -106,7 +107,8 @@ double nac_vbr_expected_bits(int S)
     return bits;
 }
 
-int nac_vbr_encode(uint8_t *out, size_t cap, size_t *size, const int32_t *codes, size_t F, int S, nac_error *err)
+int nac_vbr_encode(uint8_t *out, size_t cap, size_t *size, const int32_t *codes, size_t F, size_t fpp, int S,
+                   nac_error *err)
 {
     pthread_once(&once, load_table);
     if (!T.stages)
@@ -115,7 +117,9 @@ int nac_vbr_encode(uint8_t *out, size_t cap, size_t *size, const int32_t *codes,
         return nac_error_set(err, NAC_ERR_ARG, "a VBR packet holds at most 65535 frames");
     nac_rc_encoder rc;
     nac_rc_encoder_init(&rc, out, cap);
-    nac_rc_encode_bits(&rc, (uint32_t)F, 16);
+    nac_rc_encode_bits(&rc, F == fpp, 1); /* a full packet, or the frame count follows */
+    if (F != fpp)
+        nac_rc_encode_bits(&rc, (uint32_t)F, 16);
     for (size_t f = 0; f < F; f++)
         for (int s = 0; s < S; s++) {
             int32_t c = codes[f * (size_t)S + (size_t)s];
@@ -132,7 +136,7 @@ int nac_vbr_encode(uint8_t *out, size_t cap, size_t *size, const int32_t *codes,
     return NAC_OK;
 }
 
-int nac_vbr_decode(int32_t *codes, size_t max_frames, size_t *F, const uint8_t *in, size_t size, int S,
+int nac_vbr_decode(int32_t *codes, size_t max_frames, size_t *F, const uint8_t *in, size_t size, size_t fpp, int S,
                    nac_error *err)
 {
     pthread_once(&once, load_table);
@@ -141,7 +145,7 @@ int nac_vbr_decode(int32_t *codes, size_t max_frames, size_t *F, const uint8_t *
         return nac_error_set(err, NAC_ERR_UNSUPPORTED, "the built-in VBR table is missing or damaged");
     nac_rc_decoder rc;
     nac_rc_decoder_init(&rc, in, size);
-    size_t n = nac_rc_decode_bits(&rc, 16);
+    size_t n = nac_rc_decode_bits(&rc, 1) ? fpp : nac_rc_decode_bits(&rc, 16);
     if (n > max_frames)
         return nac_error_set(err, NAC_ERR_CORRUPT, "VBR packet claims %zu frames, at most %zu fit", n, max_frames);
     for (size_t f = 0; f < n; f++)
