@@ -103,22 +103,41 @@ def table_bits(f, symbols):
 
 MIXES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
 
+def repeat_bits(f, r, pairs):
+    """Bits per symbol of (previous, symbol) pairs with a repeat flag of frequency r (0: none)."""
+    if not r:
+        return table_bits(f, [x for _, x in pairs])
+    p = r / 65536
+    return -sum(math.log2(p) if x == prev else math.log2(1 - p) + math.log2(f[x] / 65536)
+                for prev, x in pairs) / max(len(pairs), 1)
+
 def write_table(path, per_file, S, bits, model_hash):
     """Per stage: the counts of the first half of the files make tables mixed with the uniform one
     in each proportion of MIXES; the mix that codes the second half in the fewest bits is kept
     (1.0, the uniform table, when the stage's distribution does not carry over), and the table is
-    then made from all files with it. So a stage never costs more than its 10 plain bits on data
-    like the training set."""
+    then made from all files with it. The same for the repeat flag (the previous frame's index
+    again): kept when it saves bits on the second half. So a stage costs at most about its 10
+    plain bits on data like the training set."""
     n_sym = 1 << bits
     half = len(per_file) // 2
-    out = bytearray(b"NACV" + struct.pack("<IIII", 1, model_hash, S, n_sym))
+    out = bytearray(b"NACV" + struct.pack("<IIII", 2, model_hash, S, n_sym))
     for s in range(S):
         first = Counter(r[s] for codes in per_file[:half] for r in codes)
         second = [r[s] for codes in per_file[half:] for r in codes]
         lam = min(MIXES, key=lambda m: table_bits(stage_freqs(first, n_sym, m), second))
+        f_first = stage_freqs(first, n_sym, lam)
+        def rep_freq(files):
+            pairs = [(c[i - 1][s], c[i][s]) for c in files for i in range(1, len(c))]
+            p = sum(a == b for a, b in pairs) / max(len(pairs), 1)
+            return min(65535, max(1, round(p * 65536)))
+        pairs2 = [(c[i - 1][s], c[i][s]) for c in per_file[half:] for i in range(1, len(c))]
+        r_first = rep_freq(per_file[:half])
+        use = repeat_bits(f_first, r_first, pairs2) < repeat_bits(f_first, 0, pairs2)
         f = stage_freqs(Counter(r[s] for codes in per_file for r in codes), n_sym, lam)
-        print(f"stage {s + 1}: mix {lam:g}, held-out {table_bits(stage_freqs(first, n_sym, lam), second):.3f} bits")
-        out += struct.pack("<" + "H" * n_sym, *f)
+        r = rep_freq(per_file) if use else 0
+        print(f"stage {s + 1}: mix {lam:g}, repeat {r / 65536:.3f}, held-out "
+              f"{repeat_bits(f_first, r_first if use else 0, pairs2):.3f} bits")
+        out += struct.pack("<H", r) + struct.pack("<" + "H" * n_sym, *f)
     open(path, "wb").write(out)
 
 def entropy(counter):
@@ -140,27 +159,35 @@ def main():
     ap.add_argument("--data", default="../shared/data/dev")
     ap.add_argument("--every", type=int, default=2)
     ap.add_argument("--write-table", default=None)
+    ap.add_argument("--cache", default=None, help="a pickle of the codes: read if it exists, else written")
     a = ap.parse_args()
     files = sorted(glob.glob(os.path.join(a.data, "**", "*.flac"), recursive=True))[::a.every]
     tmp = tempfile.mkdtemp(prefix="nac_entropy_")
     per_file = []
+    if a.cache and os.path.exists(a.cache):
+        import pickle
+        per_file, S, bits = pickle.load(open(a.cache, "rb"))
+        files = []
     for f in files:
         out = os.path.join(tmp, "x.nac")
         subprocess.run([a.nac, "encode", "-q", f, out, "--mode", "neural", "--kbps", "24"], check=True)
         codes, S, bits = read_codes(out)
         per_file.append(codes)
+    if a.cache and files:
+        import pickle
+        pickle.dump((per_file, S, bits), open(a.cache, "wb"))
     if a.write_table:
         info = subprocess.run([a.nac, "info", "default"], capture_output=True, text=True).stdout
         model_hash = int(info.split("hash ")[1].split()[0], 16)
         write_table(a.write_table, per_file, S, bits, model_hash)
-        print(f"{a.write_table}: tables of {S} stages from {len(files)} files, "
+        print(f"{a.write_table}: tables of {S} stages from {len(per_file)} files, "
               f"{sum(len(c) for c in per_file)} frames (model {model_hash:08x})")
         return
     half = len(per_file) // 2
     train = [r for c in per_file[:half] for r in c]
     test = [r for c in per_file[half:] for r in c]
     allf = train + test
-    print(f"{len(files)} files, {len(allf)} frames of 20 ms, {S} stages of {bits} bits")
+    print(f"{len(per_file)} files, {len(allf)} frames of 20 ms, {S} stages of {bits} bits")
     print("| stage | entries used | H | H given previous frame | H given previous stage | held-out H | repeats | held-out H with a repeat flag |")
     print("|---|---|---|---|---|---|---|---|")
     held = []

@@ -481,6 +481,8 @@ int nac_packet_decoder_conceal(nac_packet_decoder *d, size_t n_frames, nac_error
         return nac_error_set(err, NAC_ERR_ARG, "nac_packet_decoder_conceal: NULL argument");
     d->pend = d->pend_pos = d->t_avail = d->t_pos = 0;
     if (d->voc) { /* all-zero codes decode to silence (lowest energy, unvoiced) */
+        if (!n_frames)
+            return NAC_OK;
         int st = voc_grow(d, n_frames, err);
         if (st)
             return st;
@@ -557,7 +559,8 @@ int nac_packet_decoder_read(nac_packet_decoder *d, float *pcm, size_t max, size_
     size_t fs = d->info.frame_size, room = max / fs;
     if (d->voc) {
         size_t m = d->vn - d->vpos < max ? d->vn - d->vpos : max;
-        memcpy(pcm, d->vout + d->vpos, m * sizeof *pcm);
+        if (m)
+            memcpy(pcm, d->vout + d->vpos, m * sizeof *pcm);
         d->vpos += m;
         *n = m;
         return NAC_OK;
