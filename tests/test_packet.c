@@ -520,3 +520,72 @@ TEST(packet_vbr_round_trip_and_identity)
     packets_free(&vbr);
     nac_model_destroy(m);
 }
+
+/* The vocoder mode decodes through the same loop as the others (issue 15): a lost packet and a
+ * damaged one are each one warning line, concealed in place, exit 3, the length kept. */
+TEST(packet_vocoder_damage_through_the_cli)
+{
+    size_t n = 0;
+    float *x = speech(&n);
+    CHECK(x != NULL);
+    char wav[512], nac[512], cut[512], out[512], errf[512];
+    snprintf(wav, sizeof wav, "%s/voc_in.wav", nac_test_tmp_dir());
+    snprintf(nac, sizeof nac, "%s/voc.nac", nac_test_tmp_dir());
+    snprintf(cut, sizeof cut, "%s/voc_cut.nac", nac_test_tmp_dir());
+    snprintf(out, sizeof out, "%s/voc_out.wav", nac_test_tmp_dir());
+    snprintf(errf, sizeof errf, "%s/voc.err", nac_test_tmp_dir());
+    int rc = nac_audio_write_all(wav, x, n, 16000, NULL);
+    free(x);
+    CHECK(rc == NAC_OK);
+    CHECK(nac_test_sh("%s encode -q %s %s --kbps 0.7 --packet-frames 5", nac_test_bin(), wav, nac) == 0);
+    uint8_t *b = NULL;
+    long size = nac_test_read_file(nac, &b);
+    CHECK(size > 0);
+    nac_file_reader *r = NULL;
+    nac_file_writer *w = NULL;
+    CHECK(nac_file_reader_open_mem(&r, b, (size_t)size, NULL) == NAC_OK);
+    nac_stream_info info = *nac_file_reader_info(r);
+    CHECK(info.mode == NAC_MODE_VOCODER && info.version == 2);
+    CHECK(nac_file_writer_open(&w, cut, &info, NULL) == NAC_OK);
+    nac_packet p;
+    int k = 0, ok = 1;
+    uint64_t at[64] = {0};
+    uint8_t framed[1024];
+    while (k < 64 && nac_file_reader_next(r, &p, NULL) == NAC_OK) {
+        at[k] = p.offset;
+        size_t fn = nac_nacfile_packet_frame(framed, 2, p.seq, p.data, p.size);
+        if (k != 3) /* lost */
+            ok = ok && nac_file_writer_write(w, framed, fn, NULL) == NAC_OK;
+        k++;
+    }
+    nac_file_reader_close(r);
+    free(b);
+    CHECK(ok && k >= 8);
+    CHECK(nac_file_writer_close(w, NULL) == NAC_OK);
+    /* packet 6 damaged: it sits where it was, less the packet left out */
+    size = nac_test_read_file(cut, &b);
+    CHECK(size > 0);
+    b[at[6] - (at[4] - at[3]) + 6] ^= 0x40;
+    FILE *f = fopen(cut, "wb");
+    CHECK(f != NULL);
+    ok = fwrite(b, 1, (size_t)size, f) == (size_t)size;
+    free(b);
+    CHECK(fclose(f) == 0 && ok);
+    CHECK(nac_test_sh("%s decode -q %s %s", nac_test_bin(), nac, out) == 0);
+    float *y = NULL, *z = NULL;
+    size_t ny = 0, nz = 0;
+    CHECK(nac_audio_read_all(&y, &ny, NULL, out, NULL) == NAC_OK);
+    CHECK(nac_test_sh("%s decode -q %s %s 2>%s", nac_test_bin(), cut, out, errf) == 3);
+    CHECK(nac_audio_read_all(&z, &nz, NULL, out, NULL) == NAC_OK);
+    int same_len = ny == nz && ny == n;
+    free(y), free(z);
+    CHECKF(same_len, "%zu and %zu samples, want %zu", ny, nz, n);
+    uint8_t *msg = NULL;
+    long len = nac_test_read_file(errf, &msg);
+    int lines = 0;
+    for (long i = 0; i < len; i++)
+        lines += msg[i] == '\n';
+    free(msg);
+    CHECKF(lines == 2, "%d warning lines", lines);
+    CHECK(nac_test_sh("%s info %s >/dev/null", nac_test_bin(), cut) == 3);
+}
