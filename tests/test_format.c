@@ -1004,13 +1004,13 @@ TEST(format_nac2_worked_example)
     int info_ok = rc == NAC_OK && memcmp(nac_nacfile_reader_info(r), &in, sizeof in) == 0;
     nac_nacfile_packet p0 = {0}, p1 = {0};
     int r0 = rc == NAC_OK ? nac_nacfile_reader_next(r, &p0, &err) : rc, r1 = nac_nacfile_reader_next(r, &p1, &err);
+    int ok0 = r0 == NAC_OK && p0.seq == 0 && p0.size == 3 && p0.offset == 32 && memcmp(p0.data, example_f0, 3) == 0;
+    int ok1 = r1 == NAC_OK && p1.seq == 1 && p1.size == 3 && p1.offset == 42 && memcmp(p1.data, example_f1, 3) == 0;
     int r2 = nac_nacfile_reader_next(r, &p1, &err);
     nac_nacfile_reader_destroy(r);
     nac_nacfile_writer_destroy(w);
     CHECKF(same, "%s", hex);
-    CHECK(info_ok && r0 == NAC_OK && r1 == NAC_OK && r2 == NAC_NACFILE_END);
-    CHECK(p0.seq == 0 && p0.size == 3 && p0.offset == 32 && memcmp(p0.data, example_f0, 3) == 0);
-    CHECK(p1.seq == 1 && p1.size == 3 && p1.offset == 42 && memcmp(p1.data, example_f1, 3) == 0);
+    CHECK(info_ok && ok0 && ok1 && r2 == NAC_NACFILE_END);
 }
 
 /* Version-2 metadata: defaults, unknown fields skipped, bad ones refused; packet framing and the
