@@ -77,10 +77,11 @@ static int nac_seeds(void)
     info.frames_per_packet = (uint16_t)fpp;
     info.bitrate = 15;
     strcpy(info.encoder, "nac seeds");
-    for (int unknown = 0; unknown < 2; unknown++) {
+    for (int variant = 0; variant < 4; variant++) { /* version 2 and version 1, length known and not */
+        int unknown = variant & 1;
         nac_nacfile_writer *w = NULL;
-        if (unknown)
-            info.length = NAC_NACFILE_LENGTH_UNKNOWN;
+        info.version = variant < 2 ? 2 : 1;
+        info.length = unknown ? NAC_NACFILE_LENGTH_UNKNOWN : n;
         if (nac_nacfile_writer_create_mem(&w, &info, NULL))
             return -1;
         uint8_t payload[64];
@@ -94,10 +95,38 @@ static int nac_seeds(void)
         const uint8_t *b;
         size_t size;
         nac_nacfile_writer_buffer(w, &b, &size);
-        put("nac", unknown ? "chirp_unknown_length" : "chirp", 1, b, size);
-        put("nac", unknown ? "chirp_unknown_length_decoded" : "chirp_decoded", 3, b, size);
-        put("nac", unknown ? "chirp_unknown_length_raw" : "chirp_raw", 0, b, size);
+        const char *names[4][3] = {{"chirp", "chirp_decoded", "chirp_raw"},
+                                   {"chirp_unknown_length", "chirp_unknown_length_decoded", "chirp_unknown_length_raw"},
+                                   {"chirp_v1", "chirp_v1_decoded", "chirp_v1_raw"},
+                                   {"chirp_v1_unknown_length", "chirp_v1_unknown_length_decoded",
+                                    "chirp_v1_unknown_length_raw"}};
+        put("nac", names[variant][0], 1, b, size);
+        put("nac", names[variant][1], 3, b, size);
+        put("nac", names[variant][2], 0, b, size);
         nac_nacfile_writer_destroy(w);
+    }
+    /* the same chirp range-coded (VBR) and with the transform coder, through the packet API */
+    for (int k = 0; k < 2; k++) {
+        nac_packet_config cfg = {.mode = k ? NAC_MODE_TRANSFORM : NAC_MODE_NEURAL, .kbps = k ? 12 : 1.5,
+                                 .frames_per_packet = 5, .vbr = !k, .length = n};
+        nac_packet_encoder *pe = NULL;
+        nac_nacfile_writer *w = NULL;
+        const uint8_t *pk;
+        size_t pn;
+        if (nac_packet_encoder_create(&pe, m, &cfg, NULL) ||
+            nac_nacfile_writer_create_mem(&w, nac_packet_encoder_info(pe), NULL) ||
+            nac_packet_encoder_push(pe, x, n, NULL) || nac_packet_encoder_flush(pe, NULL))
+            return -1;
+        while (nac_packet_encoder_next(pe, &pk, &pn) == NAC_OK)
+            if (nac_nacfile_writer_write_framed(w, pk, pn, NULL))
+                return -1;
+        const uint8_t *b;
+        size_t size;
+        nac_nacfile_writer_buffer(w, &b, &size);
+        put("nac", k ? "chirp_transform" : "chirp_vbr", 1, b, size);
+        put("nac", k ? "chirp_transform_decoded" : "chirp_vbr_decoded", 3, b, size);
+        nac_nacfile_writer_destroy(w);
+        nac_packet_encoder_destroy(pe);
     }
     nac_encoder_destroy(e);
     nac_model_destroy(m);

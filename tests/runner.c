@@ -67,6 +67,22 @@ int nac_test_read_f32(float *out, size_t n, const char *name)
     return rc;
 }
 
+long nac_test_read_file(const char *path, unsigned char **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    *out = malloc(n > 0 ? (size_t)n : 1);
+    if (!*out || fread(*out, 1, (size_t)n, f) != (size_t)n)
+        n = -1;
+    fclose(f);
+    return n;
+}
+
 const char *nac_test_bin(void)
 {
     const char *b = getenv("NAC_BIN");

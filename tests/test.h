@@ -26,6 +26,9 @@ const char *nac_test_data_dir(void);
 /* Reads the fixture file `name` (in nac_test_fixture_dir()), which must hold exactly n raw
  * little-endian float32 values, into out. Returns 0, or -1 if it is missing or of another length. */
 int nac_test_read_f32(float *out, size_t n, const char *name);
+/* Reads a whole file into *out (malloc'd, the caller frees it, also on failure). Returns its
+ * length, or -1. */
+long nac_test_read_file(const char *path, unsigned char **out);
 /* A scratch directory unique to this run (created by the runner, removed at exit). */
 const char *nac_test_tmp_dir(void);
 

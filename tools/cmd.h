@@ -17,14 +17,13 @@ int nac_cmd_decode(int argc, char **argv);
 int nac_cmd_info(int argc, char **argv);
 int nac_cmd_features(int argc, char **argv);
 int nac_cmd_synth(int argc, char **argv);
-/* The vocoder mode (0.7-1.6 kbps) of nac encode / decode / info (tools/cmd_vocoder.c); same exit
- * codes. nac_vocoder_kbps_arg: 1 when argv asks for one of its rates. */
-struct nac_nacfile_reader;
-struct nac_nacfile_info;
+/* The vocoder mode (0.7-1.6 kbps) of nac encode / info (tools/cmd_vocoder.c; nac decode decodes it
+ * through the packet API like every mode); same exit codes. nac_vocoder_kbps_arg: 1 when argv asks
+ * for one of its rates. */
+struct nac_stream_info;
 int nac_vocoder_kbps_arg(int argc, char **argv);
 int nac_vocoder_cmd_encode(int argc, char **argv);
-int nac_vocoder_decode_stream(struct nac_nacfile_reader *rd, const char *in, const char *out, int quiet);
-void nac_vocoder_print_info(const struct nac_nacfile_info *in);
+void nac_vocoder_print_info(const struct nac_stream_info *in);
 int nac_cmd_train(int argc, char **argv);
 int nac_cmd_eval(int argc, char **argv);
 int nac_cmd_plot(int argc, char **argv);

@@ -326,7 +326,7 @@ int nac_vocoder_kbps_arg(int argc, char **argv)
     return 0;
 }
 
-void nac_vocoder_print_info(const struct nac_nacfile_info *in)
+void nac_vocoder_print_info(const struct nac_stream_info *in)
 {
     unsigned bits = 0;
     for (int s = 0; s < in->n_stages; s++)
@@ -418,90 +418,5 @@ done:
     nac_nacfile_writer_destroy(wr);
     nac_vocoder_codec_destroy(c);
     free(x), free(x16), free(feat), free(codes), free(payload);
-    return status;
-}
-
-int nac_vocoder_decode_stream(nac_nacfile_reader *rd, const char *in, const char *out, int quiet)
-{
-    (void)quiet;
-    nac_error err = {0};
-    const nac_nacfile_info *info = nac_nacfile_reader_info(rd);
-    nac_vocoder_codec *c = NULL;
-    int32_t *codes = NULL;
-    float *feat = NULL, *y = NULL, *ys = NULL;
-    size_t F = 0, cap = 0, T = 0, ny = 0, nys = 0;
-    int st, status = 1, warned = 0;
-    if ((st = nac_vocoder_codec_from_hash(&c, info->model_hash, &err)))
-        goto fail;
-    nac_vocoder_codec_info ci;
-    nac_vocoder_codec_get_info(c, &ci);
-    if (info->codec_rate != NAC_VOCODER_RATE || info->frame_size != NAC_VOCODER_FRAME_SAMPLES ||
-        info->n_stages != ci.n_fields) {
-        st = nac_error_set(&err, NAC_ERR_FORMAT, "%s: vocoder stream with a codec rate, frame size or field count "
-                                                  "this nac does not use", in);
-        goto fail;
-    }
-    size_t fpp = info->frames_per_packet ? info->frames_per_packet : VOC_FRAMES_PER_PACKET;
-    for (;;) {
-        nac_nacfile_packet pkt;
-        nac_error e2 = {0};
-        int r = nac_nacfile_reader_next(rd, &pkt, &e2);
-        if (r == NAC_NACFILE_END)
-            break;
-        if (r == NAC_ERR_CORRUPT || r == NAC_ERR_TRUNCATED) {
-            fprintf(stderr, "nac decode: warning: %s: %s%s\n", in, nac_error_message(&e2),
-                    r == NAC_ERR_CORRUPT ? " (skipped; the lost audio is replaced by silence)" : "");
-            warned = 1;
-            continue;
-        }
-        if (r) {
-            st = nac_error_set(&err, r, "%s: %s", in, nac_error_message(&e2));
-            goto fail;
-        }
-        size_t lost = (size_t)pkt.lost * fpp, got = pkt.size * 8 / (size_t)ci.bits_per_frame;
-        if (F + lost + got > cap) {
-            size_t nc = (F + lost + got) * 2 + 64;
-            int32_t *p = realloc(codes, nc * (size_t)ci.n_fields * sizeof *p);
-            if (!p) {
-                st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
-                goto fail;
-            }
-            codes = p;
-            cap = nc;
-        }
-        /* lost frames: all-zero codes decode to silence (lowest energy, unvoiced) */
-        memset(codes + F * (size_t)ci.n_fields, 0, lost * (size_t)ci.n_fields * sizeof *codes);
-        F += lost;
-        nac_vocoder_unpack(codes + F * (size_t)ci.n_fields, &got, c, pkt.data, pkt.size);
-        F += got;
-    }
-    if (F == 0) {
-        st = nac_error_set(&err, NAC_ERR_EMPTY, "%s: no frames", in);
-        goto fail;
-    }
-    if ((st = nac_vocoder_codec_decode(&feat, &T, c, codes, F, &err)))
-        goto fail;
-    nac_vocoder_grid g;
-    nac_vocoder_grid_default(&g);
-    if ((st = nac_vocoder_synthesize(&y, &ny, feat, T, &g, 1, &err)) ||
-        (st = nac_resample_all(&ys, &nys, y, ny, NAC_VOCODER_RATE, info->source_rate, &err)))
-        goto fail;
-    if (info->length != NAC_NACFILE_LENGTH_UNKNOWN) {
-        if (nys < info->length) {
-            fprintf(stderr, "nac decode: warning: decoded %.2f of %.2f s; the rest is missing\n",
-                    (double)nys / info->source_rate, (double)info->length / info->source_rate);
-            warned = 1;
-        } else
-            nys = (size_t)info->length;
-    }
-    if ((st = nac_audio_write_all(out, ys, nys, (int)info->source_rate, &err)))
-        goto fail;
-    status = warned ? 3 : 0;
-    goto done;
-fail:
-    fprintf(stderr, "nac decode: %s\n", nac_error_message(&err));
-done:
-    nac_vocoder_codec_destroy(c);
-    free(codes), free(feat), free(y), free(ys);
     return status;
 }

@@ -11,10 +11,13 @@ static void put_byte(nac_rc_encoder *e, uint8_t b)
     e->size++;
 }
 
-/* Moves the top byte of low out, resolving a carry into the bytes held back. */
+/* Moves the top byte of low out, resolving a carry into the bytes held back. The first byte is
+ * always held as the cache (pending == 0: nothing held yet), also when it is 0xFF: counting it as
+ * a pending 0xFF behind the empty first cache lost it (a stream whose first byte was 0xFF, e.g.
+ * starting with the top symbol of a 16-bit table, decoded wrongly; range_coder_extreme_tables). */
 static void shift_low(nac_rc_encoder *e)
 {
-    if ((uint32_t)e->low < 0xFF000000u || (e->low >> 32) != 0) {
+    if ((uint32_t)e->low < 0xFF000000u || (e->low >> 32) != 0 || e->pending == 0) {
         uint8_t carry = (uint8_t)(e->low >> 32);
         if (e->pending) {
             put_byte(e, (uint8_t)(e->cache + carry));

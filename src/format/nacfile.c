@@ -5,6 +5,7 @@
 #include "format/nacfile.h"
 
 #include "core/bytes.h"
+#include "core/crc16.h"
 #include "core/crc32.h"
 #include "format/utf8.h"
 
@@ -18,6 +19,9 @@
 #define META_BUF 1024        /* what our writer's metadata can take: all tags at their largest */
 #define CRC_TLV 7            /* tag, length, u32 */
 #define MAX_PACKET (NAC_NACFILE_PACKET_OVERHEAD + NAC_NACFILE_MAX_PAYLOAD)
+#define V2_CODEC_RATE 16000  /* version-2 defaults of fields left out */
+#define V2_FRAME_SIZE 320
+#define V2_STAGE_BITS 10
 #define RING (1u << 17)      /* running CRCs kept: more than one packet's span */
 
 static const uint8_t nac_magic[3] = {'N', 'A', 'C'};
@@ -26,6 +30,9 @@ static const uint8_t nac_magic[3] = {'N', 'A', 'C'};
 
 static int check_info(const nac_nacfile_info *in, int code, nac_error *err)
 {
+    if (in->version > NAC_NACFILE_VERSION)
+        return nac_error_set(err, code, "container version %u is not one this version writes (1..%d)", in->version,
+                             NAC_NACFILE_VERSION);
     if (in->source_rate < 1000 || in->source_rate > NAC_NACFILE_MAX_SOURCE_RATE)
         return nac_error_set(err, code, "source sample rate %u Hz is not in 1000..%d", in->source_rate,
                              NAC_NACFILE_MAX_SOURCE_RATE);
@@ -48,6 +55,8 @@ static int check_info(const nac_nacfile_info *in, int code, nac_error *err)
     if (in->mode >= NAC_MODE_COUNT)
         return nac_error_set(err, code, "coding mode %u is not one this version knows (0..%d)", in->mode,
                              NAC_MODE_COUNT - 1);
+    if (in->vbr_table && in->version == 1)
+        return nac_error_set(err, code, "variable-rate streams need container version 2");
     size_t len = strnlen(in->encoder, sizeof in->encoder);
     if (len == sizeof in->encoder || !nac_utf8_valid((const uint8_t *)in->encoder, len))
         return nac_error_set(err, code, "encoder string is not NUL-terminated UTF-8 of at most %d bytes",
@@ -69,10 +78,9 @@ static uint8_t *put_tlv(uint8_t *p, unsigned tag, unsigned len)
     return p + 3;
 }
 
-/* Header and metadata of info into out (META_BUF bytes); returns the byte count. */
-static size_t encode_head(uint8_t *out, const nac_nacfile_info *in)
+/* Version-1 metadata of info after the header at out; returns its end. */
+static uint8_t *encode_meta_v1(uint8_t *p, const nac_nacfile_info *in)
 {
-    uint8_t *p = out + NAC_NACFILE_HEADER_SIZE;
     p = put_tlv(p, NAC_TAG_SOURCE_RATE, 4), nac_put_be32(p, in->source_rate), p += 4;
     p = put_tlv(p, NAC_TAG_CHANNELS, 2), nac_put_be16(p, in->channels), p += 2;
     p = put_tlv(p, NAC_TAG_LENGTH, 8), nac_put_be64(p, in->length), p += 8;
@@ -88,19 +96,122 @@ static size_t encode_head(uint8_t *out, const nac_nacfile_info *in)
         p = put_tlv(p, NAC_TAG_FRAMES_PER_PACKET, 2), nac_put_be16(p, in->frames_per_packet), p += 2;
     if (in->mode)
         p = put_tlv(p, NAC_TAG_MODE, 1), *p++ = in->mode;
-    size_t meta_len = (size_t)(p - out) - NAC_NACFILE_HEADER_SIZE + CRC_TLV;
+    return p;
+}
+
+/* Version 2 fields: a key byte (id << 2 | wire type), then a varint (type 0), four big-endian
+ * bytes (type 1) or a varint length and that many bytes (type 2). */
+enum { WIRE_VARINT = 0, WIRE_FIXED32 = 1, WIRE_BYTES = 2 };
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    do {
+        uint8_t b = (uint8_t)(v & 0x7F);
+        v >>= 7;
+        *p++ = (uint8_t)(b | (v ? 0x80 : 0));
+    } while (v);
+    return p;
+}
+
+/* Reads a minimal varint of at most max_bytes from p[0..n-1]: its byte count, 0 if malformed or
+ * (when n < max_bytes allows it) cut short: *cut is set then. */
+static size_t get_varint(const uint8_t *p, size_t n, size_t max_bytes, uint64_t *v, int *cut)
+{
+    uint64_t x = 0;
+    *cut = 0;
+    for (size_t i = 0; i < max_bytes; i++) {
+        if (i == n) {
+            *cut = 1;
+            return 0;
+        }
+        if (i == 9 && p[i] > 1)
+            return 0; /* past 64 bits */
+        x |= (uint64_t)(p[i] & 0x7F) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            if (i > 0 && p[i] == 0)
+                return 0; /* not minimal: one value, one encoding */
+            *v = x;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static uint8_t *put_field_varint(uint8_t *p, unsigned id, uint64_t v)
+{
+    *p++ = (uint8_t)(id << 2 | WIRE_VARINT);
+    return put_varint(p, v);
+}
+
+static uint8_t *encode_meta_v2(uint8_t *p, const nac_nacfile_info *in)
+{
+    if (in->source_rate != in->codec_rate)
+        p = put_field_varint(p, NAC_TAG_SOURCE_RATE, in->source_rate);
+    if (in->channels != 1)
+        p = put_field_varint(p, NAC_TAG_CHANNELS, in->channels);
+    if (in->length != NAC_NACFILE_LENGTH_UNKNOWN)
+        p = put_field_varint(p, NAC_TAG_LENGTH, in->length);
+    if (in->codec_rate != V2_CODEC_RATE)
+        p = put_field_varint(p, NAC_TAG_CODEC_RATE, in->codec_rate);
+    if (in->frame_size != V2_FRAME_SIZE)
+        p = put_field_varint(p, NAC_TAG_FRAME_SIZE, in->frame_size);
+    p = put_field_varint(p, NAC_TAG_STAGES, in->n_stages);
+    int same = 1;
+    for (unsigned s = 1; s < in->n_stages; s++)
+        same = same && in->stage_bits[s] == in->stage_bits[0];
+    if (!same) {
+        *p++ = NAC_TAG_STAGE_BITS << 2 | WIRE_BYTES;
+        p = put_varint(p, in->n_stages);
+        memcpy(p, in->stage_bits, in->n_stages), p += in->n_stages;
+    } else if (in->stage_bits[0] != V2_STAGE_BITS) {
+        p = put_field_varint(p, NAC_TAG_STAGE_BITS, in->stage_bits[0]);
+    }
+    *p++ = NAC_TAG_MODEL_HASH << 2 | WIRE_FIXED32;
+    nac_put_be32(p, in->model_hash), p += 4;
+    if (in->delay)
+        p = put_field_varint(p, NAC_TAG_DELAY, in->delay);
+    size_t elen = strlen(in->encoder);
+    if (elen) {
+        *p++ = NAC_TAG_ENCODER << 2 | WIRE_BYTES;
+        p = put_varint(p, elen);
+        memcpy(p, in->encoder, elen), p += elen;
+    }
+    if (in->frames_per_packet)
+        p = put_field_varint(p, NAC_TAG_FRAMES_PER_PACKET, in->frames_per_packet);
+    if (in->mode)
+        p = put_field_varint(p, NAC_TAG_MODE, in->mode);
+    if (in->vbr_table) {
+        *p++ = NAC_TAG_VBR_TABLE << 2 | WIRE_FIXED32;
+        nac_put_be32(p, in->vbr_table), p += 4;
+    }
+    return p;
+}
+
+/* Header and metadata of info into out (META_BUF bytes); returns the byte count. */
+static size_t encode_head(uint8_t *out, const nac_nacfile_info *in)
+{
+    int version = in->version ? in->version : NAC_NACFILE_VERSION;
+    uint8_t *p = out + NAC_NACFILE_HEADER_SIZE;
+    p = version == 1 ? encode_meta_v1(p, in) : encode_meta_v2(p, in);
+    size_t check = version == 1 ? CRC_TLV : 2;
+    size_t meta_len = (size_t)(p - out) - NAC_NACFILE_HEADER_SIZE + check;
     memcpy(out, nac_magic, 3);
-    out[3] = NAC_NACFILE_VERSION;
+    out[3] = (uint8_t)version;
     nac_put_be32(out + 4, (uint32_t)meta_len);
     out[8] = in->bitrate;
-    p = put_tlv(p, NAC_TAG_CRC, 4);
-    nac_put_be32(p, nac_crc32(0, out, (size_t)(p - out)));
-    p += 4;
+    if (version == 1) {
+        p = put_tlv(p, NAC_TAG_CRC, 4);
+        nac_put_be32(p, nac_crc32(0, out, (size_t)(p - out)));
+        p += 4;
+    } else {
+        nac_put_be16(p, nac_crc16(NAC_CRC16_INIT, out, (size_t)(p - out)));
+        p += 2;
+    }
     return (size_t)(p - out);
 }
 
-/* Parses the metadata m[0..len-1] (the header h is needed for the CRC). */
-static int parse_meta(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfile_info *in, nac_error *err)
+/* Parses version-1 metadata m[0..len-1] (the header h is needed for the CRC). */
+static int parse_meta_v1(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfile_info *in, nac_error *err)
 {
     static const uint8_t fixed_len[NAC_TAG_MODE + 1] = {0, 4, 2, 8, 4, 4, 2, 0, 4, 4, 0, 2, 1};
     if (len < CRC_TLV || m[len - CRC_TLV] != NAC_TAG_CRC || nac_get_be16(m + len - CRC_TLV + 1) != 4)
@@ -111,6 +222,7 @@ static int parse_meta(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfil
         return nac_error_set(err, NAC_ERR_CORRUPT, "metadata CRC mismatch (stored 0x%08x, computed 0x%08x)",
                              stored, crc);
     memset(in, 0, sizeof *in);
+    in->version = 1;
     in->bitrate = h[8];
     uint32_t seen = 0;
     unsigned n_bits = 0;
@@ -169,9 +281,212 @@ static int parse_meta(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfil
     return check_info(in, NAC_ERR_FORMAT, err);
 }
 
+/* Parses version-2 metadata m[0..len-1]: fields, then the CRC-16 of header and fields. */
+static int parse_meta_v2(const uint8_t *h, const uint8_t *m, size_t len, nac_nacfile_info *in, nac_error *err)
+{
+    /* the wire type each known id must have (stage bits: varint or bytes) */
+    static const int8_t wire[NAC_TAG_VBR_TABLE + 1] = {-1, 0, 0, 0, 0, 0, 0, -2, 1, 0, 2, 0, 0, 1};
+    static const uint64_t max_val[NAC_TAG_VBR_TABLE + 1] = {
+        0, NAC_NACFILE_MAX_SOURCE_RATE, 255, UINT64_MAX - 1, MAX_RATE, MAX_RATE, NAC_NACFILE_MAX_STAGES, 24, 0,
+        UINT32_MAX, 0, 65535, 255, 0};
+    if (len < 2)
+        return nac_error_set(err, NAC_ERR_FORMAT, "metadata of %zu bytes has no room for its CRC", len);
+    uint16_t crc = nac_crc16(nac_crc16(NAC_CRC16_INIT, h, NAC_NACFILE_HEADER_SIZE), m, len - 2);
+    uint16_t stored = nac_get_be16(m + len - 2);
+    if (crc != stored)
+        return nac_error_set(err, NAC_ERR_CORRUPT, "metadata CRC mismatch (stored 0x%04x, computed 0x%04x)", stored,
+                             crc);
+    memset(in, 0, sizeof *in);
+    in->version = 2;
+    in->bitrate = h[8];
+    in->channels = 1;
+    in->length = NAC_NACFILE_LENGTH_UNKNOWN;
+    in->codec_rate = V2_CODEC_RATE;
+    in->frame_size = V2_FRAME_SIZE;
+    uint32_t seen = 0;
+    const uint8_t *bits = NULL;
+    size_t n_bits = 0, pos = 0, end = len - 2;
+    uint64_t all_bits = V2_STAGE_BITS;
+    while (pos < end) {
+        size_t at = NAC_NACFILE_HEADER_SIZE + pos;
+        unsigned id = m[pos] >> 2, type = m[pos] & 3;
+        pos++;
+        uint64_t v = 0;
+        int cut;
+        const uint8_t *bytes = NULL;
+        if (type == WIRE_VARINT || type == WIRE_BYTES) {
+            size_t k = get_varint(m + pos, end - pos, 10, &v, &cut);
+            if (!k)
+                return nac_error_set(err, NAC_ERR_FORMAT, "metadata field %u at byte %zu: bad variable-length integer",
+                                     id, at);
+            pos += k;
+            if (type == WIRE_BYTES) {
+                if (v > end - pos)
+                    return nac_error_set(err, NAC_ERR_FORMAT, "metadata field %u of %llu bytes runs past the metadata",
+                                         id, (unsigned long long)v);
+                bytes = m + pos;
+                pos += (size_t)v;
+            }
+        } else if (type == WIRE_FIXED32) {
+            if (end - pos < 4)
+                return nac_error_set(err, NAC_ERR_FORMAT, "metadata field %u at byte %zu is cut short", id, at);
+            v = nac_get_be32(m + pos);
+            pos += 4;
+        } else {
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata field %u at byte %zu has the unknown wire type 3", id,
+                                 at);
+        }
+        if (id < 1 || id > NAC_TAG_VBR_TABLE)
+            continue; /* unknown: a newer writer's addition */
+        if (seen & (1u << id))
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata field %u appears twice", id);
+        seen |= 1u << id;
+        if (wire[id] >= 0 ? (int)type != wire[id] : type == WIRE_FIXED32)
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata field %u has the wrong wire type %u", id, type);
+        if (type == WIRE_VARINT && v > max_val[id])
+            return nac_error_set(err, NAC_ERR_FORMAT, "metadata field %u: value %llu is out of range", id,
+                                 (unsigned long long)v);
+        switch (id) {
+        case NAC_TAG_SOURCE_RATE: in->source_rate = (uint32_t)v; break;
+        case NAC_TAG_CHANNELS: in->channels = (uint16_t)v; break;
+        case NAC_TAG_LENGTH: in->length = v; break;
+        case NAC_TAG_CODEC_RATE: in->codec_rate = (uint32_t)v; break;
+        case NAC_TAG_FRAME_SIZE: in->frame_size = (uint32_t)v; break;
+        case NAC_TAG_STAGES: in->n_stages = (uint16_t)v; break;
+        case NAC_TAG_STAGE_BITS:
+            if (bytes) {
+                if (v < 1 || v > NAC_NACFILE_MAX_STAGES)
+                    return nac_error_set(err, NAC_ERR_FORMAT, "stage-bits field has %llu entries, not 1..%d",
+                                         (unsigned long long)v, NAC_NACFILE_MAX_STAGES);
+                bits = bytes;
+                n_bits = (size_t)v;
+            } else {
+                all_bits = v;
+            }
+            break;
+        case NAC_TAG_MODEL_HASH: in->model_hash = (uint32_t)v; break;
+        case NAC_TAG_DELAY: in->delay = (uint32_t)v; break;
+        case NAC_TAG_ENCODER:
+            if (v > NAC_NACFILE_MAX_ENCODER || !nac_utf8_valid(bytes, (size_t)v))
+                return nac_error_set(err, NAC_ERR_FORMAT, "encoder string is not UTF-8 of at most %d bytes",
+                                     NAC_NACFILE_MAX_ENCODER);
+            memcpy(in->encoder, bytes, (size_t)v);
+            in->encoder[v] = '\0';
+            break;
+        case NAC_TAG_FRAMES_PER_PACKET: in->frames_per_packet = (uint16_t)v; break;
+        case NAC_TAG_MODE: in->mode = (uint8_t)v; break;
+        case NAC_TAG_VBR_TABLE:
+            if (!v)
+                return nac_error_set(err, NAC_ERR_FORMAT, "VBR table hash 0");
+            in->vbr_table = (uint32_t)v;
+            break;
+        }
+    }
+    if (!(seen & (1u << NAC_TAG_STAGES)) || !(seen & (1u << NAC_TAG_MODEL_HASH)))
+        return nac_error_set(err, NAC_ERR_FORMAT, "metadata lacks the required field %u",
+                             seen & (1u << NAC_TAG_STAGES) ? NAC_TAG_MODEL_HASH : NAC_TAG_STAGES);
+    if (!(seen & (1u << NAC_TAG_SOURCE_RATE)))
+        in->source_rate = in->codec_rate;
+    if (bits && n_bits != in->n_stages)
+        return nac_error_set(err, NAC_ERR_FORMAT, "%u stages but bits for %zu", in->n_stages, n_bits);
+    for (unsigned s = 0; s < in->n_stages; s++)
+        in->stage_bits[s] = bits ? bits[s] : (uint8_t)all_bits;
+    return check_info(in, NAC_ERR_FORMAT, err);
+}
+
+/* ---- packets --------------------------------------------------------------------------- */
+
+/* Bytes of a version-2 packet's check for a payload of len bytes. */
+static size_t check_bytes(size_t len) { return len <= NAC_NACFILE_SHORT_PAYLOAD ? 2 : 4; }
+
+size_t nac_nacfile_packet_frame(uint8_t *out, int version, uint32_t seq, const uint8_t *payload, size_t len)
+{
+    out[0] = NAC_NACFILE_SYNC0;
+    out[1] = NAC_NACFILE_SYNC1;
+    if (version == 1) {
+        nac_put_be32(out + 2, seq);
+        nac_put_be16(out + 6, (uint16_t)len);
+        if (len)
+            memmove(out + 8, payload, len);
+        nac_put_be32(out + 8 + len, nac_crc32(0, out + 2, 6 + len));
+        return NAC_NACFILE_PACKET_OVERHEAD + len;
+    }
+    nac_put_be16(out + 2, (uint16_t)seq);
+    uint8_t lenbuf[4];
+    size_t hdr = 4 + (size_t)(put_varint(lenbuf, len) - lenbuf);
+    if (len)
+        memmove(out + hdr, payload, len);
+    memcpy(out + 4, lenbuf, hdr - 4);
+    if (check_bytes(len) == 2)
+        nac_put_be16(out + hdr + len, nac_crc16(NAC_CRC16_INIT, out + 2, hdr - 2 + len));
+    else
+        nac_put_be32(out + hdr + len, nac_crc32(0, out + 2, hdr - 2 + len));
+    return hdr + len + check_bytes(len);
+}
+
+/* The layout of a packet that starts with p[0..avail-1]: 1 with *hdr (bytes before the payload),
+ * *len (payload) and *total; 0 if it cannot be a packet; -1 if more bytes are needed to tell. */
+static int packet_layout(const uint8_t *p, size_t avail, int version, size_t *hdr, size_t *len, size_t *total)
+{
+    if ((avail >= 1 && p[0] != NAC_NACFILE_SYNC0) || (avail >= 2 && p[1] != NAC_NACFILE_SYNC1))
+        return 0;
+    if (version == 1) {
+        if (avail < 8)
+            return -1;
+        *hdr = 8;
+        *len = nac_get_be16(p + 6);
+        *total = NAC_NACFILE_PACKET_OVERHEAD + *len;
+        return 1;
+    }
+    if (avail < 5)
+        return -1;
+    uint64_t v;
+    int cut;
+    size_t k = get_varint(p + 4, avail - 4, 3, &v, &cut);
+    if (!k)
+        return cut ? -1 : 0;
+    if (v > NAC_NACFILE_MAX_PAYLOAD)
+        return 0;
+    *hdr = 4 + k;
+    *len = (size_t)v;
+    *total = *hdr + *len + check_bytes(*len);
+    return 1;
+}
+
+static uint32_t stored_check(const uint8_t *p, size_t len, int version)
+{
+    return version == 2 && check_bytes(len) == 2 ? nac_get_be16(p) : nac_get_be32(p);
+}
+
+int nac_nacfile_packet_parse(nac_nacfile_packet *pkt, int version, const uint8_t *data, size_t size, nac_error *err)
+{
+    if (!pkt || (!data && size) || (version != 1 && version != 2))
+        return nac_error_set(err, NAC_ERR_ARG, "nac_packet_parse: NULL argument or version not 1 or 2");
+    memset(pkt, 0, sizeof *pkt);
+    size_t hdr, len, total;
+    int st = packet_layout(data, size, version, &hdr, &len, &total);
+    if (st == 0)
+        return nac_error_set(err, NAC_ERR_CORRUPT, "not a packet: no sync word or a bad length");
+    if (st < 0 || size < total)
+        return nac_error_set(err, NAC_ERR_TRUNCATED, "packet of %zu bytes cut to %zu", st < 0 ? 0 : total, size);
+    if (size > total)
+        return nac_error_set(err, NAC_ERR_CORRUPT, "%zu bytes after the packet", size - total);
+    uint32_t want = stored_check(data + hdr + len, len, version);
+    uint32_t got = version == 2 && check_bytes(len) == 2 ? nac_crc16(NAC_CRC16_INIT, data + 2, hdr - 2 + len)
+                                                        : nac_crc32(0, data + 2, hdr - 2 + len);
+    if (want != got)
+        return nac_error_set(err, NAC_ERR_CORRUPT, "packet CRC mismatch");
+    pkt->seq = version == 1 ? nac_get_be32(data + 2) : nac_get_be16(data + 2);
+    pkt->data = data + hdr;
+    pkt->size = len;
+    return NAC_OK;
+}
+
 /* ---- writer ---------------------------------------------------------------------------- */
 
 struct nac_nacfile_writer {
+    int version;
+    uint8_t *frame;  /* one framed packet */
     FILE *f;
     uint8_t *mem;
     size_t size, cap;
@@ -217,6 +532,11 @@ static int writer_open(nac_nacfile_writer **out, FILE *f, const nac_nacfile_info
     if (!w)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a .nac writer");
     w->f = f;
+    w->version = info->version ? info->version : NAC_NACFILE_VERSION;
+    if (!(w->frame = malloc(MAX_PACKET))) {
+        free(w);
+        return nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a .nac writer");
+    }
     uint8_t head[META_BUF];
     size_t n = encode_head(head, info);
     if ((rc = wput(w, head, n, err)) < 0) {
@@ -249,17 +569,24 @@ int nac_nacfile_writer_write(nac_nacfile_writer *w, uint32_t seq, const uint8_t 
     if (len > NAC_NACFILE_MAX_PAYLOAD)
         return nac_error_set(err, NAC_ERR_ARG, "packet payload of %zu bytes is more than %d", len,
                              NAC_NACFILE_MAX_PAYLOAD);
-    uint8_t head[8], tail[4];
-    head[0] = NAC_NACFILE_SYNC0;
-    head[1] = NAC_NACFILE_SYNC1;
-    nac_put_be32(head + 2, seq);
-    nac_put_be16(head + 6, (uint16_t)len);
-    nac_put_be32(tail, nac_crc32(nac_crc32(0, head + 2, 6), payload, len));
-    int rc;
-    if ((rc = wput(w, head, 8, err)) < 0 || (rc = wput(w, payload, len, err)) < 0 || (rc = wput(w, tail, 4, err)) < 0)
-        return rc;
-    return NAC_OK;
+    size_t n = nac_nacfile_packet_frame(w->frame, w->version, seq, payload, len);
+    return wput(w, w->frame, n, err);
 }
+
+int nac_nacfile_writer_write_framed(nac_nacfile_writer *w, const uint8_t *packet, size_t size, nac_error *err)
+{
+    if (!w || !packet)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_writer_write_framed: NULL argument");
+    if (w->finished)
+        return nac_error_set(err, NAC_ERR_STATE, "packet written after finish");
+    nac_nacfile_packet p;
+    nac_error e2;
+    if (nac_nacfile_packet_parse(&p, w->version, packet, size, &e2))
+        return nac_error_set(err, NAC_ERR_ARG, "not a version-%d packet: %s", w->version, nac_error_message(&e2));
+    return wput(w, packet, size, err);
+}
+
+int nac_nacfile_writer_version(const nac_nacfile_writer *w) { return w ? w->version : 0; }
 
 int nac_nacfile_writer_finish(nac_nacfile_writer *w, nac_error *err)
 {
@@ -282,10 +609,16 @@ void nac_nacfile_writer_destroy(nac_nacfile_writer *w)
     if (!w)
         return;
     free(w->mem);
+    free(w->frame);
     free(w);
 }
 
 /* ---- reader ---------------------------------------------------------------------------- */
+
+/* A packet's place: bytes before the payload, payload, whole packet. */
+typedef struct span {
+    size_t hdr, len, total;
+} span;
 
 struct nac_nacfile_reader {
     FILE *f;              /* NULL for a memory reader */
@@ -300,10 +633,13 @@ struct nac_nacfile_reader {
     /* Running CRCs: ring[o % RING] = CRC of the stream bytes from an origin up to offset o, for
      * o in [ring_lo, ring_hi]; any span's CRC then costs one combine, not a pass over it. */
     uint32_t *ring;
+    uint16_t *ring16;     /* the same for CRC-16 registers (version 2), from register 0 at the origin */
     uint64_t ring_lo, ring_hi;
     int ring_valid;
-    uint64_t op_len;      /* the combine operator cached for one span length */
+    uint64_t op_len, op16_len; /* the combine operators cached for one span length */
     uint32_t op;
+    uint16_t op16;
+    int version;          /* of the stream: 1 or 2 */
     /* Sequence numbers (docs/format.md 2.4) */
     uint32_t expected;    /* sequence number of the next packet if none is lost */
     int started;          /* a packet was accepted */
@@ -312,7 +648,8 @@ struct nac_nacfile_reader {
     uint64_t max_gap;     /* the most packets one gap may count lost (60 s) */
     int probing;          /* a packet jumped too far; probe = its seq + 1 */
     uint32_t probe;
-    size_t held, held_next; /* swapped neighbours: the later one (held bytes at pos) is returned next */
+    span held;            /* swapped neighbours: the later-numbered one, at pos, is returned after the */
+    size_t held_next;     /* earlier one (held_next bytes at pos + held.total); then both are skipped */
     nac_nacfile_info info;
 };
 
@@ -360,17 +697,17 @@ static int read_head(nac_nacfile_reader *r, nac_error *err)
         return nac_error_set(err, NAC_ERR_FORMAT, "not a .nac stream (bad magic)");
     if (avail >= 4 && h[3] == 0)
         return nac_error_set(err, NAC_ERR_FORMAT, ".nac version 0 is invalid");
-    if (avail >= 4 && h[3] > NAC_NACFILE_VERSION)
-        return nac_error_set(err, NAC_ERR_UNSUPPORTED, ".nac version %u is newer than this reader (%d)", h[3],
-                             NAC_NACFILE_VERSION);
+    if (avail >= 4 && h[3] > 2)
+        return nac_error_set(err, NAC_ERR_UNSUPPORTED, ".nac version %u is newer than this reader (2)", h[3]);
     if (r->io_error)
         return nac_error_set(err, NAC_ERR_IO, "cannot read the .nac stream: %s", strerror(r->io_error));
     if (avail < NAC_NACFILE_HEADER_SIZE)
         return nac_error_set(err, NAC_ERR_TRUNCATED, ".nac stream has %zu bytes, its header needs %d", avail,
                              NAC_NACFILE_HEADER_SIZE);
-    uint32_t meta_len = nac_get_be32(h + 4);
-    if (meta_len < CRC_TLV || meta_len > MAX_META)
-        return nac_error_set(err, NAC_ERR_FORMAT, "metadata length %u is not in %d..%u", meta_len, CRC_TLV,
+    uint32_t meta_len = nac_get_be32(h + 4), min_meta = h[3] == 1 ? CRC_TLV : 2;
+    r->version = h[3];
+    if (meta_len < min_meta || meta_len > MAX_META)
+        return nac_error_set(err, NAC_ERR_FORMAT, "metadata length %u is not in %u..%u", meta_len, min_meta,
                              MAX_META);
     size_t total = NAC_NACFILE_HEADER_SIZE + (size_t)meta_len;
     avail = fill(r, total);
@@ -380,7 +717,8 @@ static int read_head(nac_nacfile_reader *r, nac_error *err)
         return nac_error_set(err, NAC_ERR_TRUNCATED, "metadata ends at byte %zu, the stream at byte %zu", total,
                              avail);
     h = r->base + r->pos; /* fill may have moved the buffer */
-    int rc = parse_meta(h, h + NAC_NACFILE_HEADER_SIZE, meta_len, &r->info, err);
+    int rc = r->version == 1 ? parse_meta_v1(h, h + NAC_NACFILE_HEADER_SIZE, meta_len, &r->info, err)
+                             : parse_meta_v2(h, h + NAC_NACFILE_HEADER_SIZE, meta_len, &r->info, err);
     if (rc < 0)
         return rc;
     r->pos += total;
@@ -402,6 +740,8 @@ static void seq_limits(nac_nacfile_reader *r)
     }
     double gap = floor((double)NAC_NACFILE_MAX_GAP_SECONDS * in->codec_rate / (fpp * in->frame_size));
     r->max_gap = gap >= 1 ? (uint64_t)gap : 1;
+    if (r->version == 2 && r->max_gap > 32767)
+        r->max_gap = 32767; /* 16-bit sequence numbers tell gaps of up to 32767 packets */
 }
 
 static int reader_open(nac_nacfile_reader **out, FILE *f, const void *data, size_t size, nac_error *err)
@@ -451,25 +791,44 @@ int nac_nacfile_reader_create_mem(nac_nacfile_reader **out, const void *data, si
 
 const nac_nacfile_info *nac_nacfile_reader_info(const nac_nacfile_reader *r) { return r ? &r->info : NULL; }
 
-/* CRC-32 of the stream bytes [a, b), which the buffer holds, with b - a < RING: from the running
- * CRCs, so that testing every sync word of a damaged stretch costs time linear in its length
- * (a direct CRC per candidate costs up to 64 KiB each: quadratic on a run of A5 5A). */
-static uint32_t span_crc(nac_nacfile_reader *r, uint64_t a, uint64_t b)
+/* The check of the stream bytes [a, b), which the buffer holds, with b - a < RING (a CRC-16 register
+ * when crc16, else a CRC-32): from the running CRCs, so that testing every sync word of a damaged
+ * stretch costs time linear in its length (a direct CRC per candidate costs up to 64 KiB each:
+ * quadratic on a run of A5 5A). */
+static uint32_t span_crc(nac_nacfile_reader *r, uint64_t a, uint64_t b, int crc16)
 {
-    if (!r->ring && !(r->ring = malloc(RING * sizeof *r->ring)))
-        return nac_crc32(0, r->base + (a - r->base_offset), (size_t)(b - a));
+    if (!r->ring && (!(r->ring = malloc(RING * sizeof *r->ring)) || !(r->ring16 = malloc(RING * sizeof *r->ring16)))) {
+        free(r->ring);
+        r->ring = NULL;
+        const uint8_t *p = r->base + (a - r->base_offset);
+        return crc16 ? nac_crc16(NAC_CRC16_INIT, p, (size_t)(b - a)) : nac_crc32(0, p, (size_t)(b - a));
+    }
     if (!r->ring_valid || a < r->ring_lo || a > r->ring_hi) { /* a new origin (any origin will do) */
         r->ring_lo = r->ring_hi = a;
         r->ring[a % RING] = 0;
+        r->ring16[a % RING] = 0;
         r->ring_valid = 1;
     }
     uint32_t c = r->ring[r->ring_hi % RING];
+    uint16_t c16 = r->ring16[r->ring_hi % RING];
     for (; r->ring_hi < b; r->ring_hi++) {
-        c = nac_crc32(c, r->base + (r->ring_hi - r->base_offset), 1);
+        const uint8_t *p = r->base + (r->ring_hi - r->base_offset);
+        c = nac_crc32(c, p, 1);
         r->ring[(r->ring_hi + 1) % RING] = c;
+        if (r->version == 2) {
+            c16 = nac_crc16(c16, p, 1);
+            r->ring16[(r->ring_hi + 1) % RING] = c16;
+        }
     }
     if (r->ring_hi - r->ring_lo >= RING)
         r->ring_lo = r->ring_hi - RING + 1;
+    if (crc16) {
+        if (r->op16_len != b - a) {
+            r->op16_len = b - a;
+            r->op16 = nac_crc16_shift_gen(b - a);
+        }
+        return (uint16_t)(r->ring16[b % RING] ^ nac_crc16_shift((uint16_t)(NAC_CRC16_INIT ^ r->ring16[a % RING]), r->op16));
+    }
     if (r->op_len != b - a) {
         r->op_len = b - a;
         r->op = nac_crc32_combine_gen(b - a);
@@ -477,47 +836,58 @@ static uint32_t span_crc(nac_nacfile_reader *r, uint64_t a, uint64_t b)
     return r->ring[b % RING] ^ nac_crc32_combine_op(r->ring[a % RING], 0, r->op);
 }
 
-/* Is there a packet `off` bytes past the read position? 1: yes, *total bytes long; 0: no; -1: it
- * could be one but the input ends before it does. */
-static int packet_at_off(nac_nacfile_reader *r, size_t off, size_t *total)
+/* Is there a packet `off` bytes past the read position? 1: yes, *sp says where its parts are; 0: no;
+ * -1: it could be one but the input ends before it does. */
+static int packet_at_off(nac_nacfile_reader *r, size_t off, span *sp)
 {
-    size_t avail = fill(r, off + 8);
+    size_t head = r->version == 1 ? 8 : 7;
+    size_t avail = fill(r, off + head);
     if (avail <= off)
         return -1; /* the input ends here */
     avail -= off;
     const uint8_t *p = r->base + r->pos + off;
-    if (avail < 8) {
-        if ((avail >= 1 && p[0] != NAC_NACFILE_SYNC0) || (avail >= 2 && p[1] != NAC_NACFILE_SYNC1))
-            return 0;
-        return -1;
-    }
-    if (p[0] != NAC_NACFILE_SYNC0 || p[1] != NAC_NACFILE_SYNC1)
-        return 0;
-    size_t len = nac_get_be16(p + 6), n = NAC_NACFILE_PACKET_OVERHEAD + len;
-    if (fill(r, off + n) < off + n)
+    int st = packet_layout(p, avail, r->version, &sp->hdr, &sp->len, &sp->total);
+    if (st <= 0)
+        return st;
+    if (fill(r, off + sp->total) < off + sp->total)
         return -1;
     p = r->base + r->pos + off;
     uint64_t at = r->base_offset + r->pos + off;
-    if (span_crc(r, at + 2, at + 8 + len) != nac_get_be32(p + 8 + len))
+    int crc16 = r->version == 2 && check_bytes(sp->len) == 2;
+    if (span_crc(r, at + 2, at + sp->hdr + sp->len, crc16) != stored_check(p + sp->hdr + sp->len, sp->len, r->version))
         return 0;
-    *total = n;
     return 1;
 }
 
-static int packet_at(nac_nacfile_reader *r, size_t *total) { return packet_at_off(r, 0, total); }
+static int packet_at(nac_nacfile_reader *r, span *sp) { return packet_at_off(r, 0, sp); }
+
+/* The sequence number of the packet `off` bytes past the read position: version 2 stores 16 bits,
+ * unwrapped to the nearest number to the expected one (negative: older than the first packet). */
+static int64_t packet_seq(const nac_nacfile_reader *r, size_t off)
+{
+    const uint8_t *p = r->base + r->pos + off;
+    if (r->version == 1)
+        return nac_get_be32(p + 2);
+    uint16_t s = nac_get_be16(p + 2);
+    if (!r->started)
+        return s;
+    return (int64_t)r->expected + (int16_t)(uint16_t)(s - (uint16_t)r->expected);
+}
 
 /* What the sequence rules (docs/format.md 2.4) make of a packet whose CRC checks. */
 enum { SEQ_ACCEPT, SEQ_OLD, SEQ_FAR };
 
-static int seq_verdict(nac_nacfile_reader *r, uint32_t seq)
+static int seq_verdict(nac_nacfile_reader *r, int64_t seq)
 {
-    if (r->started && seq < r->expected)
+    if (seq < 0 || (r->started && seq < (int64_t)r->expected))
         return SEQ_OLD;
-    uint64_t gap = seq - (r->started ? r->expected : 0);
+    if (seq > UINT32_MAX)
+        return SEQ_FAR;
+    uint64_t gap = (uint64_t)seq - (r->started ? r->expected : 0);
     if ((uint64_t)seq >= r->max_packets)
         return SEQ_FAR;
     if (gap > 0 && (gap > r->max_gap || r->concealed + gap > r->max_gap + r->accepted)) {
-        if (r->probing && seq == r->probe)
+        if (r->probing && seq == (int64_t)r->probe)
             return SEQ_ACCEPT; /* two packets in a row agree: the stream really jumped */
         return SEQ_FAR;
     }
@@ -525,16 +895,16 @@ static int seq_verdict(nac_nacfile_reader *r, uint32_t seq)
 }
 
 /* Returns the packet `off` bytes past the read position (total bytes long) in *pkt. */
-static void take_packet(nac_nacfile_reader *r, nac_nacfile_packet *pkt, size_t off, size_t total)
+static void take_packet(nac_nacfile_reader *r, nac_nacfile_packet *pkt, size_t off, const span *sp)
 {
     const uint8_t *p = r->base + r->pos + off;
-    pkt->seq = nac_get_be32(p + 2);
+    pkt->seq = (uint32_t)packet_seq(r, off);
     pkt->lost = r->started ? pkt->seq - r->expected : pkt->seq;
     if (r->probing && pkt->seq == r->probe)
         pkt->lost = 0; /* the stream restarts after a jump: nothing to conceal */
     pkt->reordered = 0;
-    pkt->data = p + 8;
-    pkt->size = total - NAC_NACFILE_PACKET_OVERHEAD;
+    pkt->data = p + sp->hdr;
+    pkt->size = sp->len;
     pkt->offset = r->base_offset + r->pos + off;
     r->probing = 0;
     r->started = 1;
@@ -545,38 +915,38 @@ static void take_packet(nac_nacfile_reader *r, nac_nacfile_packet *pkt, size_t o
 
 /* Skips the run of valid packets at the read position that the sequence rules drop; *verdict is the
  * first one's, err says what was dropped. */
-static int drop_packets(nac_nacfile_reader *r, int verdict, size_t total, nac_error *err)
+static int drop_packets(nac_nacfile_reader *r, int verdict, span sp, nac_error *err)
 {
     uint64_t at = r->base_offset + r->pos;
-    uint32_t first = nac_get_be32(r->base + r->pos + 2), last = first, expected = r->expected;
+    int64_t first = packet_seq(r, 0), last = first;
+    uint32_t expected = r->expected;
     unsigned long n = 0;
     do {
-        last = nac_get_be32(r->base + r->pos + 2);
-        if (verdict == SEQ_FAR && (uint64_t)last < r->max_packets) {
+        last = packet_seq(r, 0);
+        if (verdict == SEQ_FAR && last >= 0 && (uint64_t)last < r->max_packets) {
             r->probing = 1;
-            r->probe = last + 1;
+            r->probe = (uint32_t)last + 1;
         }
-        r->pos += total;
+        r->pos += sp.total;
         n++;
-    } while (verdict == SEQ_OLD && packet_at(r, &total) == 1 &&
-             seq_verdict(r, nac_get_be32(r->base + r->pos + 2)) == SEQ_OLD);
+    } while (verdict == SEQ_OLD && packet_at(r, &sp) == 1 && seq_verdict(r, packet_seq(r, 0)) == SEQ_OLD);
     if (verdict == SEQ_OLD && n == 1)
         return nac_error_set(err, NAC_ERR_CORRUPT,
-                             "the packet at byte %llu (sequence %u) repeats or arrives after packet %u: dropped",
-                             (unsigned long long)at, first, expected - 1);
+                             "the packet at byte %llu (sequence %lld) repeats or arrives after packet %u: dropped",
+                             (unsigned long long)at, (long long)first, expected - 1);
     if (verdict == SEQ_OLD)
         return nac_error_set(err, NAC_ERR_CORRUPT,
-                             "%lu packets at byte %llu (sequence %u, ..., %u) repeat or arrive after packet %u: dropped",
-                             n, (unsigned long long)at, first, last, expected - 1);
+                             "%lu packets at byte %llu (sequence %lld, ..., %lld) repeat or arrive after packet %u: dropped",
+                             n, (unsigned long long)at, (long long)first, (long long)last, expected - 1);
     if ((uint64_t)first >= r->max_packets)
         return nac_error_set(err, NAC_ERR_CORRUPT,
-                             "packet at byte %llu has sequence %u, beyond the %llu packets the stream's length "
+                             "packet at byte %llu has sequence %lld, beyond the %llu packets the stream's length "
                              "allows: dropped",
-                             (unsigned long long)at, first, (unsigned long long)r->max_packets);
+                             (unsigned long long)at, (long long)first, (unsigned long long)r->max_packets);
     return nac_error_set(err, NAC_ERR_CORRUPT,
-                         "packet at byte %llu has sequence %u, %llu past the expected %u: more than %d s of audio "
+                         "packet at byte %llu has sequence %lld, %lld past the expected %u: more than %d s of audio "
                          "lost or a damaged number; dropped",
-                         (unsigned long long)at, first, (unsigned long long)(first - expected), expected,
+                         (unsigned long long)at, (long long)first, (long long)(first - expected), expected,
                          NAC_NACFILE_MAX_GAP_SECONDS);
 }
 
@@ -586,31 +956,31 @@ int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_
         return nac_error_set(err, NAC_ERR_ARG, "nac_nacfile_reader_next: NULL argument");
     if (r->done)
         return NAC_NACFILE_END;
-    size_t total, next;
-    if (r->held) { /* the first of two swapped packets, after the second */
-        take_packet(r, pkt, 0, r->held);
+    span sp, next;
+    if (r->held.total) { /* the first of two swapped packets, after the second */
+        take_packet(r, pkt, 0, &r->held);
         pkt->reordered = 1;
-        r->pos += r->held + r->held_next;
-        r->held = 0;
+        r->pos += r->held.total + r->held_next;
+        r->held.total = 0;
         return NAC_OK;
     }
-    int st = packet_at(r, &total);
+    int st = packet_at(r, &sp);
     if (st == 1) {
-        uint32_t seq = nac_get_be32(r->base + r->pos + 2);
+        int64_t seq = packet_seq(r, 0);
         int v = seq_verdict(r, seq);
         if (v != SEQ_ACCEPT)
-            return drop_packets(r, v, total, err);
+            return drop_packets(r, v, sp, err);
         /* two neighbours in swapped order (a muxer's mistake): give them back in order */
-        if (r->started && seq == r->expected + 1 && packet_at_off(r, total, &next) == 1 &&
-            nac_get_be32(r->base + r->pos + total + 2) == r->expected) {
-            take_packet(r, pkt, total, next);
+        if (r->started && seq == (int64_t)r->expected + 1 && packet_at_off(r, sp.total, &next) == 1 &&
+            packet_seq(r, sp.total) == (int64_t)r->expected) {
+            take_packet(r, pkt, sp.total, &next);
             pkt->reordered = 1;
-            r->held = total;
-            r->held_next = next;
+            r->held = sp;
+            r->held_next = next.total;
             return NAC_OK;
         }
-        take_packet(r, pkt, 0, total);
-        r->pos += total;
+        take_packet(r, pkt, 0, &sp);
+        r->pos += sp.total;
         return NAC_OK;
     }
     if (r->io_error) {
@@ -625,7 +995,7 @@ int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_
     /* Damage: scan forward for the next sync word that starts a packet whose CRC checks. */
     for (r->pos++; fill(r, 2) >= 2; r->pos++) {
         const uint8_t *p = r->base + r->pos;
-        if (p[0] == NAC_NACFILE_SYNC0 && p[1] == NAC_NACFILE_SYNC1 && packet_at(r, &total) == 1) {
+        if (p[0] == NAC_NACFILE_SYNC0 && p[1] == NAC_NACFILE_SYNC1 && packet_at(r, &sp) == 1) {
             uint64_t at = r->base_offset + r->pos;
             return nac_error_set(err, NAC_ERR_CORRUPT,
                                  "%llu bytes at byte %llu are not a valid packet; resynchronised at byte %llu",
@@ -644,11 +1014,14 @@ int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_
                          (unsigned long long)(end - bad), (unsigned long long)bad);
 }
 
+uint64_t nac_nacfile_reader_offset(const nac_nacfile_reader *r) { return r ? r->base_offset + r->pos : 0; }
+
 void nac_nacfile_reader_destroy(nac_nacfile_reader *r)
 {
     if (!r)
         return;
     free(r->buf);
     free(r->ring);
+    free(r->ring16);
     free(r);
 }

@@ -11,21 +11,23 @@
 
 #include "core/status.h"
 
-#define NAC_NACFILE_VERSION 1
+#define NAC_NACFILE_VERSION NAC_FORMAT_VERSION /* the version written when info.version is 0 */
 #define NAC_NACFILE_HEADER_SIZE 9
 #define NAC_NACFILE_SYNC0 0xA5
 #define NAC_NACFILE_SYNC1 0x5A
-#define NAC_NACFILE_PACKET_OVERHEAD 12  /* sync 2 + sequence 4 + length 2 + CRC 4 */
+#define NAC_NACFILE_PACKET_OVERHEAD 12  /* version 1: sync 2 + sequence 4 + length 2 + CRC 4 */
+#define NAC_NACFILE_MAX_OVERHEAD 11     /* version 2 at most: sync 2 + sequence 2 + length 3 + CRC 4 */
+#define NAC_NACFILE_SHORT_PAYLOAD 4000  /* version 2: payloads up to this size carry a CRC-16, longer a CRC-32 */
 #define NAC_NACFILE_MAX_PAYLOAD 65535
-#define NAC_NACFILE_MAX_STAGES 64
-#define NAC_NACFILE_MAX_ENCODER 255     /* bytes of the encoder-version string */
+#define NAC_NACFILE_MAX_STAGES NAC_MAX_STAGES
+#define NAC_NACFILE_MAX_ENCODER NAC_MAX_ENCODER
 #define NAC_NACFILE_MAX_SOURCE_RATE 655350 /* Hz: the most a WAV or FLAC file can state */
 #define NAC_NACFILE_MAX_GAP_SECONDS 60     /* longest packet; longest gap of a stream of unknown length */
-#define NAC_NACFILE_LENGTH_UNKNOWN UINT64_MAX /* length tag value of a stream of unknown length */
+#define NAC_NACFILE_LENGTH_UNKNOWN NAC_LENGTH_UNKNOWN
 /* Returned (a positive value, not an error) by nac_nacfile_reader_next at the end of the input. */
-#define NAC_NACFILE_END 1
+#define NAC_NACFILE_END NAC_END
 
-/* Metadata tags. Unknown tags are skipped by readers. */
+/* Version-1 metadata tags (TLV: u8 tag, u16 length, value). Unknown tags are skipped by readers. */
 enum {
     NAC_TAG_SOURCE_RATE = 0x01,       /* u32: sample rate of the original audio, Hz */
     NAC_TAG_CHANNELS = 0x02,          /* u16: channels of the original audio */
@@ -39,35 +41,17 @@ enum {
     NAC_TAG_ENCODER = 0x0A,           /* UTF-8: encoder name and version */
     NAC_TAG_FRAMES_PER_PACKET = 0x0B, /* u16, optional: latent frames in each packet */
     NAC_TAG_MODE = 0x0C,              /* u8, optional: coding mode (NAC_MODE_*); absent = 0 */
+    NAC_TAG_VBR_TABLE = 0x0D,         /* version 2 only: u32 hash of the VBR probability table */
     NAC_TAG_CRC = 0xFF                /* u32, last: CRC-32 of every byte of the stream before it */
 };
+/* Version 2 uses the same numbers as field ids (docs/format.md 2.2). */
 
-/* Coding modes (tag 0x0C): what the packets' payload is. */
-enum {
-    NAC_MODE_NEURAL = 0,    /* the neural codec's residual-VQ codes (tag absent) */
-    NAC_MODE_TRANSFORM = 1, /* the transform coder of the high rates */
-    NAC_MODE_VOCODER = 2,   /* the vocoder-feature mode of 0.7-1.6 kbps */
-    NAC_MODE_COUNT
-};
+#define NAC_MODE_COUNT 3
 
-/* What a .nac stream says about itself. */
-typedef struct nac_nacfile_info {
-    uint32_t source_rate;       /* Hz, 1000..NAC_NACFILE_MAX_SOURCE_RATE */
-    uint16_t channels;          /* 1..255 */
-    uint64_t length;            /* samples per channel at source_rate, or NAC_NACFILE_LENGTH_UNKNOWN */
-    uint32_t codec_rate;        /* Hz, 1000..768000 */
-    uint32_t frame_size;        /* codec-rate samples per frame, 1..codec_rate (e.g. 320 at 16 kHz) */
-    uint16_t n_stages;          /* 1..NAC_NACFILE_MAX_STAGES */
-    uint8_t stage_bits[NAC_NACFILE_MAX_STAGES]; /* [0..n_stages-1], each 1..24 */
-    uint32_t model_hash;
-    uint32_t delay;             /* codec-rate samples, at most 10 s worth */
-    uint16_t frames_per_packet; /* 0 = not stated (tag absent); frames_per_packet * frame_size <= 60 s */
-    uint8_t mode;               /* NAC_MODE_*; 0 when tag 0x0C is absent */
-    uint8_t bitrate;            /* nominal, units of 100 bit/s (60 = 6 kbps); 0 = not stated */
-    char encoder[NAC_NACFILE_MAX_ENCODER + 1]; /* NUL-terminated UTF-8 */
-} nac_nacfile_info;
+/* What a .nac stream says about itself (include/nac/nac.h). */
+typedef nac_stream_info nac_nacfile_info;
 
-/* Checks the fields of info for the ranges above. Returns NAC_OK or NAC_ERR_ARG with the reason. */
+/* Checks the fields of info for the ranges of docs/format.md. Returns NAC_OK or NAC_ERR_ARG with the reason. */
 int nac_nacfile_info_check(const nac_nacfile_info *info, nac_error *err);
 
 /* ---- writer ---------------------------------------------------------------------------- */
@@ -84,6 +68,11 @@ int nac_nacfile_writer_create_mem(nac_nacfile_writer **out, const nac_nacfile_in
  * Returns NAC_OK, NAC_ERR_ARG, NAC_ERR_IO, NAC_ERR_NOMEM or NAC_ERR_STATE (after finish). */
 int nac_nacfile_writer_write(nac_nacfile_writer *w, uint32_t seq, const uint8_t *payload, size_t len,
                              nac_error *err);
+/* Appends a packet framed by nac_nacfile_packet_frame with the writer's version (checked with
+ * nac_nacfile_packet_parse: NAC_ERR_ARG if it is not exactly one valid packet). */
+int nac_nacfile_writer_write_framed(nac_nacfile_writer *w, const uint8_t *packet, size_t size, nac_error *err);
+/* The container version the writer writes (1 or 2). */
+int nac_nacfile_writer_version(const nac_nacfile_writer *w);
 /* Flushes and checks that every write succeeded (does not close f). Returns NAC_OK or NAC_ERR_IO. */
 int nac_nacfile_writer_finish(nac_nacfile_writer *w, nac_error *err);
 /* The bytes written so far by a memory writer (owned by w, valid until the next write or destroy);
@@ -96,17 +85,18 @@ void nac_nacfile_writer_destroy(nac_nacfile_writer *w);
 
 typedef struct nac_nacfile_reader nac_nacfile_reader;
 
-/* One packet. data points into the reader and is valid until its next call. */
-typedef struct nac_nacfile_packet {
-    uint32_t seq;         /* sequence number */
-    uint32_t lost;        /* packets missing just before this one (seq - expected), within the bounds of
-                           * docs/format.md 2.4: to conceal */
-    int reordered;        /* 1 for both packets of two neighbours that came in swapped order and are
-                           * returned in order (the second call's packet has the lower offset) */
-    const uint8_t *data;  /* payload */
-    size_t size;          /* payload bytes */
-    uint64_t offset;      /* byte offset of the packet's sync word in the stream */
-} nac_nacfile_packet;
+/* One packet (include/nac/nac.h). */
+typedef nac_packet nac_nacfile_packet;
+
+/* Frames payload[0..len-1] as one packet of the given container version (1 or 2) with sequence
+ * number seq (version 2 keeps seq mod 65536) into out (at least len + NAC_NACFILE_PACKET_OVERHEAD
+ * bytes); returns the packet's size. len <= NAC_NACFILE_MAX_PAYLOAD. */
+size_t nac_nacfile_packet_frame(uint8_t *out, int version, uint32_t seq, const uint8_t *payload, size_t len);
+/* Parses exactly one framed packet of the given version in data[0..size-1]: *pkt gets its
+ * (unwrapped: the 16 bits of version 2 as stored) sequence number and payload (pointing into data;
+ * lost, reordered and offset 0). NAC_OK; NAC_ERR_TRUNCATED (size shorter than the packet says),
+ * NAC_ERR_CORRUPT (no sync word, bad length or CRC, bytes after the packet). */
+int nac_nacfile_packet_parse(nac_nacfile_packet *pkt, int version, const uint8_t *data, size_t size, nac_error *err);
 
 /* Reads and validates the header and metadata from f (a file, a pipe or stdin; read
  * sequentially, never seeked). f is not owned and must outlive the reader. Returns NAC_OK,
@@ -130,6 +120,8 @@ const nac_nacfile_info *nac_nacfile_reader_info(const nac_nacfile_reader *r);
  *   NAC_ERR_IO: reading f failed.
  * err gets the offsets of the damage. */
 int nac_nacfile_reader_next(nac_nacfile_reader *r, nac_nacfile_packet *pkt, nac_error *err);
+/* Bytes of the stream consumed so far. */
+uint64_t nac_nacfile_reader_offset(const nac_nacfile_reader *r);
 /* NULL is a no-op. */
 void nac_nacfile_reader_destroy(nac_nacfile_reader *r);
 
