@@ -392,3 +392,26 @@ TEST(codec_builtin_image_equals_weight_file)
     nac_model_destroy(mf);
     omp_set_num_threads(threads);
 }
+
+/* Headerless PCM in (file or pipe) codes like the same samples in a WAV; a bad output name and raw
+ * options without --raw (or --raw without a rate) are usage errors, found before any work. */
+TEST(codec_cli_raw_input_and_output_names)
+{
+    const char *tmp = nac_test_tmp_dir(), *bin = nac_test_bin();
+    char wav[512];
+    snprintf(wav, sizeof wav, "%s/raw_src.wav", tmp);
+    CHECK(nac_test_sh("sox %s -r 16000 -b 16 %s trim 0 1 2>/dev/null", speech(), wav) == 0);
+    CHECK(nac_test_sh("sox %s -t raw -e signed -b 16 -L %s/raw_src.raw", wav, tmp) == 0);
+    CHECK(nac_test_sh("%s encode -q %s %s/from_wav.nac", bin, wav, tmp) == 0);
+    CHECK(nac_test_sh("%s encode -q %s/raw_src.raw %s/from_raw.nac --raw --rate 16000", bin, tmp, tmp) == 0);
+    CHECK(nac_test_sh("cat %s/raw_src.raw | %s encode -q - %s/from_pipe.nac --raw --rate 16000 --sample-format s16le",
+                      tmp, bin, tmp) == 0);
+    CHECK(nac_test_sh("cmp -s %s/from_wav.nac %s/from_raw.nac && cmp -s %s/from_wav.nac %s/from_pipe.nac", tmp, tmp,
+                      tmp, tmp) == 0);
+    CHECK(nac_test_sh("%s encode -q %s/raw_src.raw %s/x.nac --raw 2>/dev/null", bin, tmp, tmp) == 2);
+    CHECK(nac_test_sh("%s encode -q %s %s/x.nac --rate 8000 2>/dev/null", bin, wav, tmp) == 2);
+    CHECK(nac_test_sh("%s encode -q %s/raw_src.raw %s/x.nac --raw --rate 16000 --sample-format s12 2>/dev/null", bin,
+                      tmp, tmp) == 2);
+    CHECK(nac_test_sh("%s decode -q %s/from_wav.nac %s/out.mp3 2>/dev/null", bin, tmp, tmp) == 2);
+    CHECK(nac_test_sh("test ! -e %s/out.mp3", tmp) == 0);
+}

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audio/audio_file.h"
-#include "dsp/resample.h"
+#include "nac/audio.h"
+#include "nac/error.h"
 #include "nac/nac.h"
 
 #define BLOCK 32000 /* samples read per step (2 s at 16 kHz: one internal chunk) */
@@ -160,7 +160,8 @@ static int condition_input(float *x, size_t n, size_t first, size_t *clipped, in
 
 static void encode_usage(FILE *f)
 {
-    fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--vbr] [--mode M] [--model FILE] [--packet-frames N] [-q]\n\n"
+    fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--vbr] [--mode M] [--model FILE] [--packet-frames N]\n"
+               "                  [--raw --rate HZ [--channels N] [--sample-format F]] [-q]\n\n"
                "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) at a constant\n"
                "bitrate. IN or OUT may be '-' for stdin/stdout. Samples outside [-1, 1] are clipped (with a\n"
                "note), NaN or infinite samples are refused, rates above 655350 Hz are refused (no WAV or FLAC\n"
@@ -182,8 +183,13 @@ static void encode_usage(FILE *f)
                "  --packet-frames N  20 ms frames per packet (default: one second, or about 6000 bits where\n"
                "                     that is longer: 200 at 1.5 kbps, 100 at 3; fewer: less lost per\n"
                "                     damaged packet, more overhead: 7-8 bytes per packet)\n"
+               "  --raw              IN is headerless PCM (a .raw or .pcm file, or a pipe): say what it is with\n"
+               "                     --rate HZ (required), --channels N (default 1) and --sample-format F:\n"
+               "                     s16le (default), s16be, s24le, s24be, s32le, s32be, f32le, f32be,\n"
+               "                     f64le, f64be, s8, u8, ulaw, alaw\n"
                "  -q, --quiet        no progress line\n\n"
                "examples:\n  nac encode speech.wav speech.nac --kbps 6\n"
+               "  arecord -f S16_LE -r 16000 -t raw | nac encode - speech.nac --raw --rate 16000\n"
                "  nac encode speech.wav speech.nac --kbps 24         (transform coder: near-transparent)\n"
                "  nac encode speech.wav speech.nac --kbps 2 --vbr    (variable rate, about 2 kbps)\n");
 }
@@ -191,8 +197,9 @@ static void encode_usage(FILE *f)
 int nac_cmd_encode(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *model_path = NULL, *mode = "auto";
+    const char *raw_format = NULL;
     double kbps = 6;
-    int fpp = 0, quiet = 0, vbr = 0, status = 1;
+    int fpp = 0, quiet = 0, vbr = 0, status = 1, raw = 0, raw_rate = 0, raw_channels = 1;
     if (nac_vocoder_kbps_arg(argc, argv)) /* 0.7, 1.2, 1.6 kbps: the vocoder mode, tools/cmd_vocoder.c */
         return nac_vocoder_cmd_encode(argc, argv);
     for (int i = 1; i < argc; i++) {
@@ -225,6 +232,14 @@ int nac_cmd_encode(int argc, char **argv)
             }
         } else if (!strcmp(a, "--vbr")) {
             vbr = 1;
+        } else if (!strcmp(a, "--raw")) {
+            raw = 1;
+        } else if (!strcmp(a, "--rate") && i + 1 < argc) {
+            raw_rate = atoi(argv[++i]);
+        } else if (!strcmp(a, "--channels") && i + 1 < argc) {
+            raw_channels = atoi(argv[++i]);
+        } else if (!strcmp(a, "--sample-format") && i + 1 < argc) {
+            raw_format = argv[++i];
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (nac_cli_positional("encode", "nac encode --help", a, &in, &out)) {
@@ -237,6 +252,17 @@ int nac_cmd_encode(int argc, char **argv)
     }
     if (nac_cli_refuse_same_file("encode", in, out))
         return 2;
+    nac_audio_raw raw_desc;
+    nac_error aerr = {0};
+    if (!raw && (raw_rate || raw_format || raw_channels != 1)) {
+        fprintf(stderr, "nac encode: --rate, --channels and --sample-format describe --raw input; a file with a "
+                        "header says them itself\n");
+        return 2;
+    }
+    if (raw && nac_audio_raw_set(&raw_desc, raw_format ? raw_format : "s16le", raw_rate, raw_channels, &aerr)) {
+        fprintf(stderr, "nac encode: --raw: %s%s\n", nac_error_message(&aerr), raw_rate ? "" : " (give --rate HZ)");
+        return 2;
+    }
     int transform = !strcmp(mode, "transform") || (!strcmp(mode, "auto") && !vbr && kbps >= NAC_TRANSFORM_AUTO_KBPS);
     if (transform && (vbr || kbps < NAC_TRANSFORM_MIN_KBPS || fpp > NAC_TRANSFORM_MAX_PACKET_FRAMES)) {
         fprintf(stderr, "nac encode: the transform coder runs at %g to %g kbps with at most %d frames per packet, "
@@ -257,7 +283,7 @@ int nac_cmd_encode(int argc, char **argv)
     rate_stage rate = {0};
     float *pcm = NULL;
     int st, created = 0;
-    if ((st = nac_audio_reader_open(&rd, in, &err)))
+    if ((st = raw ? nac_audio_reader_open_raw(&rd, in, &raw_desc, &err) : nac_audio_reader_open(&rd, in, &err)))
         goto fail;
     const nac_audio_info *ai = nac_audio_reader_info(rd);
     if (ai->sample_rate > 655350) {
@@ -413,6 +439,11 @@ int nac_cmd_decode(int argc, char **argv)
     }
     if (nac_cli_refuse_same_file("decode", in, out))
         return 2;
+    nac_error name_err = {0};
+    if (nac_audio_writer_check_name(out, &name_err)) { /* a usage error, found before any work */
+        fprintf(stderr, "nac decode: %s\n", nac_error_message(&name_err));
+        return 2;
+    }
     nac_error err = {0};
     nac_model *m = NULL;
     nac_file_reader *rd = NULL;

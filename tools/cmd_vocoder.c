@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/nacfile.h" /* until the .nac file API of nac/nac.h lands (packets, header) */
 #include "nac/audio.h"
 #include "nac/error.h"
 #include "nac/vocoder.h"
@@ -341,13 +340,12 @@ static int vocoder_encode_file(const char *in, const char *out, double kbps, int
 {
     nac_error err = {0};
     nac_vocoder_codec *c = NULL;
-    nac_nacfile_writer *wr = NULL;
+    nac_file_writer *wr = NULL;
     nac_audio_info ai;
     float *x = NULL, *x16 = NULL, *feat = NULL;
     int32_t *codes = NULL;
-    uint8_t *payload = NULL;
+    uint8_t *payload = NULL, *packet = NULL;
     size_t n = 0, n16 = 0, T = 0, F = 0;
-    FILE *f = NULL;
     int st, status = 1;
     nac_vocoder_grid g;
     nac_vocoder_grid_default(&g);
@@ -361,7 +359,7 @@ static int vocoder_encode_file(const char *in, const char *out, double kbps, int
         goto fail;
     nac_vocoder_codec_info ci;
     nac_vocoder_codec_get_info(c, &ci);
-    nac_nacfile_info info;
+    nac_stream_info info;
     memset(&info, 0, sizeof info);
     info.source_rate = (uint32_t)ai.sample_rate;
     info.channels = (uint16_t)ai.channels;
@@ -376,47 +374,35 @@ static int vocoder_encode_file(const char *in, const char *out, double kbps, int
     info.frames_per_packet = (uint16_t)fpp;
     info.mode = NAC_MODE_VOCODER;
     info.bitrate = (uint8_t)lround(kbps * 10);
-    snprintf(info.encoder, sizeof info.encoder, "nac %s vocoder", NAC_VERSION_STRING);
-    f = strcmp(out, "-") ? fopen(out, "wb") : stdout;
-    if (!f) {
-        st = nac_error_set(&err, NAC_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
-        goto fail;
-    }
-    if ((st = nac_nacfile_writer_create(&wr, f, &info, &err)))
-        goto fail;
-    payload = malloc(nac_vocoder_packed_bytes(c, (size_t)fpp) + 1);
-    if (!payload) {
+    size_t cap = nac_vocoder_packed_bytes(c, (size_t)fpp) + NAC_MAX_PACKET_OVERHEAD;
+    if (!(payload = malloc(cap)) || !(packet = malloc(cap))) {
         st = nac_error_set(&err, NAC_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    if ((st = nac_file_writer_open(&wr, out, &info, &err)))
+        goto fail;
     for (size_t k = 0, seq = 0; k < F; k += (size_t)fpp, seq++) {
-        size_t nf = F - k < (size_t)fpp ? F - k : (size_t)fpp;
+        size_t nf = F - k < (size_t)fpp ? F - k : (size_t)fpp, size = 0;
         nac_vocoder_pack(payload, c, codes + k * (size_t)ci.n_fields, nf);
-        if ((st = nac_nacfile_writer_write(wr, (uint32_t)seq, payload, nac_vocoder_packed_bytes(c, nf), &err)))
+        if ((st = nac_packet_frame(packet, cap, &size, &info, (uint32_t)seq, payload, nac_vocoder_packed_bytes(c, nf),
+                                   &err)) ||
+            (st = nac_file_writer_write(wr, packet, size, &err)))
             goto fail;
     }
-    if ((st = nac_nacfile_writer_finish(wr, &err)))
+    st = nac_file_writer_close(wr, &err);
+    wr = NULL;
+    if (st)
         goto fail;
-    if (f != stdout && fclose(f) != 0) {
-        f = NULL;
-        st = nac_error_set(&err, NAC_ERR_IO, "%s: write failed: %s", out, strerror(errno));
-        goto fail;
-    }
-    f = NULL;
     status = 0;
     goto done;
 fail:
     fprintf(stderr, "nac encode: %s\n", nac_error_message(&err));
-    if (f && f != stdout) {
-        fclose(f);
-        f = NULL;
+    if (wr)
+        nac_file_writer_close(wr, NULL);
+    if (strcmp(out, "-"))
         remove(out);
-    }
 done:
-    if (f && f != stdout)
-        fclose(f);
-    nac_nacfile_writer_destroy(wr);
     nac_vocoder_codec_destroy(c);
-    free(x), free(x16), free(feat), free(codes), free(payload);
+    free(x), free(x16), free(feat), free(codes), free(payload), free(packet);
     return status;
 }

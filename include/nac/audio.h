@@ -77,6 +77,9 @@ typedef struct nac_audio_writer nac_audio_writer;
  * unknown", read by libsndfile, sox and ffmpeg), then the samples as they come. NAC_ERR_IO when
  * the file cannot be created. The caller closes *out with nac_audio_writer_close. */
 int nac_audio_writer_open(nac_audio_writer **out, const char *path, int sample_rate, nac_error *err);
+/* NAC_OK if nac_audio_writer_open would take path's name ("-", .wav or .flac), else NAC_ERR_ARG with
+ * the message it would give: a program can refuse a bad output name before doing any work. */
+int nac_audio_writer_check_name(const char *path, nac_error *err);
 /* Appends x (n samples). NAC_ERR_IO when the write fails. */
 int nac_audio_writer_write(nac_audio_writer *w, const float *x, size_t n, nac_error *err);
 /* Flushes, closes and frees w; returns the first error of the writer's life. w may be NULL. */

@@ -217,6 +217,16 @@ int nac_packet_encoder_next(nac_packet_encoder *e, const uint8_t **data, size_t 
 int nac_packet_parse(nac_packet *pkt, const nac_stream_info *info, const uint8_t *data, size_t size,
                      nac_error *err);
 
+/* Frames payload[0..len-1] as packet number seq of the stream info describes (sync word,
+ * sequence number, length, CRC of its container version) into out (cap bytes), *size its bytes:
+ * for payloads of a coder of one's own, such as the vocoder mode of `nac encode`, to send or give
+ * to nac_file_writer_write. Returns NAC_OK or NAC_ERR_ARG (len above NAC_MAX_PAYLOAD, or cap below
+ * len + NAC_MAX_PACKET_OVERHEAD). Thread-safe. */
+#define NAC_MAX_PAYLOAD 65535
+#define NAC_MAX_PACKET_OVERHEAD 12
+int nac_packet_frame(uint8_t *out, size_t cap, size_t *size, const nac_stream_info *info, uint32_t seq,
+                     const uint8_t *payload, size_t len, nac_error *err);
+
 typedef struct nac_packet_decoder nac_packet_decoder;
 
 /* A decoder for the stream info describes (from nac_file_reader_info or the sender's

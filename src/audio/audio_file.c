@@ -402,6 +402,15 @@ static int write_stream_wav_header(int fd, int sample_rate)
     return write_fd_all(fd, h, sizeof h);
 }
 
+int nac_audio_writer_check_name(const char *path, nac_error *err)
+{
+    if (!path)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_audio_writer_check_name: NULL argument");
+    if (!strcmp(path, "-") || ends_with(path, ".wav") || ends_with(path, ".flac"))
+        return NAC_OK;
+    return nac_error_set(err, NAC_ERR_ARG, "%s: unknown output format (name it .wav or .flac)", path);
+}
+
 int nac_audio_writer_open(nac_audio_writer **out, const char *path, int sample_rate, nac_error *err)
 {
     nac_audio_writer *w = NULL;
@@ -432,14 +441,9 @@ int nac_audio_writer_open(nac_audio_writer **out, const char *path, int sample_r
         }
         w->sf = sf_open_fd(1, SFM_WRITE, &si, SF_FALSE);
     } else {
-        if (ends_with(path, ".wav")) {
-            si.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-        } else if (ends_with(path, ".flac")) {
-            si.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
-        } else {
-            rc = nac_error_set(err, NAC_ERR_ARG, "%s: unknown output format (name it .wav or .flac)", path);
+        if ((rc = nac_audio_writer_check_name(path, err)))
             goto fail;
-        }
+        si.format = (ends_with(path, ".wav") ? SF_FORMAT_WAV : SF_FORMAT_FLAC) | SF_FORMAT_PCM_16;
         w->sf = sf_open(path, SFM_WRITE, &si);
     }
     if (!w->sf) {

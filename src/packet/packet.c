@@ -332,6 +332,19 @@ int nac_packet_parse(nac_packet *pkt, const nac_stream_info *info, const uint8_t
     return nac_nacfile_packet_parse(pkt, info->version ? info->version : NAC_FORMAT_VERSION, data, size, err);
 }
 
+int nac_packet_frame(uint8_t *out, size_t cap, size_t *size, const nac_stream_info *info, uint32_t seq,
+                     const uint8_t *payload, size_t len, nac_error *err)
+{
+    if (!out || !size || !info || (!payload && len))
+        return nac_error_set(err, NAC_ERR_ARG, "nac_packet_frame: NULL argument");
+    if (len > NAC_MAX_PAYLOAD || cap < len + NAC_MAX_PACKET_OVERHEAD)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_packet_frame: payload of %zu bytes (at most %d) or room for %zu "
+                             "bytes (at least the payload plus %d)", len, NAC_MAX_PAYLOAD, cap,
+                             NAC_MAX_PACKET_OVERHEAD);
+    *size = nac_nacfile_packet_frame(out, info->version ? info->version : NAC_FORMAT_VERSION, seq, payload, len);
+    return NAC_OK;
+}
+
 /* ---- decoder ----------------------------------------------------------------------------------- */
 
 struct nac_packet_decoder {
