@@ -11,15 +11,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    size_t n_b = 0;
+    uint8_t *b = nac_fuzz_weights_input(data, size, &n_b);
+    if (!b)
         return 0;
-    uint8_t *b = malloc(size);
-    memcpy(b, data + 1, size - 1);
-    if (data[0] & 1)
-        nac_fuzz_repair_weights(b, size - 1);
     nac_enhance_model *m = NULL;
     nac_enhancer *e = NULL;
-    if (nac_enhance_model_load_mem(&m, b, size - 1, NULL) == NAC_OK && nac_enhancer_create(&e, m, NULL) == NAC_OK) {
+    if (nac_enhance_model_load_mem(&m, b, n_b, NULL) == NAC_OK && nac_enhancer_create(&e, m, NULL) == NAC_OK) {
         nac_enhance_info info;
         nac_enhance_model_get_info(m, &info);
         size_t n = 3 * (size_t)info.hop, cap = nac_enhancer_max_output(e, n) + nac_enhancer_max_output(

@@ -11,16 +11,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    size_t n_b = 0;
+    uint8_t *b = nac_fuzz_weights_input(data, size, &n_b);
+    if (!b)
         return 0;
-    uint8_t *b = malloc(size);
-    memcpy(b, data + 1, size - 1);
-    if (data[0] & 1)
-        nac_fuzz_repair_weights(b, size - 1);
     nac_model *m = NULL;
     nac_encoder *e = NULL;
     nac_decoder *d = NULL;
-    if (nac_model_load_mem(&m, b, size - 1, NULL) == NAC_OK) {
+    if (nac_model_load_mem(&m, b, n_b, NULL) == NAC_OK) {
         nac_model_info mi;
         nac_model_get_info(m, &mi);
         size_t n = 4 * (size_t)mi.frame_size;

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/bytes.h"
 #include "core/crc32.h"
@@ -27,6 +29,22 @@ static inline void nac_fuzz_repair_weights(uint8_t *b, size_t n)
             nac_put_le32(e + 68, nac_crc32(0, b + off, (size_t)len));
     }
     nac_put_le32(b + meta, nac_crc32(0, b, (size_t)meta));
+}
+
+/* The file a weight target reads: the input after its first byte, CRCs repaired when that byte is
+ * odd. malloc'd (size - 1 bytes, *n); NULL for an empty input. */
+static inline uint8_t *nac_fuzz_weights_input(const uint8_t *data, size_t size, size_t *n)
+{
+    if (size < 1)
+        return NULL;
+    uint8_t *b = malloc(size);
+    if (!b)
+        abort();
+    memcpy(b, data + 1, size - 1);
+    if (data[0] & 1)
+        nac_fuzz_repair_weights(b, size - 1);
+    *n = size - 1;
+    return b;
 }
 
 #endif
