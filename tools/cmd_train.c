@@ -45,6 +45,8 @@ static void usage(FILE *f)
             "  --mel-weight W     multi-scale mel L1 weight (default 15), --stft-weight W (default 1)\n"
             "  --p-full P         share of examples trained with all VQ stages (default 0.25; the rest\n"
             "                     draw 3, 6, 12, 24 or 48 stages: quantizer dropout)\n"
+            "  --p-any P          share of those that draw any stage count instead (default 0): trains\n"
+            "                     the rates between, which --vbr --kbps uses (2, 2.5, 4, 5 kbps ...)\n"
             "  --phase-weight W   phase loss (1 - cos of the phase error per STFT bin, weighted by\n"
             "                     |X|^0.6; 1 = unrelated phase) on the examples coded with at least\n"
             "                     --phase-stages stages (default 24 = 12 kbps): asks for the waveform's\n"
@@ -114,7 +116,7 @@ static int parse(nac_train_opts *o, int argc, char **argv)
         STR("--log", log) NUM("--steps", steps) NUM("--threads", threads) NUM("--batch", batch)
         NUM("--shards", shards) NUM("--seconds", seconds) NUM("--lr", lr) NUM("--min-lr", min_lr)
         NUM("--warmup", warmup) NUM("--clip", clip) NUM("--mel-weight", w_mel) NUM("--stft-weight", w_stft)
-        NUM("--p-full", p_full) NUM("--phase-weight", w_phase) NUM("--phase-stages", phase_stages)
+        NUM("--p-full", p_full) NUM("--p-any", p_any) NUM("--phase-weight", w_phase) NUM("--phase-stages", phase_stages)
         NUM("--if-weight", w_if) NUM("--gd-weight", w_gd) NUM("--dead-threshold", dead_threshold)
         NUM("--seed", seed) NUM("--save-every", save_every) NUM("--val-every", val_every) NUM("--val-kbps", val_kbps)
         NUM("--val-files", val_files) NUM("--time-limit", time_limit) NUM("--print-every", print_every)

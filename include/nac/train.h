@@ -51,6 +51,8 @@ typedef struct nac_train_opts {
     double clip;            /* gradient-norm clipping (10) */
     double w_mel, w_stft;   /* loss weights (15, 1) */
     double p_full;          /* share of examples with all VQ stages (0.25) */
+    double p_any;           /* share of the others drawing any stage count 1..S (0: only 3, 6, 12,
+                             * 24, 48, the rates of the built-in model's training) */
     double w_phase, w_if, w_gd; /* phase-loss weights (0) */
     int phase_stages;       /* the phase loss applies from this many stages (24) */
     double dead_threshold;  /* VQ dead-code threshold (-1: the model's) */

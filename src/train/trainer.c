@@ -285,6 +285,8 @@ int nac_trainer_create(nac_trainer **out, const nac_train_opts *o, nac_train_rep
     if (o->batch < 1 || o->seconds <= 0 || o->save_every < 1 || o->print_every < 1 || o->val_every < 1 ||
         o->shards < 0)
         return nac_error_set(err, NAC_ERR_ARG, "batch, seconds, save_every, print_every, val_every must be positive");
+    if (!(o->p_full >= 0 && o->p_full <= 1 && o->p_any >= 0 && o->p_any <= 1))
+        return nac_error_set(err, NAC_ERR_ARG, "--p-full and --p-any are shares between 0 and 1");
     nac_trainer *t = calloc(1, sizeof *t);
     if (!t)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
@@ -530,11 +532,15 @@ int nac_trainer_validate(nac_trainer *t, double *stoi, double *mel, nac_error *e
 
 /* ---- the step -------------------------------------------------------------------------------- */
 
-static int draw_stages(nac_rng *rng, int S, double p_full)
+/* Quantizer dropout: all S stages (p_full), else with p_any any count 1..S (the in-between rates
+ * of --vbr), else one of the trained rates. With p_any 0 the draws are those of earlier versions. */
+static int draw_stages(nac_rng *rng, int S, double p_full, double p_any)
 {
     static const int rates[] = {3, 6, 12, 24, 48};
     if (nac_rng_uniform(rng) < p_full)
         return S;
+    if (p_any > 0 && nac_rng_uniform(rng) < p_any)
+        return 1 + (int)nac_rng_below(rng, (uint64_t)S);
     int k = (int)nac_rng_below(rng, 5);
     return rates[k] < S ? rates[k] : S;
 }
@@ -657,7 +663,7 @@ int nac_trainer_step(nac_trainer *t, nac_error *err)
     /* every rank replays the whole batch's draws and keeps its own shards' rows */
     nac_dataset_batch_rows(t->x, &t->ds, &t->rng, B, T, -35.0f, -15.0f, t->s0 * Bs, t->s1 * Bs);
     for (int b = 0; b < B; b++)
-        t->n_active[b] = draw_stages(&t->rng, n->cfg.rvq.n_stages, o->p_full);
+        t->n_active[b] = draw_stages(&t->rng, n->cfg.rvq.n_stages, o->p_full, o->p_any);
     uint64_t vq_seed = nac_rng_u64(&t->rng);
     int logged = (t->step + 1) % o->print_every == 0;
     double adv[3] = {0, 0, 0};
