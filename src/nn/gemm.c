@@ -13,6 +13,7 @@
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define NN_X86 1
 #else
@@ -33,8 +34,9 @@ int nn_simd_enabled(void)
     if (simd_state < 0) {
 #if NN_X86
         __builtin_cpu_init();
-        simd_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                     __builtin_cpu_supports("f16c");
+        unsigned a, b, c, d; /* F16C: CPUID leaf 1, ECX bit 29 (clang's builtin does not name it) */
+        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+        simd_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 #else
         simd_state = 0;
 #endif
