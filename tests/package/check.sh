@@ -3,7 +3,7 @@
 # tests/package/toolkit_client.c (audio, vq, metrics, plot, degrade, listen) against it through
 # pkg-config, once with the shared library and once with the static one; runs them. Checks that
 # every public header is installed and compiles on its own (C99 and C++), that the examples of
-# docs/library.md compile, and that libnac.so exports every function the headers declare and
+# docs/library.md compile, that the client of docs/packets.md builds and prints what it says, and that libnac.so exports every function the headers declare and
 # nothing outside nac_.
 # usage: tests/package/check.sh TMPDIR   (from the repository root, after make)
 set -eu
@@ -45,6 +45,14 @@ awk -v dir="$tmp" '/^```c$/ { n++; f = sprintf("%s/doc_example_%d.c", dir, n); n
 for f in "$tmp"/doc_example_*.c; do
     $cc -std=c11 -Wall -Wextra -Werror -fsyntax-only $(pkg-config --cflags nac) "$f"
 done
+# the packet client of docs/packets.md builds (shared) and runs: it prints what the doc says
+awk '/^```c$/ { on = 1; next } /^```/ { on = 0 } on' docs/packets.md > "$tmp/packets_client.c"
+$cc -std=c11 -Wall -Wextra -Werror -o "$tmp/packets_client" "$tmp/packets_client.c" $(pkg-config --cflags --libs nac) \
+    -lm -Wl,-rpath,"$prefix/lib"
+expected=$(sed -n 's/^It prints `\(.*\)`.*/\1/p' docs/packets.md)
+if [ "$("$tmp/packets_client")" != "$expected" ]; then
+    echo "docs/packets.md: the client does not print '$expected'" >&2; exit 1
+fi
 # every function the installed headers declare is exported
 cat "$prefix"/include/nac/*.h | $cc -E -P $(pkg-config --cflags nac) -x c - |
     grep -o '\bnac_[a-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u > "$tmp/declared.txt"
