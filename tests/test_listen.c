@@ -572,7 +572,8 @@ TEST(listen_cli)
 }
 
 /* Every condition's output lines up with the reference (what the page's switching relies on):
- * the delay found by nac eval's search is within 1 ms; Opus, which keeps the waveform, also
+ * the delay found by nac eval's search is within 1 ms (5 ms for the neural codec, whose phase is
+ * its own); Opus, which keeps the waveform, also
  * correlates at lag 0. Opus and Codec 2 are skipped where their tools are not installed. */
 TEST(listen_conditions_aligned)
 {
@@ -599,7 +600,12 @@ TEST(listen_conditions_aligned)
         CHECKF(nac_listen_condition_run(y, &kbps, &c[k], x, n, m, nac_test_tmp_dir(), &e) == 0, "%s: %s", c[k].name,
                e.msg);
         CHECK(nac_align_delay(&d, x, n, y, n, 16000, 0.2, &e) == 0);
-        CHECKF(labs(d) <= 16, "%s: still %ld samples off", c[k].name, d);
+        /* The neural codec makes up its phase: its waveform correlates with the input at about 0.2,
+         * and the weak peak sits a few ms either side of 0 depending on the model (-64 samples for the
+         * model of step 53521, 0 for 45000), though its known delay is removed by construction and
+         * its output equals the CLI's (below). Waveform coders must land within 1 ms. */
+        long tol = c[k].kind == NAC_LISTEN_NAC && c[k].value < NAC_TRANSFORM_AUTO_KBPS ? 80 : 16;
+        CHECKF(labs(d) <= tol, "%s: still %ld samples off", c[k].name, d);
         if (c[k].kind == NAC_LISTEN_LOWPASS)
             CHECK(kbps == 0);
         else
