@@ -7,19 +7,7 @@
 #include <time.h>
 
 #include "train/comm.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -43,12 +31,12 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         if (nac_comm_allgather(&c, all, &one, sizeof one, &err))
             break;
-        double t0 = now();
+        double t0 = bench_now();
         if (nac_comm_reduce_shards(&c, out, g, 1, P, c.size, &err) || nac_comm_allgather(&c, vr, vs, vq, &err))
             break;
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_d);
+    qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);
     if (c.rank == 0)
         printf("%d ranks, %zu floats: exchange %.2f ms per step (median of %d; min %.2f)\n", c.size, P,
                1e3 * t[reps / 2], reps, 1e3 * t[0]);

@@ -28,6 +28,7 @@
 #include "nn/params.h"
 #include "nn/pixshuf1d.h"
 #include "nn/residual.h"
+#include "bench_util.h"
 
 enum { SR = 16000, BASE = 16, LATENT = 64, NBLK = 4, NRES = 3, MAX_OPS = 64 };
 static const int strides[NBLK] = {2, 4, 5, 8};
@@ -204,19 +205,12 @@ static void net_free(net *m)
     nn_params_free(&m->p);
 }
 
-static double now(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Profiling: adds the time since *t0 to prof[i][k] and restarts *t0. */
 static void lap(double (*prof)[4], int i, int k, double *t0)
 {
     if (!prof)
         return;
-    double t = now(CLOCK_MONOTONIC);
+    double t = bench_clock(CLOCK_MONOTONIC);
     prof[i][k] += t - *t0;
     *t0 = t;
 }
@@ -225,7 +219,7 @@ static void lap(double (*prof)[4], int i, int k, double *t0)
 static const float *net_forward(net *m, const float *x, int B, int T)
 {
     const float *in = x;
-    double t0 = m->prof ? now(CLOCK_MONOTONIC) : 0.0;
+    double t0 = m->prof ? bench_clock(CLOCK_MONOTONIC) : 0.0;
     for (int i = 0; i < m->n; i++) {
         op *o = &m->ops[i];
         int Tin = T / o->hin;
@@ -270,7 +264,7 @@ static const float *net_forward(net *m, const float *x, int B, int T)
 static void net_backward(net *m, float *dy, const float *x, int B, int T)
 {
     float *g = dy, *spare = m->g[0];
-    double t0 = m->bprof ? now(CLOCK_MONOTONIC) : 0.0;
+    double t0 = m->bprof ? bench_clock(CLOCK_MONOTONIC) : 0.0;
     for (int i = m->n - 1; i >= 0; i--) {
         op *o = &m->ops[i];
         int Tin = T / o->hin;
@@ -340,22 +334,22 @@ typedef struct trainer {
 /* One step: forward, loss (MR-STFT + L1), backward, AdamW. Returns the loss before the update. */
 static double train_step(trainer *t, const float *x, int B, int T, int update)
 {
-    double t0 = now(CLOCK_MONOTONIC), t1, t2, t3;
+    double t0 = bench_clock(CLOCK_MONOTONIC), t1, t2, t3;
     const float *y = net_forward(&t->m, x, B, T);
-    t1 = now(CLOCK_MONOTONIC);
+    t1 = bench_clock(CLOCK_MONOTONIC);
     memset(t->dy, 0, (size_t)B * T * sizeof(float));
     double loss = nn_mrstft_loss_forward_backward(t->mr, t->dy, y, x, B, T, 1.0f) +
                   nn_l1_loss_forward_backward(t->dy, y, x, B, T, 1.0f);
-    t2 = now(CLOCK_MONOTONIC);
+    t2 = bench_clock(CLOCK_MONOTONIC);
     nn_params_zero_grad(&t->m.p);
     net_backward(&t->m, t->dy, x, B, T);
-    t3 = now(CLOCK_MONOTONIC);
+    t3 = bench_clock(CLOCK_MONOTONIC);
     if (update)
         nn_adamw_step(&t->m.p, &t->opt, 3e-4f, ++t->step);
     t->phase[0] += t1 - t0;
     t->phase[1] += t2 - t1;
     t->phase[2] += t3 - t2;
-    t->phase[3] += now(CLOCK_MONOTONIC) - t3;
+    t->phase[3] += bench_clock(CLOCK_MONOTONIC) - t3;
     return loss;
 }
 
@@ -500,15 +494,9 @@ static void print_layers(net *m, const float *x, int T, int reps, double (*tf)[4
     free(prof);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -533,10 +521,10 @@ static int bench_run(trainer *t, float *x, int B, int T, int steps, int warmup, 
     t->m.prof = tf;
     t->m.bprof = tb;
     memset(t->phase, 0, sizeof t->phase);
-    double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+    double w0 = bench_clock(CLOCK_MONOTONIC), c0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
     for (int i = 0; i < steps; i++)
         loss1 = train_step(t, x, B, T, 1);
-    double wall = now(CLOCK_MONOTONIC) - w0, cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    double wall = bench_clock(CLOCK_MONOTONIC) - w0, cpu = bench_clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
     t->m.prof = t->m.bprof = NULL;
 
     /* inference: one thread, batch 1, one pass over infer_s seconds; median of infer_reps after a warm-up */
@@ -546,10 +534,10 @@ static int bench_run(trainer *t, float *x, int B, int T, int steps, int warmup, 
     make_signal(x, 1, Ti, 2);
     net_forward(&t->m, x, 1, Ti);
     for (int i = 0; i < infer_reps; i++) {
-        double a = now(CLOCK_MONOTONIC), b = now(CLOCK_PROCESS_CPUTIME_ID);
+        double a = bench_clock(CLOCK_MONOTONIC), b = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
         net_forward(&t->m, x, 1, Ti);
-        iw[i] = now(CLOCK_MONOTONIC) - a;
-        ic[i] = now(CLOCK_PROCESS_CPUTIME_ID) - b;
+        iw[i] = bench_clock(CLOCK_MONOTONIC) - a;
+        ic[i] = bench_clock(CLOCK_PROCESS_CPUTIME_ID) - b;
     }
     int ns = steps > 0 ? steps : 1;
     printf("RESULT impl=nac threads=%d params=%zu up=%s train_steps_per_s=%.4f train_cpu_s_per_step=%.4f "

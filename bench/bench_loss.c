@@ -13,6 +13,7 @@
 #include "dsp/stft.h"
 #include "nn/loss_spectral.h"
 #include "nn/loss_wave.h"
+#include "bench_util.h"
 
 enum { B = 16, T = 16000 };
 
@@ -21,12 +22,6 @@ static double clock_s(clockid_t id)
     struct timespec ts;
     clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 typedef struct ctx {
@@ -93,8 +88,8 @@ int main(int argc, char **argv)
             t[k] = clock_s(CLOCK_MONOTONIC) - t0;
             cpu[k] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         }
-        qsort(t, (size_t)reps, sizeof(double), cmp);
-        qsort(cpu, (size_t)reps, sizeof(double), cmp);
+        qsort(t, (size_t)reps, sizeof(double), bench_cmp_double);
+        qsort(cpu, (size_t)reps, sizeof(double), bench_cmp_double);
         printf("%-40s %8.2f ms wall (min %.2f), %8.2f ms cpu\n", names[w], 1e3 * t[reps / 2], 1e3 * t[0],
                1e3 * cpu[reps / 2]);
     }

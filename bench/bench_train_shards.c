@@ -8,19 +8,7 @@
 #include <unistd.h>
 
 #include "nac/train.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -50,15 +38,15 @@ int main(int argc, char **argv)
     }
     for (int s = 0; s < steps; s++)
         for (int i = 0; i < 2; i++) {
-            double t0 = now();
+            double t0 = bench_now();
             if (nac_trainer_step(t[i], &err)) {
                 fprintf(stderr, "bench_train_shards: %s\n", err.msg);
                 return 1;
             }
-            dt[i][s] = now() - t0;
+            dt[i][s] = bench_now() - t0;
         }
     for (int i = 0; i < 2; i++)
-        qsort(dt[i], (size_t)steps, sizeof(double), cmp_d);
+        qsort(dt[i], (size_t)steps, sizeof(double), bench_cmp_double);
     printf("batch %d, %d steps each: shards 1 %.4f s/step, shards %d %.4f s/step (median); ratio %.3f\n", B, steps,
            dt[0][steps / 2], S, dt[1][steps / 2], dt[1][steps / 2] / dt[0][steps / 2]);
     for (int i = 0; i < 2; i++) {
