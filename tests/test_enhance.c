@@ -399,6 +399,11 @@ TEST(enhance_cli)
                       tmp, tmp, fx) == 1);
     CHECK(nac_test_sh(": > %s/enh_empty.wav; %s enhance %s/enh_empty.wav %s/enh_x.wav --task denoise 2>/dev/null", tmp, bin, tmp,
                       tmp) == 1);
+    /* nac info names each kind of model file, and a foreign "NAC?" file by its magic */
+    CHECK(nac_test_sh("%s info %s/../../models/enhance_bwe.nacw | grep -q 'enhancement (bwe)' && "
+                      "%s info %s/../../models/default.nacw | grep -q ': codec' && "
+                      "%s info default | grep -q 'training steps'", bin, fx, bin, fx, bin) == 0);
+    CHECK(nac_test_sh("%s info %s/../../models/vbr_default.bin 2>&1 | grep -q \"bad magic 'NACV'\"", bin, fx) == 0);
     /* clean / degraded / restored stacked in one picture */
     CHECK(nac_test_sh("%s plot compare %s/speech_thorsten_de.flac %s/enh_nb.wav %s/enh_wb.wav %s/enh_stack.png && "
                       "test \"$(head -c 4 %s/enh_stack.png | tail -c 3)\" = PNG", bin, fx, tmp, tmp, tmp, tmp) == 0);

@@ -326,6 +326,9 @@ TEST(vqvae_cli_train_resume)
     CHECK(m->step == 30 && m->cfg.ncat == 2 && m->cfg.entries == 4);
     nac_vqvae_destroy(m);
     CHECK(nac_test_sh("%s vqvae run %s %s %s/tr_out.f32 | grep -q 'overall .* dB^2'", nac, mf, xf, tmp) == 0);
+    CHECK(nac_test_sh("%s info %s > %s/info.txt && grep -q 'VQ-VAE' %s/info.txt && grep -q '1 VQ stages of 4 entries: "
+                      "2.0 bits' %s/info.txt && grep -q 'training steps 30' %s/info.txt",
+                      nac, mf, tmp, tmp, tmp, tmp) == 0);
 }
 
 /* --list: per-file lines, overall / female / male totals, per-file latents dumped to a folder and

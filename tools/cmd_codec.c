@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "nac/audio.h"
+#include "nac/enhance.h"
 #include "nac/error.h"
 #include "nac/nac.h"
+#include "nac/vqvae.h"
 
 #define BLOCK 32000 /* samples read per step (2 s at 16 kHz: one internal chunk) */
 
@@ -579,12 +581,61 @@ done:
 
 /* ---- info ------------------------------------------------------------------------------------------ */
 
+/* nac info on a weight file (path) or the built-in model (NULL): a codec, enhancement or VQ-VAE
+ * model, told apart by their loaders (each refuses the others' files with NAC_ERR_MODEL). */
+static int info_model(const char *path)
+{
+    nac_error err = {0}, e2 = {0};
+    nac_model *m = NULL;
+    nac_enhance_model *em = NULL;
+    nac_vqvae *vm = NULL;
+    if (!load_model(&m, path, &err)) {
+        nac_model_info mi;
+        nac_model_get_info(m, &mi);
+        printf("model %s: codec\n  hash %08x\n  sample rate %d Hz, frame %d samples (%.0f ms), delay %d samples (%.1f ms)\n"
+               "  %d VQ stages of %d bits: %.1f to %.1f kbps\n  training steps %lld\n",
+               path ? path : "built-in", mi.hash, mi.sample_rate, mi.frame_size, 1000.0 * mi.frame_size / mi.sample_rate,
+               mi.delay, 1000.0 * mi.delay / mi.sample_rate, mi.n_stages, mi.bits_per_stage,
+               (double)mi.bits_per_stage * mi.sample_rate / mi.frame_size / 1000,
+               (double)mi.n_stages * mi.bits_per_stage * mi.sample_rate / mi.frame_size / 1000, mi.train_steps);
+        nac_model_destroy(m);
+        return 0;
+    }
+    if (err.code == NAC_ERR_MODEL && !nac_enhance_model_load(&em, path, &e2)) {
+        nac_enhance_info ei;
+        nac_enhance_model_get_info(em, &ei);
+        printf("model %s: enhancement (%s)\n  hash %08x\n  sample rate %d Hz, frame %d samples, delay %d samples, "
+               "latency %d samples (%.0f ms)\n  %zu parameters\n  training steps %lld\n",
+               path, nac_enhance_task_name(ei.task), ei.hash, ei.sample_rate, ei.hop, ei.delay, ei.latency,
+               1000.0 * ei.latency / ei.sample_rate, ei.n_params, ei.train_steps);
+        nac_enhance_model_destroy(em);
+        return 0;
+    }
+    if (err.code == NAC_ERR_MODEL && e2.code == NAC_ERR_MODEL && !nac_vqvae_load(&vm, path, 0, &e2)) {
+        nac_vqvae_info vi;
+        nac_vqvae_get_info(vm, &vi);
+        printf("model %s: VQ-VAE on feature rows\n  %d features per row, %d rows per latent step, latent %d\n", path,
+               vi.k, vi.ncat, vi.dim);
+        if (vi.stages > 0)
+            printf("  %d VQ stages of %d entries: %.1f bits per latent step\n", vi.stages, vi.entries,
+                   vi.stages * log2(vi.entries));
+        else
+            printf("  no quantiser (an autoencoder)\n");
+        printf("  training steps %ld\n", vi.step);
+        nac_vqvae_destroy(vm);
+        return 0;
+    }
+    /* none of them: the codec loader's message names the file's format */
+    fprintf(stderr, "nac info: %s: %s\n", path, nac_error_message(&err));
+    return 1;
+}
+
 int nac_cmd_info(int argc, char **argv)
 {
     if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc == 2 ? stdout : stderr,
                 "usage: nac info FILE\n\nDescribes a .nac file (header, metadata, packets, damage) or a model "
-                "file\n(architecture, size, training steps). FILE 'default' describes the built-in model.\n"
+                "file\n(codec, enhancement or VQ-VAE: architecture, size, training steps). FILE 'default' describes the built-in model.\n"
                 "Exit status: 0 a clean file or a model, 3 a .nac file with damage (lost, dropped or damaged\n"
                 "packets, or audio missing at the end: what nac decode would conceal), 1 error, 2 usage.\n\n"
                 "example:\n  nac info speech.nac\n");
@@ -604,21 +655,7 @@ int nac_cmd_info(int argc, char **argv)
     if (!f || (got == 4 && !memcmp(magic, "NACW", 4))) {
         if (f)
             fclose(f);
-        nac_model *m = NULL;
-        if (load_model(&m, path, &err)) {
-            fprintf(stderr, "nac info: %s: %s\n", path, nac_error_message(&err));
-            return 1;
-        }
-        nac_model_info mi;
-        nac_model_get_info(m, &mi);
-        printf("model %s\n  hash %08x\n  sample rate %d Hz, frame %d samples (%.0f ms), delay %d samples (%.1f ms)\n"
-               "  %d VQ stages of %d bits: %.1f to %.1f kbps\n  training steps %lld\n",
-               f ? path : "built-in", mi.hash, mi.sample_rate, mi.frame_size, 1000.0 * mi.frame_size / mi.sample_rate,
-               mi.delay, 1000.0 * mi.delay / mi.sample_rate, mi.n_stages, mi.bits_per_stage,
-               (double)mi.bits_per_stage * mi.sample_rate / mi.frame_size / 1000,
-               (double)mi.n_stages * mi.bits_per_stage * mi.sample_rate / mi.frame_size / 1000, mi.train_steps);
-        nac_model_destroy(m);
-        return 0;
+        return info_model(f ? path : NULL);
     }
     fclose(f);
     nac_file_reader *rd = NULL;

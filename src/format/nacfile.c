@@ -697,6 +697,8 @@ static int read_head(nac_nacfile_reader *r, nac_error *err)
         return nac_error_set(err, NAC_ERR_FORMAT, "not a .nac stream (bad magic)");
     if (avail >= 4 && h[3] == 0)
         return nac_error_set(err, NAC_ERR_FORMAT, ".nac version 0 is invalid");
+    if (avail >= 4 && h[3] >= 0x20) /* a letter: another "NAC?" file (a VBR table is "NACV"), not a version */
+        return nac_error_set(err, NAC_ERR_FORMAT, "not a .nac stream (bad magic 'NAC%c')", h[3] < 0x7f ? h[3] : '?');
     if (avail >= 4 && h[3] > 2)
         return nac_error_set(err, NAC_ERR_UNSUPPORTED, ".nac version %u is newer than this reader (2)", h[3]);
     if (r->io_error)
