@@ -5,7 +5,7 @@
 # two at a time. A crash, leak, sanitizer report, timeout or memory overrun fails the target and
 # leaves the input in build/fuzz/<target>-crash-*. `make fuzz-seeds` rewrites the seed corpora.
 FUZZ_TIME ?= 60
-FUZZ_TARGETS ?= nac weights f32 audio tcx vocoder enhance listen
+FUZZ_TARGETS ?= nac weights f32 audio tcx vocoder enhance listen vqvae
 FUZZ_BUILD := build/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_LIMITS := -rss_limit_mb=1024 -malloc_limit_mb=256 -timeout=10
@@ -17,6 +17,7 @@ fuzz_max_len_tcx := 8192
 fuzz_max_len_vocoder := 512
 fuzz_max_len_enhance := 32768
 fuzz_max_len_listen := 8192
+fuzz_max_len_vqvae := 32768
 
 fuzz-lib:
 	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) CFLAGS="-O2 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_BUILD)/libnac.a

@@ -1,7 +1,7 @@
 /* Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (run by `make fuzz-seeds`;
  * the files are committed). Small valid inputs of each kind, with the first byte each target reads
  * as a mode: a .nac stream of the built-in model, a tiny model file, feature rows, audio files,
- * vocoder payloads, tiny enhancement models, a listening-test CSV. */
+ * vocoder payloads, tiny enhancement and VQ-VAE models, a listening-test CSV. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,9 @@
 #include "model/codec_net.h"
 #include "nac/nac.h"
 #include "nac/vocoder.h"
+#include "nac/vqvae.h"
 #include "vq/rvq.h"
+#include "vqvae/vqvae.h"
 
 static int put(const char *dir, const char *name, int mode, const void *p, size_t n)
 {
@@ -254,6 +256,27 @@ static int enhance_seeds(void)
     return 0;
 }
 
+/* The smallest VQ-VAE models: an autoencoder, and one with a 2-stage VQ saved with its moments. */
+static int vqvae_seeds(void)
+{
+    for (int k = 0; k < 2; k++) {
+        nac_vqvae_config c;
+        nac_vqvae_config_default(&c);
+        c.k = 3, c.ncat = 2, c.dim = 2, c.hidden = 4, c.kernel = 2, c.stages = 2 * k, c.entries = 4;
+        nac_vqvae *m = NULL;
+        const char *tmp = "fuzz/corpus/vqvae/.tmp";
+        unsigned char *b = NULL;
+        long size;
+        if (nac_vqvae_create(&m, &c, k, 1, NULL) || nac_vqvae_save(m, tmp, k, NULL) || (size = slurp(tmp, &b)) < 0)
+            return -1;
+        remove(tmp);
+        put("vqvae", k ? "tiny_vq_moments" : "tiny_autoencoder", k ? 3 : 1, b, (size_t)size);
+        free(b);
+        nac_vqvae_destroy(m);
+    }
+    return 0;
+}
+
 static int listen_seeds(void)
 {
     static const char csv[] = "listener,item,condition,score\r\n"
@@ -265,7 +288,7 @@ static int listen_seeds(void)
 
 int main(void)
 {
-    if (nac_seeds() || weight_seeds() || f32_seeds() || audio_seeds() || vocoder_seeds() || enhance_seeds() ||
+    if (nac_seeds() || weight_seeds() || f32_seeds() || audio_seeds() || vocoder_seeds() || enhance_seeds() || vqvae_seeds() ||
         listen_seeds()) {
         fprintf(stderr, "seeds: failed (run from the repository root, fuzz/corpus/<target>/ must exist)\n");
         return 1;

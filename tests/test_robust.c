@@ -15,7 +15,9 @@
 #include "format/nacfile.h"
 #include "format/weights.h"
 #include "model/codec_config.h"
+#include "nac/enhance.h"
 #include "nac/nac.h"
+#include "nac/vqvae.h"
 
 #define CLIP_S 3 /* seconds of the speech fixture the CLI tests code */
 #define PKT_FRAMES 10
@@ -476,6 +478,57 @@ TEST(robust_model_size_bombs)
         CHECKF(dt < 0.5, "case %d: refused after %.2f s", c, dt);
         int cli = nac_test_sh("%s info %s >/dev/null 2>&1", nac_test_bin(), path);
         CHECKF(cli == 1, "nac info on bomb %d: exit %d", c, cli);
+        size_t len = strlen(report);
+        snprintf(report + len, sizeof report - len, "%s%zu bytes: %.3f s", len ? ", " : "", n, dt);
+    }
+    snprintf(t_->why, sizeof t_->why, "%s", report);
+}
+
+/* The same for the other model loaders: an enhancement model and a VQ-VAE whose configs declare
+ * the largest network their checks allow (several GB) but hold no tensor are refused before any
+ * allocation, by the library and by the commands that read them. */
+TEST(robust_model_size_bombs_enhance_vqvae)
+{
+    static const char *const enh[] = {"format", "nac-enhance", "enhance.task", "0", "enhance.sample_rate", "16000",
+                                      "enhance.n_fft", "8192", "enhance.hop", "4096", "enhance.channels", "4096",
+                                      "enhance.hidden", "8192", "enhance.blocks", "16", "enhance.kernel", "64",
+                                      "enhance.in_kernel", "64", "enhance.gain_max", "2", "enhance.excite_gain_max",
+                                      "2", "enhance.excite_lo", "0", "enhance.excite_hi", "0", NULL};
+    static const char *const vqvae[] = {"format", "nac-vqvae", "vqvae.k", "256", "vqvae.ncat", "16", "vqvae.dim", "256",
+                                        "vqvae.hidden", "2048", "vqvae.kernel", "15", "vqvae.stages", "48",
+                                        "vqvae.entries", "65536", "vqvae.ema", "0", "vqvae.commitment", "0.25",
+                                        "vqvae.dead", "1", NULL};
+    char path[512], report[200] = "";
+    const char *bin = nac_test_bin();
+    for (int c = 0; c < 2; c++) {
+        uint8_t *b = NULL;
+        size_t n = 0;
+        CHECK(config_only_model(&b, &n, c ? vqvae : enh) == NAC_OK);
+        CHECK(write_file(tmp_path(path, sizeof path, c ? "bomb_vqvae.nacw" : "bomb_enh.nacw"), b, n) == 0);
+        nac_error err = {0};
+        double t0 = now();
+        int rc;
+        if (c) {
+            nac_vqvae *m = NULL;
+            rc = nac_vqvae_load(&m, path, 1, &err);
+            nac_vqvae_destroy(m);
+        } else {
+            nac_enhance_model *m = NULL;
+            rc = nac_enhance_model_load_mem(&m, b, n, &err);
+            nac_enhance_model_destroy(m);
+        }
+        double dt = now() - t0;
+        free(b);
+        CHECKF(rc == NAC_ERR_MODEL && strstr(err.msg, "missing"), "case %d (%zu bytes): rc %d '%s'", c, n, rc, err.msg);
+        CHECKF(dt < 0.5, "case %d: refused after %.2f s", c, dt);
+        /* under a 1 GB address-space limit, so that an allocation of the declared network fails loudly */
+        int info = nac_test_sh("ulimit -v 1000000; %s info %s >/dev/null 2>&1", bin, path);
+        const char *tmp = nac_test_tmp_dir();
+        int use = c ? nac_test_sh("head -c 4096 /dev/zero > %s/zeros.f32 && ulimit -v 1000000 && "
+                                  "%s vqvae run %s %s/zeros.f32 %s/out.f32 >/dev/null 2>&1", tmp, bin, path, tmp, tmp)
+                    : nac_test_sh("ulimit -v 1000000; %s enhance %s/speech_thorsten_de.flac %s/x.wav --task denoise "
+                                  "--model %s >/dev/null 2>&1", bin, nac_test_fixture_dir(), tmp, path);
+        CHECKF(info == 1 && use == 1, "case %d: nac info exit %d, the command using it exit %d", c, info, use);
         size_t len = strlen(report);
         snprintf(report + len, sizeof report - len, "%s%zu bytes: %.3f s", len ? ", " : "", n, dt);
     }

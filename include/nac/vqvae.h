@@ -32,6 +32,8 @@ typedef struct nac_vqvae_info {
  * moments (to resume training), 0 for inference. NAC_ERR_IO, NAC_ERR_FORMAT, NAC_ERR_CORRUPT,
  * NAC_ERR_TRUNCATED, NAC_ERR_MODEL (not a VQ-VAE, missing tensor, bad config), NAC_ERR_NOMEM. */
 int nac_vqvae_load(nac_vqvae **out, const char *path, int with_optimizer, nac_error *err);
+/* The same from a model file's bytes in memory (read while loading; not kept). */
+int nac_vqvae_load_mem(nac_vqvae **out, const void *data, size_t size, int with_optimizer, nac_error *err);
 void nac_vqvae_destroy(nac_vqvae *m);
 
 void nac_vqvae_get_info(const nac_vqvae *m, nac_vqvae_info *info);

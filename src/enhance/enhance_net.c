@@ -69,8 +69,10 @@ static int add(nn_params *p, const char *name, int ndim, int d0, int d1, int d2,
     return nn_params_add(p, name, ndim, shape, init, scale, decay, err);
 }
 
-int nac_enh_net_create(nac_enh_net **out, const nac_enh_config *c, int with_optimizer, nac_error *err)
+/* The network's tensor table, planned (not allocated) for config c. */
+static int plan(nac_enh_net **out, const nac_enh_config *c, nac_error *err)
 {
+    *out = NULL;
     int st = nac_enh_config_check(c, err);
     if (st)
         return st;
@@ -98,14 +100,30 @@ int nac_enh_net_create(nac_enh_net **out, const nac_enh_config *c, int with_opti
         st = n->out_w < 0 ? n->out_w : n->out_b;
         goto fail;
     }
-    if ((st = nn_params_alloc(&n->p, with_optimizer, err)) ||
-        (st = nac_stft_create(&n->stft, c->n_fft, c->hop, NAC_WINDOW_SQRT_HANN, err)))
-        goto fail;
     *out = n;
     return NAC_OK;
 fail:
     nac_enh_net_destroy(n);
     return st;
+}
+
+/* Allocates a planned network (its arenas and STFT); destroys it on failure. */
+static int alloc(nac_enh_net **n, int with_optimizer, nac_error *err)
+{
+    int st = nn_params_alloc(&(*n)->p, with_optimizer, err);
+    if (!st)
+        st = nac_stft_create(&(*n)->stft, (*n)->cfg.n_fft, (*n)->cfg.hop, NAC_WINDOW_SQRT_HANN, err);
+    if (st) {
+        nac_enh_net_destroy(*n);
+        *n = NULL;
+    }
+    return st;
+}
+
+int nac_enh_net_create(nac_enh_net **out, const nac_enh_config *c, int with_optimizer, nac_error *err)
+{
+    int st = plan(out, c, err);
+    return st ? st : alloc(out, with_optimizer, err);
 }
 
 void nac_enh_net_init(nac_enh_net *n, uint64_t seed)
@@ -226,7 +244,14 @@ int nac_enh_net_from_weights(nac_enh_net **out, const nac_weights *w, int with_o
     nac_enh_config c;
     nac_enh_net *n = NULL;
     int st = nac_enh_config_from_weights(&c, w, err);
-    if (st || (st = nac_enh_net_create(&n, &c, with_optimizer, err)))
+    if (st || (st = plan(&n, &c, err)))
+        return st;
+    /* the file must hold every tensor its config declares before anything is allocated */
+    if ((st = nn_params_check_file(&n->p, w, err))) {
+        nac_enh_net_destroy(n);
+        return st;
+    }
+    if ((st = alloc(&n, with_optimizer, err)))
         return st;
     if ((st = nn_params_read(&n->p, w, with_optimizer, NULL, NULL, err))) {
         nac_enh_net_destroy(n);

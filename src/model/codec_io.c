@@ -80,20 +80,9 @@ int nac_codec_net_from_weights(nac_codec_net **out, const nac_weights *w, int wi
         *had_moments = 0;
     if (st || (st = nac_codec_net_plan(&n, &cfg, err)))
         return st;
-    /* every tensor the config declares must be in the file, with its shape, before the arenas are
-     * allocated: a file of a few config keys must not cost the memory of the network it describes */
-    for (int i = 0; i < n->p.n; i++) {
-        const nn_tensor *t = &n->p.t[i];
-        const nac_tensor_info *f = nac_weights_find(w, t->name);
-        int same = f && f->ndim == t->ndim;
-        for (int d = 0; same && d < t->ndim; d++)
-            same = f->shape[d] == (size_t)t->shape[d];
-        if (!same) {
-            st = nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: tensor %s is %s", t->name,
-                               f ? "of another shape" : "missing");
-            goto fail_plan;
-        }
-    }
+    /* every tensor the config declares must be in the file before the arenas are allocated */
+    if ((st = nn_params_check_file(&n->p, w, err)))
+        goto fail_plan;
     if ((st = nac_codec_net_alloc(n, with_optimizer, err)))
         goto fail_plan;
     int moments = 0;

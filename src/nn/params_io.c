@@ -50,6 +50,21 @@ int nn_params_write(nac_weights_writer *w, const nn_params *p, nac_dtype params_
     return NAC_OK;
 }
 
+int nn_params_check_file(const nn_params *p, const nac_weights *w, nac_error *err)
+{
+    for (int i = 0; i < p->n; i++) {
+        const nn_tensor *t = &p->t[i];
+        const nac_tensor_info *f = nac_weights_find(w, t->name);
+        int same = f && f->ndim == t->ndim;
+        for (int d = 0; same && d < t->ndim; d++)
+            same = f->shape[d] == (size_t)t->shape[d];
+        if (!same)
+            return nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: tensor %s is %s", t->name,
+                                 f ? "of another shape" : "missing");
+    }
+    return NAC_OK;
+}
+
 int nn_params_read(nn_params *p, const nac_weights *w, int with_moments, int *had_m, int *had_v, nac_error *err)
 {
     char mn[NAC_WEIGHTS_MAX_NAME + 8], vn[NAC_WEIGHTS_MAX_NAME + 8];

@@ -16,6 +16,12 @@ int nn_params_write(nac_weights_writer *w, const nn_params *p, nac_dtype params_
                     int with_m, int with_v, nn_params_names **names, nac_error *err);
 void nn_params_names_free(nn_params_names *names);
 
+/* NAC_OK when every tensor of p's plan (nn_params_add, before nn_params_alloc) is in w with its
+ * shape, else NAC_ERR_MODEL naming the first that is missing or of another shape. Loaders call it
+ * before allocating, so that a file of a few config keys never costs the memory of the network it
+ * describes: what is allocated is then bounded by the size of the file itself. */
+int nn_params_check_file(const nn_params *p, const nac_weights *w, nac_error *err);
+
 /* Reads p's parameters (every one must be there with its shape) and, when with_moments and p has
  * moment arrays, each moment kind the file holds (told by *had_m, *had_v; either may be NULL). */
 int nn_params_read(nn_params *p, const nac_weights *w, int with_moments, int *had_m, int *had_v, nac_error *err);

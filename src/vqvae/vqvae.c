@@ -62,7 +62,9 @@ static nn_conv1d conv_of(const nac_vqvae_config *c, int layer)
 
 /* ---- create / destroy -------------------------------------------------------------------- */
 
-static int build(nac_vqvae *m, int with_optimizer, nac_error *err)
+/* Plans and allocates m's tensors for m->cfg. With a weight file w (a load), every tensor the
+ * config declares must be in w with its shape before anything is allocated. */
+static int build(nac_vqvae *m, const nac_weights *w, int with_optimizer, nac_error *err)
 {
     const nac_vqvae_config *c = &m->cfg;
     for (int l = 0; l < 6; l++) {
@@ -101,8 +103,14 @@ static int build(nac_vqvae *m, int with_optimizer, nac_error *err)
             rvq_idx[i] = st;
         }
     }
-    int st = nn_params_alloc(&m->p, with_optimizer, err);
-    if (st)
+    int st = w ? nn_params_check_file(&m->p, w, err) : NAC_OK;
+    if (!st && w && c->stages > 0) {
+        const nac_tensor_info *f = nac_weights_find(w, "vq.state");
+        if (!f || f->ndim != 1 || f->shape[0] != m->rvq.state_floats)
+            st = nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: tensor vq.state is %s",
+                               f ? "of another shape" : "missing");
+    }
+    if (st || (st = nn_params_alloc(&m->p, with_optimizer, err)))
         return st;
     if (c->stages > 0)
         for (int i = 0; i < m->rvq.n_params; i++)
@@ -140,7 +148,7 @@ int nac_vqvae_create(nac_vqvae **out, const nac_vqvae_config *cfg, int with_opti
     if (!m)
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory for the VQ-VAE");
     m->cfg = *cfg;
-    if ((st = build(m, with_optimizer, err))) {
+    if ((st = build(m, NULL, with_optimizer, err))) {
         nac_vqvae_destroy(m);
         return st;
     }
@@ -529,14 +537,11 @@ static int cfg_int(const nac_weights *w, const char *key, int *out, nac_error *e
     return NAC_OK;
 }
 
-int nac_vqvae_load(nac_vqvae **out, const char *path, int with_optimizer, nac_error *err)
+/* The model in weight file w (named path in messages), which it destroys. */
+static int load_weights(nac_vqvae **out, nac_weights *w, const char *path, int with_optimizer, nac_error *err)
 {
-    *out = NULL;
-    nac_weights *w = NULL;
     nac_vqvae *m = NULL;
-    int st = nac_weights_load(&w, path, err);
-    if (st)
-        return st;
+    int st;
     const char *fmt = nac_weights_config(w, "format");
     if (!fmt || strcmp(fmt, "nac-vqvae")) {
         st = nac_error_set(err, NAC_ERR_MODEL, "%s is a weight file but not a VQ-VAE (format %s)", path,
@@ -568,7 +573,7 @@ int nac_vqvae_load(nac_vqvae **out, const char *path, int with_optimizer, nac_er
     }
     m->cfg = c;
     m->step = (long)step;
-    if ((st = build(m, with_optimizer, err)))
+    if ((st = build(m, w, with_optimizer, err)))
         goto done;
     size_t shk[1] = {(size_t)c.k}, shs[1] = {m->rvq.state_floats};
     if ((st = nn_params_read(&m->p, w, with_optimizer, NULL, NULL, err)) ||
@@ -588,4 +593,20 @@ done:
     nac_vqvae_destroy(m);
     nac_weights_destroy(w);
     return st;
+}
+
+int nac_vqvae_load(nac_vqvae **out, const char *path, int with_optimizer, nac_error *err)
+{
+    nac_weights *w = NULL;
+    *out = NULL;
+    int st = nac_weights_load(&w, path, err);
+    return st ? st : load_weights(out, w, path, with_optimizer, err);
+}
+
+int nac_vqvae_load_mem(nac_vqvae **out, const void *data, size_t size, int with_optimizer, nac_error *err)
+{
+    nac_weights *w = NULL;
+    *out = NULL;
+    int st = nac_weights_load_mem(&w, data, size, err);
+    return st ? st : load_weights(out, w, "the model in memory", with_optimizer, err);
 }
