@@ -377,6 +377,15 @@ TEST(codec_builtin_image_equals_weight_file)
         CHECK(nac_decoder_decode(di, yi + f * 320, ci + f * a.n_stages, NULL, 1, a.n_stages, NULL) == NAC_OK);
     CHECK(nac_decoder_decode(df, yf, cf, NULL, fi, a.n_stages, NULL) == NAC_OK);
     CHECK(memcmp(yi, yf, fi * 320 * sizeof(float)) == 0);
+    /* and the image's wide paths: one encode call and one decode call */
+    int32_t *cw = NULL;
+    size_t fw = encode_chunked(mi, a.n_stages, x, n, n, &cw);
+    int same = fw == ff && !memcmp(cw, cf, fw * (size_t)a.n_stages * sizeof *cw);
+    free(cw);
+    CHECK(same);
+    nac_decoder_reset(di);
+    CHECK(nac_decoder_decode(di, yi, ci, NULL, fi, a.n_stages, NULL) == NAC_OK);
+    CHECK(memcmp(yi, yf, fi * 320 * sizeof(float)) == 0);
     /* something that is not an image is refused, not read */
     static const unsigned char junk[256] __attribute__((aligned(64))) = "NACIMG00";
     nac_model *bad = NULL;

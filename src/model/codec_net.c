@@ -162,10 +162,10 @@ int nac_codec_net_alloc(nac_codec_net *n, int with_optimizer, nac_error *err)
     return finish_arenas(n, err);
 }
 
-int nac_codec_net_bind(nac_codec_net *n, const float *data, const void *const *packed, const size_t *packed_count,
-                       int half, nac_error *err)
+int nac_codec_net_bind(nac_codec_net *n, const float *kept, size_t kept_floats, const void *const *packed,
+                       const size_t *packed_count, int half, nac_error *err)
 {
-    int st = nn_params_borrow(&n->p, data, packed, packed_count, half, err);
+    int st = nn_params_borrow(&n->p, kept, kept_floats, packed, packed_count, half, err);
     return st ? st : finish_arenas(n, err);
 }
 

@@ -68,11 +68,11 @@ int nac_codec_net_create(nac_codec_net **out, const nac_codec_config *cfg, int w
  * allocated, so a loader can check a file's tensors against n->p first), then the arenas. */
 int nac_codec_net_plan(nac_codec_net **out, const nac_codec_config *cfg, nac_error *err);
 int nac_codec_net_alloc(nac_codec_net *n, int with_optimizer, nac_error *err);
-/* Instead of alloc, for inference only: the parameters are read in place from data (n->p.total
- * floats) with packed copies as nn_params_borrow takes them; nothing is copied, there is no VQ
- * state, and the memory must outlive n (a model image). */
-int nac_codec_net_bind(nac_codec_net *n, const float *data, const void *const *packed, const size_t *packed_count,
-                       int half, nac_error *err);
+/* Instead of alloc, for inference only: the parameters are read in place, the packed copies and
+ * the compact arena of the others (kept) as nn_params_borrow takes them; nothing is copied, there
+ * is no VQ state, and the memory must outlive n (a model image). */
+int nac_codec_net_bind(nac_codec_net *n, const float *kept, size_t kept_floats, const void *const *packed,
+                       const size_t *packed_count, int half, nac_error *err);
 void nac_codec_net_destroy(nac_codec_net *n);
 /* Random initialisation from seed (parameters and VQ state). */
 void nac_codec_net_init(nac_codec_net *n, uint64_t seed);

@@ -11,7 +11,7 @@
 #include "nn/gemm.h"
 #include "vq/search.h"
 
-#define IMAGE_MAGIC "NACIMG01"
+#define IMAGE_MAGIC "NACIMG02"
 #define IMAGE_ORDER 0x01020304u
 #define IMAGE_ALIGN 64
 #define IMAGE_LAYOUT ((uint32_t)(NN_MR | NN_NR << 8 | NN_KC << 16) ^ (uint32_t)(NAC_VQ_TILE_ROWS | NAC_VQ_PANEL << 8) << 4)
@@ -19,6 +19,7 @@
 typedef struct image_header {
     char magic[8];
     uint32_t order, layout, hash, n_tensors, packed_half, reserved;
+    uint64_t kept_floats; /* the arena floats of tensors without a packed copy, which the image holds */
     int64_t train_steps;
     uint64_t arena_floats, config_bytes, rvq_floats, size;
 } image_header;
@@ -50,12 +51,15 @@ static int put_config(void *ctx, const char *key, const char *value)
     return NAC_OK;
 }
 
-/* Writes n bytes, then zeros up to the next 64-byte boundary of the image. */
-static int put_section(FILE *f, const void *data, size_t n)
+/* Zeros after a section of n bytes, up to the next 64-byte boundary of the image. */
+static int pad(FILE *f, size_t n)
 {
     static const char zeros[IMAGE_ALIGN];
-    return fwrite(data, 1, n, f) == n && fwrite(zeros, 1, align_up(n) - n, f) == align_up(n) - n ? 0 : -1;
+    return fwrite(zeros, 1, align_up(n) - n, f) == align_up(n) - n ? 0 : -1;
 }
+
+/* Writes n bytes and their padding. */
+static int put_section(FILE *f, const void *data, size_t n) { return fwrite(data, 1, n, f) == n ? pad(f, n) : -1; }
 
 int nac_model_image_write(const nac_model *m, const char *path, nac_error *err)
 {
@@ -80,12 +84,14 @@ int nac_model_image_write(const nac_model *m, const char *path, nac_error *err)
                       .rvq_floats = rvq_floats};
     memcpy(h.magic, IMAGE_MAGIC, 8);
     size_t elem = p->packed_half ? sizeof(uint16_t) : sizeof(float);
-    size_t size = HEADER_SLOT + align_up(cfg.len) + align_up((size_t)p->n * sizeof *sizes) +
-                  align_up(p->total * sizeof(float)) + align_up(rvq_floats * sizeof(float));
     for (int i = 0; i < p->n; i++) {
         sizes[i] = p->packed && p->packed[i] ? p->packed_count[i] : 0;
-        size += align_up(sizes[i] * elem);
+        h.kept_floats += sizes[i] ? 0 : p->t[i].numel;
     }
+    size_t size = HEADER_SLOT + align_up(cfg.len) + align_up((size_t)p->n * sizeof *sizes) +
+                  align_up(h.kept_floats * sizeof(float)) + align_up(rvq_floats * sizeof(float));
+    for (int i = 0; i < p->n; i++)
+        size += align_up(sizes[i] * elem);
     h.size = size;
     int st = NAC_OK;
     FILE *f = fopen(path, "wb");
@@ -94,7 +100,10 @@ int nac_model_image_write(const nac_model *m, const char *path, nac_error *err)
         goto done;
     }
     int bad = put_section(f, &h, sizeof h) || put_section(f, cfg.buf, cfg.len) ||
-              put_section(f, sizes, (size_t)p->n * sizeof *sizes) || put_section(f, p->data, p->total * sizeof(float));
+              put_section(f, sizes, (size_t)p->n * sizeof *sizes);
+    for (int i = 0; !bad && i < p->n; i++) /* the kept tensors, back to back, then the padding */
+        bad = !sizes[i] && fwrite(p->data + p->t[i].offset, sizeof(float), p->t[i].numel, f) != p->t[i].numel;
+    bad = bad || pad(f, h.kept_floats * sizeof(float));
     for (int i = 0; !bad && i < p->n; i++)
         bad = sizes[i] && put_section(f, p->packed[i], sizes[i] * elem);
     bad = bad || put_section(f, rvq, rvq_floats * sizeof(float));
@@ -160,12 +169,13 @@ int nac_model_image_load(nac_model **out, const void *image, size_t size, nac_er
     size_t at = HEADER_SLOT + align_up(h.config_bytes);
     const unsigned char *sizes = base + at;
     at += align_up((size_t)h.n_tensors * sizeof(uint64_t));
-    const float *arena = (const float *)(base + at);
-    if ((uint32_t)p->n != h.n_tensors || p->total != h.arena_floats || at > size) {
+    const float *kept = (const float *)(base + at);
+    if ((uint32_t)p->n != h.n_tensors || p->total != h.arena_floats || at > size ||
+        h.kept_floats > (size - at) / sizeof(float)) {
         st = nac_error_set(err, NAC_ERR_FORMAT, "model image: does not match its config");
         goto fail;
     }
-    at += align_up(h.arena_floats * sizeof(float));
+    at += align_up(h.kept_floats * sizeof(float));
     for (uint32_t i = 0; i < h.n_tensors; i++) {
         uint64_t n;
         memcpy(&n, sizes + i * sizeof n, sizeof n);
@@ -181,8 +191,9 @@ int nac_model_image_load(nac_model **out, const void *image, size_t size, nac_er
         st = nac_error_set(err, NAC_ERR_FORMAT, "model image: truncated");
         goto fail;
     }
-    if ((st = nac_codec_net_bind(m->net, arena, packed, packed_count, (int)h.packed_half, err)))
+    if ((st = nac_codec_net_bind(m->net, kept, h.kept_floats, packed, packed_count, (int)h.packed_half, err)))
         goto fail;
+    const float *arena = kept;
     if (!(m->coder = nac_rvq_coder_borrow(arena, &m->net->rvq, (const float *)(base + at), h.rvq_floats, err))) {
         st = err ? err->code : NAC_ERR_MODEL;
         goto fail;

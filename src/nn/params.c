@@ -157,19 +157,29 @@ int nn_params_pack_half(nn_params *p, nac_error *err)
     return use;
 }
 
-int nn_params_borrow(nn_params *p, const float *data, const void *const *packed, const size_t *packed_count, int half,
-                     nac_error *err)
+int nn_params_borrow(nn_params *p, const float *kept, size_t kept_floats, const void *const *packed,
+                     const size_t *packed_count, int half, nac_error *err)
 {
     if (!p || p->data || p->total == 0)
         return nac_error_set(err, NAC_ERR_STATE, "nn_params_borrow: table empty or already allocated");
+    size_t want = 0;
+    for (int i = 0; i < p->n; i++)
+        want += packed[i] ? 0 : p->t[i].numel;
+    if (want != kept_floats)
+        return nac_error_set(err, NAC_ERR_FORMAT, "nn_params_borrow: %zu floats for %zu of unpacked tensors", kept_floats,
+                             want);
     int st = packed_table(p, err);
     if (st)
         return st;
+    size_t at = 0;
     for (int i = 0; i < p->n; i++) {
         p->packed[i] = (void *)packed[i];
         p->packed_count[i] = packed[i] ? packed_count[i] : 0;
+        /* the compact arena: unpacked tensors back to back; a packed one's raw floats are absent */
+        p->t[i].offset = packed[i] ? 0 : at;
+        at += packed[i] ? 0 : p->t[i].numel;
     }
-    p->data = (float *)data; /* read-only from here on: the table never writes it */
+    p->data = (float *)kept; /* read-only from here on: the table never writes it */
     p->packed_half = half != 0;
     p->borrowed = 1;
     return NAC_OK;

@@ -59,13 +59,16 @@ int nn_params_set_packed(nn_params *p, int idx, float *buf, size_t floats, nac_e
  * model stored in f16), halving what a streaming call reads. Returns 1 if it did, 0 if not (the
  * floats stay), or NAC_ERR_NOMEM. */
 int nn_params_pack_half(nn_params *p, nac_error *err);
-/* Instead of nn_params_alloc, for inference only: data (p->total floats) and, where packed[i] is
- * not NULL, packed copies of packed_count[i] elements (halves if half, else floats) are read-only
- * memory that outlives the table (a model image in the library's read-only data). Nothing is
- * copied; p must never be trained or written. Returns 0, NAC_ERR_STATE (already allocated) or
- * NAC_ERR_NOMEM. */
-int nn_params_borrow(nn_params *p, const float *data, const void *const *packed, const size_t *packed_count, int half,
-                     nac_error *err);
+/* Instead of nn_params_alloc, for inference only: where packed[i] is not NULL, tensor i is read
+ * through its packed copy of packed_count[i] elements (halves if half, else floats) and its raw
+ * floats are absent (nn_params_data gives a pointer that must not be read); kept holds the other
+ * tensors' floats back to back in table order (kept_floats in all: the tensors' offsets are
+ * rewritten to it). All of it is read-only memory that outlives the table (a model image in the
+ * library's read-only data). Nothing is copied; p must never be trained or written. Returns 0,
+ * NAC_ERR_STATE (already allocated), NAC_ERR_FORMAT (kept_floats is not the unpacked tensors'
+ * size) or NAC_ERR_NOMEM. */
+int nn_params_borrow(nn_params *p, const float *kept, size_t kept_floats, const void *const *packed,
+                     const size_t *packed_count, int half, nac_error *err);
 /* The packed copy of tensor idx (data NULL when there is none). */
 nn_packed nn_params_packed(const nn_params *p, int idx);
 float *nn_params_grad(nn_params *p, int idx);
