@@ -15,11 +15,9 @@
 #include <unistd.h>
 
 #include "audio/audio_file.h"
-#include "dsp/biquad.h"
 #include "dsp/lowpass.h"
 #include "dsp/resample.h"
 #include "metrics/metrics.h"
-#include "tcx/tcx.h"
 
 extern char **environ;
 
@@ -264,100 +262,61 @@ static int read_s16(float **x, size_t *n, const char *path, nac_error *err)
 
 /* ---------------------------------------------------------------- the codecs */
 
-/* nac from NAC_TCX_AUTO_KBPS on, as `nac encode` codes it: the transform coder, packets of 50 frames. */
-static int run_tcx(float *out, double *kbps, double rate, const float *x, size_t n, nac_error *err)
-{
-    enum { FPP = 50 };
-    nac_tcx_encoder *enc = NULL;
-    nac_tcx_decoder *dec = NULL;
-    size_t per = (size_t)FPP * NAC_TCX_FRAME;
-    size_t frames = nac_tcx_stream_frames(n), total = frames * NAC_TCX_FRAME;
-    float *in = calloc(total, sizeof *in), *pcm = malloc(total * sizeof *pcm);
-    uint8_t *pkt = malloc(nac_tcx_packet_bytes(rate, FPP));
-    size_t bytes = 0;
-    int st = in && pcm && pkt ? NAC_OK : nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
-    if (!st && !(st = nac_tcx_encoder_create(&enc, rate, err)))
-        st = nac_tcx_decoder_create(&dec, err);
-    if (!st)
-        memcpy(in, x, n * sizeof *in);
-    for (size_t off = 0; !st && off < total; off += per) {
-        int nf = (int)((total - off < per ? total - off : per) / NAC_TCX_FRAME), got = 0;
-        size_t size = 0;
-        if (!(st = nac_tcx_encode_packet(enc, pkt, &size, in + off, nf, err)))
-            st = nac_tcx_decode_packet(dec, pcm + off, &got, pkt, size, err);
-        bytes += size;
-    }
-    if (!st) {
-        for (size_t i = 0; i < n; i++)
-            out[i] = pcm[i + NAC_TCX_DELAY];
-        if (kbps)
-            *kbps = 8.0 * (double)bytes / ((double)n / NAC_LISTEN_RATE) / 1000;
-    }
-    nac_tcx_encoder_destroy(enc);
-    nac_tcx_decoder_destroy(dec);
-    free(in);
-    free(pcm);
-    free(pkt);
-    return st;
-}
-
+/* nac as `nac encode` codes it and a receiver decodes it, through the packet API: the neural
+ * codec below NAC_TRANSFORM_AUTO_KBPS (high-passed at 50 Hz), the transform coder from it; every
+ * packet is parsed and decoded. *kbps: the packets' bytes, framing included, over the clip. */
 static int run_nac(float *out, double *kbps, const nac_model *m, double rate, const float *x, size_t n,
                    nac_error *err)
 {
-    if (rate >= NAC_TCX_AUTO_KBPS)
-        return run_tcx(out, kbps, rate, x, n, err);
-    nac_model_info mi;
-    nac_encoder *enc = NULL;
-    nac_decoder *dec = NULL;
-    int32_t *codes = NULL;
-    float *pcm = NULL;
-    int st;
-    if (!m)
+    int transform = rate >= NAC_TRANSFORM_AUTO_KBPS;
+    if (!transform && !m)
         return nac_error_set(err, NAC_ERR_ARG, "nac condition without a model");
-    nac_model_get_info(m, &mi);
-    int S = nac_model_stages_for_kbps(m, rate);
-    if (fabs(S * mi.bits_per_stage * (double)NAC_LISTEN_RATE / mi.frame_size - rate * 1000) > 1e-6)
-        return nac_error_set(err, NAC_ERR_ARG, "nac:%g: the model codes %g kbps per stage, %d stages at most", rate,
-                             mi.bits_per_stage * (double)NAC_LISTEN_RATE / mi.frame_size / 1000, mi.n_stages);
-    if ((st = nac_encoder_create(&enc, m, S, err)) || (st = nac_decoder_create(&dec, m, err)))
-        goto done;
-    size_t max = nac_encoder_max_frames(enc, n) + nac_encoder_max_frames(enc, (size_t)mi.delay + mi.frame_size) + 2;
-    size_t frames = 0, more = 0;
-    codes = malloc(max * (size_t)S * sizeof *codes);
-    pcm = malloc(max * (size_t)mi.frame_size * sizeof *pcm);
-    if (!codes || !pcm) {
-        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    nac_packet_config cfg = {.mode = transform ? NAC_MODE_TRANSFORM : NAC_MODE_NEURAL, .kbps = rate, .length = n};
+    nac_packet_encoder *enc = NULL;
+    nac_packet_decoder *dec = NULL;
+    float *y = NULL;
+    size_t ny = 0, cap = 0, bytes = 0;
+    int st = nac_packet_encoder_create(&enc, transform ? NULL : m, &cfg, err);
+    if (st) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        st = nac_error_set(err, st, "nac:%g: %s", rate, why);
         goto done;
     }
-    /* the same 50 Hz high-pass as nac encode puts before the neural codec, so both give the same */
-    float *hx = malloc(n * sizeof *hx);
-    if (!hx) {
-        st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+    const nac_stream_info *info = nac_packet_encoder_info(enc);
+    if ((st = nac_packet_encoder_push(enc, x, n, err)) || (st = nac_packet_encoder_flush(enc, err)) ||
+        (st = nac_packet_decoder_create(&dec, transform ? NULL : m, info, 0, err)))
         goto done;
+    const uint8_t *data;
+    size_t size;
+    while (nac_packet_encoder_next(enc, &data, &size) == NAC_OK) {
+        nac_packet pkt;
+        bytes += size;
+        if ((st = nac_packet_parse(&pkt, info, data, size, err)) || (st = nac_packet_decoder_decode(dec, &pkt, NULL, err)))
+            goto done;
+        for (size_t got = 1; got;) {
+            if (cap - ny < 4 * (size_t)info->frame_size) {
+                float *g = realloc(y, (cap = 2 * cap + 8 * (size_t)info->frame_size) * sizeof *y);
+                if (!g) {
+                    st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory");
+                    goto done;
+                }
+                y = g;
+            }
+            if ((st = nac_packet_decoder_read(dec, y + ny, cap - ny, &got, err)))
+                goto done;
+            ny += got;
+        }
     }
-    memcpy(hx, x, n * sizeof *hx);
-    nac_biquad hp;
-    nac_biquad_highpass(&hp, NAC_NEURAL_HIGHPASS_HZ, NAC_LISTEN_RATE);
-    nac_biquad_run(&hp, hx, n);
-    st = nac_encoder_push(enc, codes, max, &frames, hx, n, err);
-    free(hx);
-    if (st ||
-        (st = nac_encoder_flush(enc, codes + frames * (size_t)S, max - frames, &more, err)))
-        goto done;
-    frames += more;
-    if ((st = nac_decoder_decode(dec, pcm, codes, NULL, frames, S, err)))
-        goto done;
     /* decoded sample i + delay is input sample i */
-    size_t avail = frames * (size_t)mi.frame_size;
     for (size_t i = 0; i < n; i++)
-        out[i] = i + (size_t)mi.delay < avail ? pcm[i + (size_t)mi.delay] : 0.0f;
+        out[i] = i + info->delay < ny ? y[i + info->delay] : 0.0f;
     if (kbps)
-        *kbps = (double)frames * S * mi.bits_per_stage / ((double)n / NAC_LISTEN_RATE) / 1000;
+        *kbps = 8.0 * (double)bytes / ((double)n / NAC_LISTEN_RATE) / 1000;
 done:
-    nac_encoder_destroy(enc);
-    nac_decoder_destroy(dec);
-    free(codes);
-    free(pcm);
+    nac_packet_encoder_destroy(enc);
+    nac_packet_decoder_destroy(dec);
+    free(y);
     return st;
 }
 
