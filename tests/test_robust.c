@@ -591,14 +591,15 @@ TEST(robust_encode_non_finite_and_out_of_range)
     float *x = malloc(n * sizeof *x);
     CHECK(x != NULL);
     static const char *names[] = {"NaN", "infinite", "clipped"};
-    for (int c = 0; c < 3; c++) {
+    for (int k = 0; k < 6; k++) { /* the neural codec (6 kbps), then the vocoder mode (1.2 kbps) */
+        int c = k % 3;
         for (size_t i = 0; i < n; i++)
             x[i] = 0.2f * sinf(0.05f * (float)i);
         x[1234] = c == 0 ? NAN : c == 1 ? INFINITY : 1e30f;
         char in[512], errf[512];
         CHECK(write_float_wav(tmp_path(in, sizeof in, "bad.wav"), x, n, 16000) == 0);
-        int rc = nac_test_sh("%s encode -q %s %s/bad.nac 2>%s", nac_test_bin(), in, nac_test_tmp_dir(),
-                             tmp_path(errf, sizeof errf, "e.txt"));
+        int rc = nac_test_sh("%s encode -q %s %s/bad.nac --kbps %s 2>%s", nac_test_bin(), in, nac_test_tmp_dir(),
+                             k < 3 ? "6" : "1.2", tmp_path(errf, sizeof errf, "e.txt"));
         uint8_t *msg = NULL;
         long len = read_file(errf, &msg);
         int ok = len > 0 && strstr((char *)msg, names[c]) && strstr((char *)msg, "bad.wav");
@@ -608,7 +609,8 @@ TEST(robust_encode_non_finite_and_out_of_range)
         if (len > 0)
             snprintf(shown, sizeof shown, "%.*s", (int)(len < 150 ? len : 150), (char *)msg);
         free(msg);
-        CHECKF(rc == (c < 2 ? 1 : 0) && ok, "%s: exit %d, message '%s'", names[c], rc, shown);
+        CHECKF(rc == (c < 2 ? 1 : 0) && ok, "%s (%s): exit %d, message '%s'", names[c], k < 3 ? "neural" : "vocoder", rc,
+               shown);
         if (c == 2)
             CHECK(nac_test_sh("%s decode -q %s/bad.nac %s/bad_out.wav", nac_test_bin(), nac_test_tmp_dir(),
                               nac_test_tmp_dir()) == 0);

@@ -1,7 +1,8 @@
-/* Argument helpers shared by the subcommands: the two positional paths IN and OUT, and the check
- * that an output does not overwrite its input. */
+/* Helpers shared by the subcommands: the two positional paths IN and OUT, the check that an
+ * output does not overwrite its input, and what nac encode does to input samples in every mode. */
 #include "cmd.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,4 +38,19 @@ int nac_cli_refuse_same_file(const char *cmd, const char *in, const char *out)
         return 0;
     fprintf(stderr, "nac %s: the output %s is the input; refusing to overwrite it\n", cmd, out);
     return 2;
+}
+
+int nac_cli_condition_input(float *x, size_t n, size_t first, size_t *clipped, int rate, const char *path,
+                            nac_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            return nac_error_set(err, NAC_ERR_NUMERIC, "%s: sample %zu (%.2f s) is %s; nac codes finite samples only",
+                                 path, first + i, (double)(first + i) / rate, isnan(x[i]) ? "NaN" : "infinite");
+        if (x[i] > 1.0f || x[i] < -1.0f) {
+            x[i] = x[i] > 0 ? 1.0f : -1.0f;
+            (*clipped)++;
+        }
+    }
+    return NAC_OK;
 }

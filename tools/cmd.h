@@ -4,6 +4,10 @@
 #ifndef NAC_TOOLS_CMD_H
 #define NAC_TOOLS_CMD_H
 
+#include <stddef.h>
+
+#include "nac/error.h"
+
 /* tools/args.c. nac_cli_positional takes a as the next of the positional arguments IN and OUT ("-"
  * is a name): 0, or 2 after one line for an unknown option or a third argument (help: the command
  * that explains, e.g. "nac synth --help"). nac_cli_same_file: 1 when paths a and b name one existing
@@ -11,6 +15,11 @@
 int nac_cli_positional(const char *cmd, const char *help, const char *a, const char **in, const char **out);
 int nac_cli_same_file(const char *a, const char *b);
 int nac_cli_refuse_same_file(const char *cmd, const char *in, const char *out);
+/* nac encode's input samples x (n), the first being sample `first` of the file path at rate Hz:
+ * refuses NaN and infinity (NAC_ERR_NUMERIC naming the file, the sample and its time), clips the
+ * rest to [-1, 1] (adding the count to *clipped). */
+int nac_cli_condition_input(float *x, size_t n, size_t first, size_t *clipped, int rate, const char *path,
+                            nac_error *err);
 
 int nac_cmd_encode(int argc, char **argv);
 int nac_cmd_decode(int argc, char **argv);

@@ -143,23 +143,6 @@ static void progress(int on, const char *verb, double done_s, double total_s)
 
 /* ---- encode ---------------------------------------------------------------------------------------- */
 
-/* Input samples x (n), the first being sample `first` of the file: refuses NaN and infinity (the
- * network would turn them into non-finite latents), clips the rest to [-1, 1] (counted in *clipped). */
-static int condition_input(float *x, size_t n, size_t first, size_t *clipped, int rate, const char *path,
-                           nac_error *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i]))
-            return nac_error_set(err, NAC_ERR_NUMERIC, "%s: sample %zu (%.2f s) is %s; nac codes finite samples only",
-                                 path, first + i, (double)(first + i) / rate, isnan(x[i]) ? "NaN" : "infinite");
-        if (x[i] > 1.0f || x[i] < -1.0f) {
-            x[i] = x[i] > 0 ? 1.0f : -1.0f;
-            (*clipped)++;
-        }
-    }
-    return NAC_OK;
-}
-
 static void encode_usage(FILE *f)
 {
     fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--vbr] [--mode M] [--model FILE] [--packet-frames N]\n"
@@ -329,7 +312,7 @@ int nac_cmd_encode(int argc, char **argv)
         size_t got = 0, nres = 0;
         const float *res;
         if ((st = nac_audio_reader_read(rd, pcm, BLOCK, &got, &err)) ||
-            (st = condition_input(pcm, got, total_in, &clipped, ai->sample_rate, in, &err)))
+            (st = nac_cli_condition_input(pcm, got, total_in, &clipped, ai->sample_rate, in, &err)))
             goto fail;
         eof = got == 0;
         total_in += got;

@@ -353,6 +353,11 @@ static int vocoder_encode_file(const char *in, const char *out, double kbps, int
         goto fail;
     if (ai.channels > 1 && !quiet)
         fprintf(stderr, "nac encode: note: mixing %d channels down to mono\n", ai.channels);
+    size_t clipped = 0;
+    if ((st = nac_cli_condition_input(x, n, 0, &clipped, ai.sample_rate, in, &err)))
+        goto fail;
+    if (clipped)
+        fprintf(stderr, "nac encode: note: %s: %zu samples outside [-1, 1] were clipped\n", in, clipped);
     if ((st = nac_resample_all(&x16, &n16, x, n, ai.sample_rate, NAC_VOCODER_RATE, &err)) ||
         (st = nac_vocoder_analyze(&feat, &T, x16, n16, &g, &err)) ||
         (st = nac_vocoder_codec_encode(&codes, &F, c, feat, T, &err)))
