@@ -225,10 +225,8 @@ int nac_enh_config_from_weights(nac_enh_config *c, const nac_weights *w, nac_err
         if (!nac_weights_config(w, kv[i].k))
             return nac_error_set(err, NAC_ERR_MODEL, "enhancement model lacks %s", kv[i].k);
         if (kv[i].i) {
-            long long v;
-            if (nac_weights_config_int(w, kv[i].k, &v, err) || v < -1000000 || v > 1000000)
+            if (nac_weights_config_size(w, kv[i].k, kv[i].i, err))
                 return nac_error_set(err, NAC_ERR_MODEL, "bad %s in the model", kv[i].k);
-            *kv[i].i = (int)v;
         } else {
             double v;
             if (nac_weights_config_float(w, kv[i].k, &v, err))

@@ -985,6 +985,18 @@ int nac_weights_config_int(const nac_weights *w, const char *key, long long *out
     return NAC_OK;
 }
 
+int nac_weights_config_size(const nac_weights *w, const char *key, int *out, nac_error *err)
+{
+    long long v;
+    int st = nac_weights_config_int(w, key, &v, err);
+    if (st)
+        return st;
+    if (v < -1000000 || v > 1000000)
+        return nac_error_set(err, NAC_ERR_MODEL, "config %s = %lld is out of range", key, v);
+    *out = (int)v;
+    return NAC_OK;
+}
+
 int nac_weights_config_float(const nac_weights *w, const char *key, double *out, nac_error *err)
 {
     const char *v = nac_weights_config(w, key);

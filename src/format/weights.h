@@ -130,6 +130,9 @@ const char *nac_weights_config(const nac_weights *w, const char *key);
 /* The value of key parsed as a whole decimal integer / a finite floating-point number.
  * Returns NAC_OK, NAC_ERR_MODEL (key absent) or NAC_ERR_FORMAT (not a number, out of range). */
 int nac_weights_config_int(const nac_weights *w, const char *key, long long *out, nac_error *err);
+/* An int config value within [-1000000, 1000000] (NAC_ERR_MODEL otherwise): a model's sizes, whose
+ * own checks come after; the bound only keeps them inside int arithmetic. */
+int nac_weights_config_size(const nac_weights *w, const char *key, int *out, nac_error *err);
 int nac_weights_config_float(const nac_weights *w, const char *key, double *out, nac_error *err);
 
 #endif

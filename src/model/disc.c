@@ -428,18 +428,6 @@ done:
     return st;
 }
 
-static int cfg_int(const nac_weights *w, const char *key, int *out, nac_error *err)
-{
-    long long v;
-    int st = nac_weights_config_int(w, key, &v, err);
-    if (st)
-        return st;
-    if (v < -2147483647LL || v > 2147483647LL)
-        return nac_error_set(err, NAC_ERR_FORMAT, "%s out of range", key);
-    *out = (int)v;
-    return NAC_OK;
-}
-
 int nac_disc_load(nac_disc **out, const char *path, int max_N, int max_T, long *step, int *had_moments,
                   nac_error *err)
 {
@@ -457,8 +445,9 @@ int nac_disc_load(nac_disc **out, const char *path, int max_N, int max_T, long *
         goto done;
     }
     memset(&c, 0, sizeof c);
-    if ((st = cfg_int(w, "disc.n_res", &c.n_res, err)) || (st = cfg_int(w, "disc.channels", &c.channels, err)) ||
-        (st = cfg_int(w, "disc.kernel", &c.kernel, err)) ||
+    if ((st = nac_weights_config_size(w, "disc.n_res", &c.n_res, err)) ||
+        (st = nac_weights_config_size(w, "disc.channels", &c.channels, err)) ||
+        (st = nac_weights_config_size(w, "disc.kernel", &c.kernel, err)) ||
         (st = nac_weights_config_float(w, "disc.slope", &slope, err)) ||
         (st = nac_weights_config_int(w, "disc.step", &s, err)))
         goto done;
@@ -470,7 +459,7 @@ int nac_disc_load(nac_disc **out, const char *path, int max_N, int max_T, long *
     for (int r = 0; r < c.n_res; r++) {
         char key[32];
         snprintf(key, sizeof key, "disc.n_fft.%d", r);
-        if ((st = cfg_int(w, key, &c.n_fft[r], err)))
+        if ((st = nac_weights_config_size(w, key, &c.n_fft[r], err)))
             goto done;
     }
     if ((st = nac_disc_create(&d, &c, max_N, max_T, 1, err)))

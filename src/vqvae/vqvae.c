@@ -525,18 +525,6 @@ done:
     return st;
 }
 
-static int cfg_int(const nac_weights *w, const char *key, int *out, nac_error *err)
-{
-    long long v;
-    int st = nac_weights_config_int(w, key, &v, err);
-    if (st)
-        return st;
-    if (v < -1000000 || v > 1000000)
-        return nac_error_set(err, NAC_ERR_MODEL, "config %s = %lld is out of range", key, v);
-    *out = (int)v;
-    return NAC_OK;
-}
-
 /* The model in weight file w (named path in messages), which it destroys. */
 static int load_weights(nac_vqvae **out, nac_weights *w, const char *path, int with_optimizer, nac_error *err)
 {
@@ -552,11 +540,13 @@ static int load_weights(nac_vqvae **out, nac_weights *w, const char *path, int w
     nac_vqvae_config_default(&c);
     double cm, dd;
     long long step = 0;
-    if ((st = cfg_int(w, "vqvae.k", &c.k, err)) || (st = cfg_int(w, "vqvae.ncat", &c.ncat, err)) ||
-        (st = cfg_int(w, "vqvae.dim", &c.dim, err)) || (st = cfg_int(w, "vqvae.hidden", &c.hidden, err)) ||
-        (st = cfg_int(w, "vqvae.kernel", &c.kernel, err)) || (st = cfg_int(w, "vqvae.stages", &c.stages, err)) ||
-        (st = cfg_int(w, "vqvae.entries", &c.entries, err)) || (st = cfg_int(w, "vqvae.ema", &c.ema, err)) ||
-        (st = nac_weights_config_float(w, "vqvae.commitment", &cm, err)) ||
+    static const char *const keys[] = {"vqvae.k", "vqvae.ncat", "vqvae.dim", "vqvae.hidden",
+                                       "vqvae.kernel", "vqvae.stages", "vqvae.entries", "vqvae.ema"};
+    int *vals[] = {&c.k, &c.ncat, &c.dim, &c.hidden, &c.kernel, &c.stages, &c.entries, &c.ema};
+    for (int i = 0; i < 8; i++)
+        if ((st = nac_weights_config_size(w, keys[i], vals[i], err)))
+            goto done;
+    if ((st = nac_weights_config_float(w, "vqvae.commitment", &cm, err)) ||
         (st = nac_weights_config_float(w, "vqvae.dead", &dd, err)))
         goto done;
     nac_weights_config_int(w, "train.step", &step, NULL);
