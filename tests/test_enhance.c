@@ -445,6 +445,52 @@ TEST(enhance_train_resumes_exactly)
                       tmp) == 1);
 }
 
+/* --init: a new run starts from the built-in model's weights (fine-tuning), keeping its
+ * architecture; a model of another task, an architecture option beside it, or a missing file is
+ * refused. With a learning rate of 1e-12 the two steps leave the weights where they were. */
+TEST(enhance_train_init_from_model)
+{
+    const char *bin = nac_test_bin(), *tmp = nac_test_tmp_dir(), *fx = nac_test_fixture_dir();
+    const char *common = "--task denoise --threads 1 --batch 2 --seconds 0.5 --warmup 1 --lr 1e-12 --min-lr 1e-12 "
+                         "--steps 2";
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/enh_init.nacw --init builtin 2>%s/enh_init.log", bin,
+                      common, fx, fx, tmp, tmp) == 0);
+    CHECK(nac_test_sh("grep -q 'starting from the weights of the built-in model' %s/enh_init.log", tmp) == 0);
+    nac_enhance_model *a = NULL, *b = NULL;
+    char p[512];
+    snprintf(p, sizeof p, "%s/enh_init.nacw", tmp);
+    CHECK(nac_enhance_model_load(&a, p, NULL) == NAC_OK);
+    CHECK(nac_enhance_model_load_builtin(&b, NAC_ENHANCE_DENOISE, NULL) == NAC_OK);
+    nac_enhance_info ia, ib;
+    nac_enhance_model_get_info(a, &ia);
+    nac_enhance_model_get_info(b, &ib);
+    /* the same network and, to f16 rounding, the same weights: the same output on the clip */
+    float *x = NULL, *ya = NULL, *yb = NULL;
+    size_t n = 0;
+    int same_out = 0;
+    if (ia.n_params == ib.n_params && (snprintf(p, sizeof p, "%s/speech_thorsten_de.flac", fx), nac_audio_read_all(&x, &n, NULL, p, NULL)) == NAC_OK) {
+        n = n > 16000 ? 16000 : n;
+        ya = malloc(n * sizeof *ya), yb = malloc(n * sizeof *yb);
+        if (ya && yb && !nac_enhance_buffer(a, ya, x, n, NULL) && !nac_enhance_buffer(b, yb, x, n, NULL)) {
+            double d = 0, e = 0;
+            for (size_t i = 0; i < n; i++)
+                d += (ya[i] - yb[i]) * (ya[i] - yb[i]), e += yb[i] * yb[i];
+            same_out = d <= 1e-6 * e;
+        }
+    }
+    free(x), free(ya), free(yb);
+    nac_enhance_model_destroy(a);
+    nac_enhance_model_destroy(b);
+    CHECKF(same_out, "the fine-tuned model left the built-in one (params %zu vs %zu)", ia.n_params, ib.n_params);
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/enh_init2.nacw --init builtin --channels 8 2>/dev/null",
+                      bin, common, fx, fx, tmp) != 0);
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/enh_init3.nacw --init %s/../../models/enhance_bwe.nacw "
+                      "2>%s/enh_init3.log", bin, common, fx, fx, tmp, fx, tmp) == 1);
+    CHECK(nac_test_sh("grep -q 'is a bwe model, not denoise' %s/enh_init3.log", tmp) == 0);
+    CHECK(nac_test_sh("%s train %s --data %s --noise %s --out %s/enh_init4.nacw --init %s/none.nacw 2>/dev/null", bin,
+                      common, fx, fx, tmp, tmp) == 1);
+}
+
 /* Each built-in model against its degraded input on the committed clip (5.2 s of speech), by a
  * margin that the untrained (identity) network and a muting one cannot reach. */
 TEST(enhance_builtin_beats_degraded)

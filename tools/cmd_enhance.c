@@ -49,6 +49,8 @@ static void train_usage(FILE *f)
             "  --batch B          examples per step (default 16), --seconds S crop length (default 1)\n"
             "  --lr LR            peak learning rate (default 2e-3), --min-lr (default 1e-4), --warmup N (200)\n"
             "  --channels C --hidden H --blocks N --kernel K   architecture of a new model (96, 192, 4, 7)\n"
+            "  --init MODEL       start a new run from MODEL's weights (fine-tuning; 'builtin': the\n"
+            "                     built-in model of the task), not random ones; its architecture is kept\n"
             "  --snr-weight W     weight of the inverse-SNR term (default 1; dequantize 0.5; bwe 0),\n"
             "                     --cplx-weight W of the compressed complex term (default 1; bwe 0: the new\n"
             "                     band's phase is made up, so only magnitudes are matched)\n"
@@ -107,6 +109,7 @@ int nac_cmd_train_enhance(int argc, char **argv)
         i++;
         const char **s = !strcmp(a, "--data") ? &o.data : !strcmp(a, "--val") ? &o.val : !strcmp(a, "--noise") ? &o.noise
                          : !strcmp(a, "--music") ? &o.music : !strcmp(a, "--out") ? &o.out : !strcmp(a, "--log") ? &o.log
+                         : !strcmp(a, "--init") ? &o.init
                          : NULL;
         if (s) {
             *s = v;

@@ -99,6 +99,11 @@ typedef struct nac_enh_train_opts {
     double snr_lo, snr_hi;         /* denoise: training SNR range in dB */
     double noise_split;            /* noise files: training uses [0, split) of each, validation [split, 1) */
     int channels, hidden, blocks, kernel; /* architecture of a new model (0: defaults) */
+    const char *init;              /* a new run (no checkpoint yet) starts from this model's weights
+                                    * instead of random ones: a model file of the same task, or
+                                    * "builtin" (the library's model for the task); NULL: random.
+                                    * Fine-tuning: its architecture is kept (the four fields above
+                                    * must be 0), the optimizer and step start afresh */
     int snr_log;                   /* the SNR term in log form (default for dequantize) */
 } nac_enh_train_opts;
 
@@ -108,7 +113,8 @@ void nac_enh_train_opts_default(nac_enh_train_opts *o, int task);
 /* Progress and validation lines, one at a time, without a newline. */
 typedef void (*nac_enh_report)(void *ctx, const char *line);
 
-/* Runs a training, or resumes it exactly from o->out with ".ckpt" appended when that exists: loads
+/* Runs a training (from random weights, or from o->init), or resumes it exactly from o->out with
+ * ".ckpt" appended when that exists (o->init is then ignored): loads
  * the folders, trains until o->steps or o->time_limit, and writes o->out, its checkpoint and the
  * log. stop (may be NULL) is polled every step (a signal handler may set it): when it becomes
  * nonzero the run checkpoints and returns NAC_OK. report (may be NULL) gets progress and

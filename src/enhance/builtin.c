@@ -3,6 +3,7 @@
 #include "nac/enhance.h"
 
 #include "core/status.h"
+#include "enhance/enhance_net.h"
 
 #define EMBED(sym, file)                                                                                         \
     __asm__(".section .rodata\n.balign 64\n.globl " #sym "_begin\n.hidden " #sym "_begin\n" #sym "_begin:\n"      \
@@ -13,7 +14,7 @@ EMBED(nac_enh_denoise, "models/enhance_denoise.nacw")
 EMBED(nac_enh_dequantize, "models/enhance_dequantize.nacw")
 EMBED(nac_enh_bwe, "models/enhance_bwe.nacw")
 
-int nac_enhance_model_load_builtin(nac_enhance_model **out, nac_enhance_task task, nac_error *err)
+int nac_enh_builtin_bytes(int task, const void **data, size_t *size, nac_error *err)
 {
     const unsigned char *b, *e;
     switch (task) {
@@ -31,7 +32,20 @@ int nac_enhance_model_load_builtin(nac_enhance_model **out, nac_enhance_task tas
     }
     if (e == b)
         return nac_error_set(err, NAC_ERR_MODEL, "this build has no built-in %s model", nac_enhance_task_name(task));
-    int st = nac_enhance_model_load_mem(out, b, (size_t)(e - b), err);
+    *data = b;
+    *size = (size_t)(e - b);
+    return NAC_OK;
+}
+
+int nac_enhance_model_load_builtin(nac_enhance_model **out, nac_enhance_task task, nac_error *err)
+{
+    const void *b;
+    size_t size;
+    *out = NULL;
+    int st = nac_enh_builtin_bytes((int)task, &b, &size, err);
+    if (st)
+        return st;
+    st = nac_enhance_model_load_mem(out, b, size, err);
     if (!st && (st = nac_enhance_model_check_task(*out, task, err))) {
         nac_enhance_model_destroy(*out);
         *out = NULL;

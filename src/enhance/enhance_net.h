@@ -63,6 +63,9 @@ int nac_enh_net_save(const nac_enh_net *n, const char *path, int with_optimizer,
 /* NAC_ERR_MODEL when w is not an enhancement model. */
 int nac_enh_config_from_weights(nac_enh_config *c, const nac_weights *w, nac_error *err);
 int nac_enh_net_from_weights(nac_enh_net **out, const nac_weights *w, int with_optimizer, nac_error *err);
+/* The built-in model file of task (src/enhance/builtin.c): its bytes in the library's read-only
+ * data. NAC_ERR_ARG (unknown task) or NAC_ERR_MODEL (a build without it). */
+int nac_enh_builtin_bytes(int task, const void **data, size_t *size, nac_error *err);
 
 /* Excitation of one frame: er, ei (F) from xr, xi (F); zero below excite_hi. Strided access:
  * element f of a frame is at [f * stride]. */

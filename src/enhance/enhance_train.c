@@ -249,6 +249,26 @@ int nac_enh_train_run(const nac_enh_train_opts *o, nac_enh_report report, void *
         }
         resumed = 1;
         say(report, ctx, "resuming from %s at step %ld (%.2f h trained)", ckpt, step, secs / 3600);
+    } else if (o->init) {
+        const void *b;
+        size_t size;
+        if (o->channels || o->hidden || o->blocks || o->kernel) {
+            st = nac_error_set(err, NAC_ERR_ARG, "--init keeps the architecture of its model: leave out --channels, "
+                                                 "--hidden, --blocks and --kernel");
+            goto done;
+        }
+        if ((st = strcmp(o->init, "builtin") ? nac_weights_load(&wf, o->init, err)
+                                              : nac_enh_builtin_bytes(o->task, &b, &size, err) ||
+                                                    nac_weights_load_mem(&wf, b, size, err)) ||
+            (st = nac_enh_net_from_weights(&n, wf, 1, err)))
+            goto done;
+        if (n->cfg.task != o->task) {
+            st = nac_error_set(err, NAC_ERR_MODEL, "%s is a %s model, not %s", o->init,
+                               nac_enhance_task_name(n->cfg.task), nac_enhance_task_name(o->task));
+            goto done;
+        }
+        nac_rng_seed(&rng, (uint64_t)o->seed * 7919u + 23u);
+        say(report, ctx, "starting from the weights of %s", strcmp(o->init, "builtin") ? o->init : "the built-in model");
     } else {
         nac_enh_config c;
         nac_enh_config_default(&c, o->task);
