@@ -15,6 +15,7 @@
 #include "format/nacfile.h"
 #include "format/weights.h"
 #include "model/codec_config.h"
+#include "model/disc.h"
 #include "nac/enhance.h"
 #include "nac/nac.h"
 #include "nac/vqvae.h"
@@ -486,8 +487,9 @@ TEST(robust_model_size_bombs)
 
 /* The same for the other model loaders: an enhancement model and a VQ-VAE whose configs declare
  * the largest network their checks allow (several GB) but hold no tensor are refused before any
- * allocation, by the library and by the commands that read them. */
-TEST(robust_model_size_bombs_enhance_vqvae)
+ * allocation, by the library and by the commands that read them; so is a discriminator
+ * checkpoint of the adversarial trainer. */
+TEST(robust_model_size_bombs_other_loaders)
 {
     static const char *const enh[] = {"format", "nac-enhance", "enhance.task", "0", "enhance.sample_rate", "16000",
                                       "enhance.n_fft", "8192", "enhance.hop", "4096", "enhance.channels", "4096",
@@ -532,6 +534,25 @@ TEST(robust_model_size_bombs_enhance_vqvae)
         size_t len = strlen(report);
         snprintf(report + len, sizeof report - len, "%s%zu bytes: %.3f s", len ? ", " : "", n, dt);
     }
+    /* the adversarial trainer's discriminator checkpoint: 4096 channels, kernel 15 (2 GB) */
+    static const char *const disc[] = {"format", "nac-disc", "disc.n_res", "1", "disc.channels", "4096",
+                                       "disc.kernel", "15", "disc.slope", "0.1", "disc.step", "0",
+                                       "disc.n_fft.0", "1024", NULL};
+    uint8_t *b = NULL;
+    size_t n = 0;
+    CHECK(config_only_model(&b, &n, disc) == NAC_OK);
+    CHECK(write_file(tmp_path(path, sizeof path, "bomb_disc.nacw"), b, n) == 0);
+    free(b);
+    nac_disc *d = NULL;
+    nac_error err = {0};
+    double t0 = now();
+    int rc = nac_disc_load(&d, path, 16, 16000, NULL, NULL, &err);
+    double dt = now() - t0;
+    nac_disc_destroy(d);
+    CHECKF(rc == NAC_ERR_MODEL && strstr(err.msg, "missing") && dt < 0.5, "disc (%zu bytes): rc %d '%s' after %.2f s", n,
+           rc, err.msg, dt);
+    size_t len = strlen(report);
+    snprintf(report + len, sizeof report - len, ", disc %zu bytes: %.3f s", n, dt);
     snprintf(t_->why, sizeof t_->why, "%s", report);
 }
 

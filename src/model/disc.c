@@ -102,8 +102,8 @@ void nac_disc_destroy(nac_disc *d)
     free(d);
 }
 
-static int res_create(disc_res *q, nn_params *p, const nac_disc_config *c, int r, int max_N, int max_T,
-                      nac_error *err)
+/* Resolution r's tensors (planned in p, not allocated) and STFT. */
+static int res_plan(disc_res *q, nn_params *p, const nac_disc_config *c, int r, int max_T, nac_error *err)
 {
     int st = nac_stft_create(&q->stft, c->n_fft[r], c->n_fft[r] / 4, NAC_WINDOW_HANN, err);
     if (st)
@@ -133,7 +133,13 @@ static int res_create(disc_res *q, nn_params *p, const nac_disc_config *c, int r
         if ((q->b[l] = nn_params_add(p, name, 1, shape, NN_INIT_UNIFORM, bound, 0, err)) < 0)
             return q->b[l];
     }
-    size_t n = (size_t)max_N, tf = (size_t)q->max_Tf, f = (size_t)q->F, cn = n * (size_t)C * tf;
+    return NAC_OK;
+}
+
+/* Resolution q's workspace for max_N examples. */
+static int res_alloc(disc_res *q, int channels, int max_N, int max_T, nac_error *err)
+{
+    size_t n = (size_t)max_N, tf = (size_t)q->max_Tf, f = (size_t)q->F, cn = n * (size_t)channels * tf;
     q->xpad = nac_alloc(n * (size_t)pad_len(max_T, q->hop) * sizeof(float));
     q->re = nac_alloc(n * f * tf * sizeof(float));
     q->im = nac_alloc(n * f * tf * sizeof(float));
@@ -153,8 +159,10 @@ static int res_create(disc_res *q, nn_params *p, const nac_disc_config *c, int r
     return ok ? NAC_OK : nac_error_set(err, NAC_ERR_NOMEM, "out of memory (discriminator workspace)");
 }
 
-int nac_disc_create(nac_disc **out, const nac_disc_config *cfg, int max_N, int max_T, int with_optimizer,
-                    nac_error *err)
+/* Creates a discriminator; with a weight file w (a load), every tensor the config declares must be
+ * in w with its shape before anything but the STFTs is allocated. */
+static int create(nac_disc **out, const nac_disc_config *cfg, int max_N, int max_T, int with_optimizer,
+                  const nac_weights *w, nac_error *err)
 {
     int st = config_check(cfg, err);
     if (st)
@@ -168,7 +176,12 @@ int nac_disc_create(nac_disc **out, const nac_disc_config *cfg, int max_N, int m
     d->max_N = max_N;
     d->max_T = max_T;
     for (int r = 0; r < cfg->n_res; r++)
-        if ((st = res_create(&d->r[r], &d->p, cfg, r, max_N, max_T, err)))
+        if ((st = res_plan(&d->r[r], &d->p, cfg, r, max_T, err)))
+            goto fail;
+    if (w && (st = nn_params_check_file(&d->p, w, err)))
+        goto fail;
+    for (int r = 0; r < cfg->n_res; r++)
+        if ((st = res_alloc(&d->r[r], cfg->channels, max_N, max_T, err)))
             goto fail;
     if ((st = nn_params_alloc(&d->p, with_optimizer, err)))
         goto fail;
@@ -177,6 +190,12 @@ int nac_disc_create(nac_disc **out, const nac_disc_config *cfg, int max_N, int m
 fail:
     nac_disc_destroy(d);
     return st;
+}
+
+int nac_disc_create(nac_disc **out, const nac_disc_config *cfg, int max_N, int max_T, int with_optimizer,
+                    nac_error *err)
+{
+    return create(out, cfg, max_N, max_T, with_optimizer, NULL, err);
 }
 
 void nac_disc_init(nac_disc *d, uint64_t seed)
@@ -462,7 +481,7 @@ int nac_disc_load(nac_disc **out, const char *path, int max_N, int max_T, long *
         if ((st = nac_weights_config_size(w, key, &c.n_fft[r], err)))
             goto done;
     }
-    if ((st = nac_disc_create(&d, &c, max_N, max_T, 1, err)))
+    if ((st = create(&d, &c, max_N, max_T, 1, w, err)))
         goto done;
     int had_m = 0, had_v = 0;
     if ((st = nn_params_read(&d->p, w, 1, &had_m, &had_v, err)))
