@@ -69,7 +69,7 @@ def main():
         sys.exit("bench_codec: no audio files in " + a.data)
     model = ["--model", a.model] if a.model else []
     configs = [("nac", k) for k in ("1.5", "3", "6", "12", "16", "24")]
-    configs += [("nac-vbr", k) for k in ("2", "2.5", "4", "5")]
+    configs += [("nac-vbr", k) for k in ("1.5", "2", "2.5", "3", "4", "5", "6", "8")]
     configs += [("opus", k) for k in ("6", "9", "12", "16", "24")]
     configs += [("codec2", m) for m in ("700C", "1600", "3200")]
     configs = [c for c in configs if c[0] in a.codecs.split(",") and (not a.rates or c[1] in a.rates.split(","))]

@@ -107,10 +107,15 @@ static int nac_seeds(void)
         put("nac", names[variant][2], 0, b, size);
         nac_nacfile_writer_destroy(w);
     }
-    /* the same chirp range-coded (VBR) and with the transform coder, through the packet API */
-    for (int k = 0; k < 2; k++) {
-        nac_packet_config cfg = {.mode = k ? NAC_MODE_TRANSFORM : NAC_MODE_NEURAL, .kbps = k ? 12 : 1.5,
-                                 .frames_per_packet = 5, .vbr = !k, .length = n};
+    /* the same chirp range-coded (VBR), with adaptive stage counts and with the transform coder,
+     * through the packet API */
+    static const char *const kinds[3][2] = {{"chirp_vbr", "chirp_vbr_decoded"},
+                                            {"chirp_transform", "chirp_transform_decoded"},
+                                            {"chirp_vbr_adaptive", "chirp_vbr_adaptive_decoded"}};
+    for (int k = 0; k < 3; k++) {
+        nac_packet_config cfg = {.mode = k == 1 ? NAC_MODE_TRANSFORM : NAC_MODE_NEURAL,
+                                 .kbps = k == 1 ? 12 : k ? 4 : 1.5, .frames_per_packet = 5,
+                                 .vbr = k == 1 ? 0 : k ? NAC_VBR_ADAPTIVE : NAC_VBR_LOSSLESS, .length = n};
         nac_packet_encoder *pe = NULL;
         nac_nacfile_writer *w = NULL;
         const uint8_t *pk;
@@ -125,8 +130,8 @@ static int nac_seeds(void)
         const uint8_t *b;
         size_t size;
         nac_nacfile_writer_buffer(w, &b, &size);
-        put("nac", k ? "chirp_transform" : "chirp_vbr", 1, b, size);
-        put("nac", k ? "chirp_transform_decoded" : "chirp_vbr_decoded", 3, b, size);
+        put("nac", kinds[k][0], 1, b, size);
+        put("nac", kinds[k][1], 3, b, size);
         nac_nacfile_writer_destroy(w);
         nac_packet_encoder_destroy(pe);
     }

@@ -12,6 +12,7 @@
 #include "core/range_coder.h"
 #include "core/rng.h"
 #include "format/nacfile.h"
+#include "nac/metrics.h"
 #include "nac/nac.h"
 #include "packet/packet.h"
 #include "test.h"
@@ -460,15 +461,16 @@ TEST(packet_vbr_round_trip_and_identity)
         size_t size = 0, got = 0;
         nac_error err = {0};
         size_t fpp = trial == 2 ? 0 : F; /* full packets and a stated frame count */
-        CHECK(nac_vbr_encode(buf, (size_t)F * (size_t)S * 2 + 16, &size, codes, F, fpp, S, &err) == NAC_OK);
-        int dst = nac_vbr_decode(back, F, &got, buf, size, fpp, S, &err);
+        CHECK(nac_vbr_encode(buf, (size_t)F * (size_t)S * 2 + 16, &size, codes, F, fpp, S, NULL, &err) == NAC_OK);
+        int dst = nac_vbr_decode(back, F, &got, buf, size, fpp, S, NULL, &err);
         CHECKF(dst == NAC_OK && got == F, "trial %d: %s", trial, nac_error_message(&err));
         CHECKF(memcmp(codes, back, (size_t)F * (size_t)S * sizeof *codes) == 0, "trial %d", trial);
-        CHECK(nac_vbr_decode(back, F - 1, &got, buf, size, fpp, S, &err) == NAC_ERR_CORRUPT); /* too many frames */
+        /* too many frames */
+        CHECK(nac_vbr_decode(back, F - 1, &got, buf, size, fpp, S, NULL, &err) == NAC_ERR_CORRUPT);
     }
     codes[5] = 1024;
     size_t size;
-    CHECK(nac_vbr_encode(buf, (size_t)F * (size_t)S * 2 + 16, &size, codes, F, F, S, NULL) == NAC_ERR_ARG);
+    CHECK(nac_vbr_encode(buf, (size_t)F * (size_t)S * 2 + 16, &size, codes, F, F, S, NULL, NULL) == NAC_ERR_ARG);
     free(codes), free(back), free(buf);
 
     /* a stream coded at a variable rate decodes to exactly the constant-rate samples; a damaged VBR
@@ -481,7 +483,7 @@ TEST(packet_vbr_round_trip_and_identity)
     nac_packet_config cfg = {.mode = NAC_MODE_NEURAL, .kbps = 3, .frames_per_packet = 10};
     packets cbr, vbr;
     CHECK(encode_packets(&cbr, m, &cfg, x, n, 0, NULL) == NAC_OK);
-    cfg.vbr = 1;
+    cfg.vbr = NAC_VBR_LOSSLESS;
     cfg.kbps = 3 * nac_vbr_expected_bits(6) / 60 + 0.01; /* the target that selects the same 6 stages */
     CHECK(encode_packets(&vbr, m, &cfg, x, n, 3, NULL) == NAC_OK);
     free(x);
@@ -518,6 +520,93 @@ TEST(packet_vbr_round_trip_and_identity)
     CHECKF(st == NAC_ERR_CORRUPT && frames == 10, "%d: %s", st, nac_error_message(&err));
     packets_free(&cbr);
     packets_free(&vbr);
+    nac_model_destroy(m);
+}
+
+/* Adaptive stage counts (NAC_VBR_ADAPTIVE): every frame states how many stages it codes, one of
+ * the stream's counts; the frames really differ; the stream is the same for
+ * any chunking of the input; the packet decoder gives the audio of decoding each frame with its
+ * own count; the rate holds its target; and at 4 kbps the sound is nearer the 6 kbps sound than
+ * the 3 kbps one. */
+TEST(packet_vbr_adaptive_stages)
+{
+    size_t n = 0;
+    float *x = speech(&n);
+    CHECK(x != NULL);
+    nac_model *m = NULL;
+    CHECK(nac_model_load_default(&m, NULL) == NAC_OK);
+    nac_packet_config cfg = {.mode = NAC_MODE_NEURAL, .kbps = 4, .frames_per_packet = 25, .vbr = NAC_VBR_ADAPTIVE};
+    packets a, b, c3, c6;
+    CHECK(encode_packets(&a, m, &cfg, x, n, 0, NULL) == NAC_OK);
+    CHECK(encode_packets(&b, m, &cfg, x, n, 7, NULL) == NAC_OK);
+    int counts[NAC_MAX_STAGES], k = nac_stream_stage_counts(&a.info, counts);
+    CHECKF(k == 3 && counts[0] == 3 && counts[1] == 6 && counts[2] == 12 && a.info.n_stages == 12 &&
+               a.info.vbr_table == nac_vbr_adaptive_hash() && a.info.vbr_table != nac_vbr_table_hash(),
+           "%d counts, %d stages", k, a.info.n_stages);
+    int same = a.n == b.n;
+    size_t bytes = 0;
+    for (int i = 0; same && i < a.n; i++)
+        same = a.size[i] == b.size[i] && !memcmp(a.p[i], b.p[i], a.size[i]), bytes += a.size[i];
+    CHECK(same);
+    /* the frames' counts, read back from the payloads */
+    int used[13] = {0};
+    static int32_t codes[MAXP * 25 * 12];
+    static uint8_t fs[MAXP * 25];
+    size_t frames_all = 0;
+    for (int i = 0; i < a.n; i++) {
+        nac_packet p;
+        size_t F = 0;
+        CHECK(nac_packet_parse(&p, &a.info, a.p[i], a.size[i], NULL) == NAC_OK);
+        CHECK(nac_vbr_decode(codes + frames_all * 12, 25, &F, p.data, p.size, 25, 12, fs + frames_all, NULL) == NAC_OK);
+        for (size_t f = frames_all; f < frames_all + F; f++)
+            used[fs[f] <= 12 ? fs[f] : 0]++;
+        frames_all += F;
+    }
+    CHECKF(used[0] == 0 && (used[3] > 0) + (used[6] > 0) + (used[12] > 0) >= 2 &&
+               used[3] + used[6] + used[12] == (int)frames_all,
+           "frames with 3 / 6 / 12 stages: %d / %d / %d of %zu", used[3], used[6], used[12], frames_all);
+    /* the rate: packet bytes over the audio, against the target (the first second has no history) */
+    double kbps = bytes * 8.0 / ((double)n / 16000) / 1000;
+    CHECKF(kbps > 0.8 * cfg.kbps && kbps < 1.2 * cfg.kbps, "%.3f kbps for a target of 4", kbps);
+    /* quality between the constant rates around it */
+    nac_packet_config cbr = {.mode = NAC_MODE_NEURAL, .kbps = 3, .frames_per_packet = 25};
+    CHECK(encode_packets(&c3, m, &cbr, x, n, 0, NULL) == NAC_OK);
+    cbr.kbps = 6;
+    CHECK(encode_packets(&c6, m, &cbr, x, n, 0, NULL) == NAC_OK);
+    float *ya = NULL, *y3 = NULL, *y6 = NULL, *yr = NULL;
+    size_t na = 0, n3 = 0, n6 = 0, nr = 0;
+    CHECK(decode_packets(&ya, &na, m, &a, NULL, NULL, 0) == 0);
+    CHECK(decode_packets(&y3, &n3, m, &c3, NULL, NULL, 0) == 0);
+    CHECK(decode_packets(&y6, &n6, m, &c6, NULL, NULL, 0) == 0);
+    CHECK(na == n6 && n3 == n6 && na > 20000 && na == frames_all * 320);
+    /* the packet decoder's audio is each frame decoded with its own count, one frame at a time */
+    nac_decoder *dec = NULL;
+    float *yf = malloc(na * sizeof *yf);
+    CHECK(yf && nac_decoder_create(&dec, m, NULL) == NAC_OK);
+    for (size_t f = 0; f < frames_all; f++)
+        CHECK(nac_decoder_decode(dec, yf + f * 320, codes + f * 12, NULL, 1, fs[f], NULL) == NAC_OK);
+    uint8_t zero[2] = {6, 0};
+    int refused = nac_decoder_decode_counts(dec, yf, codes, 12, zero, 2, NULL) == NAC_ERR_ARG &&
+                  nac_decoder_decode_counts(dec, yf, codes, 12, fs, 0, NULL) == NAC_OK;
+    nac_decoder_destroy(dec);
+    same = !memcmp(yf, ya, na * sizeof *ya);
+    free(yf);
+    CHECK(same && refused);
+    double m3 = 0, m6 = 0;
+    CHECK(nac_mel_distance(&m3, y6, y3, na, 16000, NULL) == NAC_OK);
+    CHECK(nac_mel_distance(&m6, y6, ya, na, 16000, NULL) == NAC_OK);
+    CHECKF(m6 < m3, "mel distance to the 6 kbps sound: adaptive 4 kbps %.4f, 3 kbps %.4f", m6, m3);
+    /* fewer stages at the decoder still decode, to the length */
+    CHECK(decode_packets(&yr, &nr, m, &a, NULL, NULL, 6) == 0 && nr == na);
+    snprintf(t_->why, sizeof t_->why, "%.3f kbps for 4; frames 3/6/12: %d/%d/%d; mel to 6 kbps %.4f (3 kbps %.4f)",
+             kbps, used[3], used[6], used[12], m6, m3);
+    free(ya), free(y3), free(y6), free(yr), free(x);
+    /* a stream with adaptive stage counts must state its frames per packet */
+    nac_stream_info bad = a.info;
+    bad.frames_per_packet = 0;
+    nac_packet_decoder *d = NULL;
+    CHECK(nac_packet_decoder_create(&d, m, &bad, 0, NULL) == NAC_ERR_FORMAT && !d);
+    packets_free(&a), packets_free(&b), packets_free(&c3), packets_free(&c6);
     nac_model_destroy(m);
 }
 

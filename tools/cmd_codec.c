@@ -145,8 +145,8 @@ static void progress(int on, const char *verb, double done_s, double total_s)
 
 static void encode_usage(FILE *f)
 {
-    fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--vbr] [--mode M] [--model FILE] [--packet-frames N]\n"
-               "                  [--raw --rate HZ [--channels N] [--sample-format F]] [-q]\n\n"
+    fprintf(f, "usage: nac encode IN OUT.nac [--kbps K] [--vbr | --vbr-lossless] [--mode M] [--model FILE]\n"
+               "                  [--packet-frames N] [--raw --rate HZ [--channels N] [--sample-format F]] [-q]\n\n"
                "Compresses IN (wav, flac, ogg, ... at any rate; multichannel is mixed to mono) at a constant\n"
                "bitrate. IN or OUT may be '-' for stdin/stdout. Samples outside [-1, 1] are clipped (with a\n"
                "note), NaN or infinite samples are refused, rates above 655350 Hz are refused (no WAV or FLAC\n"
@@ -158,11 +158,13 @@ static void encode_usage(FILE *f)
                "                     coder, which follows the waveform (8 to 25.5 with --mode transform)\n"
                "                     0.7, 1.2, 1.6: the harmonic vocoder's low-rate mode (docs/vocoder.md;\n"
                "                     nac encode --kbps 0.7 --help)\n"
-               "  --vbr              variable rate (neural codec): the codes are range-coded with probability\n"
-               "                     tables learned from speech; the same audio as constant rate in fewer\n"
-               "                     bytes, and --kbps is a target average: any rate from 0.5 kbps (stages\n"
-               "                     chosen by the tables' expected size; docs/packets.md). Constant rate\n"
-               "                     is the default (radio links need it)\n"
+               "  --vbr              variable rate (neural codec), --kbps the average it holds (packets\n"
+               "                     included), any rate from 1.5 kbps: each 20 ms frame codes only as many\n"
+               "                     VQ stages (3, 6, 12, ...) as its sound needs, pauses fewer, and the\n"
+               "                     codes are range-coded with tables learned from speech (docs/packets.md).\n"
+               "                     Constant rate is the default (radio links need it)\n"
+               "  --vbr-lossless     the constant-rate codes of a fixed stage count, range-coded: the same\n"
+               "                     audio as constant rate in 1-3%% fewer bytes (--kbps: a target from 0.5)\n"
                "  --mode M           auto (default: by the rate, as above), neural or transform\n"
                "  --model FILE       a model trained with nac train (default: the built-in model)\n"
                "  --packet-frames N  20 ms frames per packet (default: one second, or about 6000 bits where\n"
@@ -216,7 +218,9 @@ int nac_cmd_encode(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(a, "--vbr")) {
-            vbr = 1;
+            vbr = NAC_VBR_ADAPTIVE;
+        } else if (!strcmp(a, "--vbr-lossless")) {
+            vbr = NAC_VBR_LOSSLESS;
         } else if (!strcmp(a, "--raw")) {
             raw = 1;
         } else if (!strcmp(a, "--rate") && i + 1 < argc) {
@@ -285,6 +289,8 @@ int nac_cmd_encode(int argc, char **argv)
     cfg.kbps = kbps;
     cfg.frames_per_packet = fpp;
     cfg.vbr = vbr;
+    if (vbr == NAC_VBR_ADAPTIVE && kbps < 1.5 && !quiet)
+        fprintf(stderr, "nac encode: note: below 1.5 kbps --vbr codes a fixed stage count (as --vbr-lossless)\n");
     cfg.source_rate = (uint32_t)ai->sample_rate;
     cfg.channels = (uint16_t)ai->channels;
     cfg.length = ai->frames >= 0 ? (uint64_t)ai->frames : NAC_LENGTH_UNKNOWN;
@@ -657,11 +663,19 @@ int nac_cmd_info(int argc, char **argv)
                in->bitrate / 10.0, in->codec_rate, in->frame_size, in->delay, in->frames_per_packet);
     else if (in->mode == NAC_MODE_VOCODER)
         nac_vocoder_print_info(in);
-    else
-        printf("  codec %u Hz, frame %u samples, delay %u, %u stages x %u bits (%.1f kbps%s), %u frames per packet\n",
-               in->codec_rate, in->frame_size, in->delay, in->n_stages, in->stage_bits[0],
-               (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
-               in->vbr_table ? " at a constant rate; range-coded: variable" : "", in->frames_per_packet);
+    else {
+        int counts[NAC_MAX_STAGES], k = nac_stream_stage_counts(in, counts);
+        char each[80] = "";
+        for (int j = 0; j + 1 < k; j++)
+            snprintf(each + strlen(each), sizeof each - strlen(each), "%d, ", counts[j]);
+        printf("  codec %u Hz, frame %u samples, delay %u, %s%u stages x %u bits (%.1f kbps%s), %u frames per "
+               "packet\n", in->codec_rate, in->frame_size, in->delay, k > 1 ? "up to " : "", in->n_stages,
+               in->stage_bits[0], (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
+               k > 1 ? " at most" : in->vbr_table ? " at a constant rate; range-coded: variable" : "",
+               in->frames_per_packet);
+        if (k > 1)
+            printf("  adaptive stage counts: each frame codes %sor %u stages, range-coded\n", each, in->n_stages);
+    }
     printf("  model %08x, encoder %s%s%s, container version %u%s\n", in->model_hash, in->encoder[0] ? "'" : "",
            in->encoder[0] ? in->encoder : "not stated", in->encoder[0] ? "'" : "", in->version,
            in->vbr_table ? ", variable rate" : "");

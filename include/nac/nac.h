@@ -103,6 +103,11 @@ void nac_decoder_destroy(nac_decoder *d);
  * good latent is repeated and the output fades out (x0.7 per lost frame) until good frames return. */
 int nac_decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const uint8_t *lost, size_t n_frames,
                        int n_stages, nac_error *err);
+/* As nac_decoder_decode with a stage count per frame (a stream with adaptive stage counts): codes
+ * (n_frames, stride), and frame f decodes its first counts[f] codes (1..stride; stride at most the
+ * model's stages). The samples are those of decoding each frame alone with its count. */
+int nac_decoder_decode_counts(nac_decoder *d, float *pcm, const int32_t *codes, int stride, const uint8_t *counts,
+                              size_t n_frames, nac_error *err);
 void nac_decoder_reset(nac_decoder *d);
 /* As nac_encoder_set_threads, for the decoder (samples identical for any count). */
 void nac_decoder_set_threads(nac_decoder *d, int threads);
@@ -140,7 +145,8 @@ typedef struct nac_stream_info {
     uint32_t model_hash;        /* the model (or coder) that made the codes */
     uint16_t frames_per_packet; /* 0 = not stated */
     uint32_t vbr_table;         /* 0: constant rate; else the hash of the probability table that
-                                 * range-codes the neural codes (nac_packet_encoder with vbr) */
+                                 * range-codes the neural codes, or of that table with adaptive
+                                 * stage counts (nac_packet_encoder with vbr) */
     char encoder[NAC_MAX_ENCODER + 1]; /* NUL-terminated UTF-8, may be empty (version 2: optional) */
 } nac_stream_info;
 
@@ -170,6 +176,9 @@ const char *nac_error_message(const nac_error *err);
 #define NAC_TRANSFORM_AUTO_KBPS 12.0 /* nac encode uses it from this rate (the neural codec below) */
 #define NAC_TRANSFORM_MAX_PACKET_FRAMES 250
 
+#define NAC_VBR_LOSSLESS 1 /* nac_packet_config.vbr */
+#define NAC_VBR_ADAPTIVE 2
+
 typedef struct nac_packet_config {
     int mode;               /* NAC_MODE_NEURAL or NAC_MODE_TRANSFORM (the vocoder mode codes whole files:
                              * `nac encode --kbps 0.7`; its streams decode here) */
@@ -177,8 +186,13 @@ typedef struct nac_packet_config {
                              * with vbr: the target average (any rate from 0.5 to the model's top) */
     int frames_per_packet;  /* 0: one second, or about 6000 bits where that is longer (4 s at 1.5 kbps);
                              * 1..250 (transform) or 1..1000 (neural) */
-    int vbr;                /* neural only: range-code the codes with the built-in probability tables
-                             * (docs/format.md 2.3.3); decoded audio is identical, packets shorter */
+    int vbr;                /* neural only, 0: constant rate. NAC_VBR_LOSSLESS: range-code the
+                             * constant-rate codes with the built-in probability tables (docs/format.md
+                             * 2.3.3): the same audio in shorter packets, at a stage count chosen for kbps.
+                             * NAC_VBR_ADAPTIVE (from 1.5 kbps; below it acts as NAC_VBR_LOSSLESS):
+                             * besides, each frame codes only as many stages (3, 6, 12 ... up to the
+                             * stream's) as its latent needs, with a rate control that holds the average
+                             * at kbps, packet framing included (2.3.4) */
     uint32_t source_rate;   /* recorded in the stream info: the rate of the audio before it was
                              * resampled to the codec rate (0: the codec rate) */
     uint16_t channels;      /* recorded: channels of the original (0: 1) */
@@ -186,6 +200,11 @@ typedef struct nac_packet_config {
                              * (0 is taken as unknown too) */
     int version;            /* container version of the packets: 0 (the current, 2) or 1 */
 } nac_packet_config;
+
+/* The stage counts a frame of a neural stream may code: into counts (room for NAC_MAX_STAGES),
+ * increasing; returns how many. 1 (the stream's n_stages) unless the stream has adaptive stage
+ * counts (NAC_VBR_ADAPTIVE); 0 for a stream that is not neural. Thread-safe. */
+int nac_stream_stage_counts(const nac_stream_info *info, int *counts);
 
 typedef struct nac_packet_encoder nac_packet_encoder;
 

@@ -502,8 +502,8 @@ static void decode_chunk(nac_decoder *d, float *pcm, int Tl)
                 pcm[(size_t)t * fs + i] *= d->gain[t];
 }
 
-static int decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const uint8_t *lost, size_t n_frames,
-                          int n_stages, nac_error *err);
+static int decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, int stride, const uint8_t *counts,
+                          const uint8_t *lost, size_t n_frames, nac_error *err);
 
 void nac_decoder_set_threads(nac_decoder *d, int threads) { d->threads = threads > 0 ? threads : 1; }
 
@@ -511,19 +511,35 @@ int nac_decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const u
                        int n_stages, nac_error *err)
 {
     int prev = threads_enter(d->threads);
-    int st = decoder_decode(d, pcm, codes, lost, n_frames, n_stages, err);
+    int st = decoder_decode(d, pcm, codes, n_stages, NULL, lost, n_frames, err);
     threads_leave(prev);
     return st;
 }
 
-static int decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, const uint8_t *lost, size_t n_frames,
-                          int n_stages, nac_error *err)
+int nac_decoder_decode_counts(nac_decoder *d, float *pcm, const int32_t *codes, int stride, const uint8_t *counts,
+                              size_t n_frames, nac_error *err)
+{
+    if (!codes || !counts)
+        return nac_error_set(err, NAC_ERR_ARG, "nac_decoder_decode_counts: NULL codes or counts");
+    for (size_t f = 0; f < n_frames; f++)
+        if (counts[f] < 1 || counts[f] > stride)
+            return nac_error_set(err, NAC_ERR_ARG, "frame %zu: %d stages of a row of %d", f, counts[f], stride);
+    int prev = threads_enter(d->threads);
+    int st = decoder_decode(d, pcm, codes, stride, counts, NULL, n_frames, err);
+    threads_leave(prev);
+    return st;
+}
+
+/* Frames of codes (n_frames, stride), frame f with its first counts[f] codes (all stride when
+ * counts is NULL). */
+static int decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, int stride, const uint8_t *counts,
+                          const uint8_t *lost, size_t n_frames, nac_error *err)
 {
     const nac_codec_config *c = &d->m->net->cfg;
     int D = c->latent_dim;
     size_t fs = (size_t)nac_codec_frame_size(c);
-    if (n_stages < 1 || n_stages > c->rvq.n_stages)
-        return nac_error_set(err, NAC_ERR_ARG, "%d stages requested; the model has 1..%d", n_stages, c->rvq.n_stages);
+    if (stride < 1 || stride > c->rvq.n_stages)
+        return nac_error_set(err, NAC_ERR_ARG, "%d stages requested; the model has 1..%d", stride, c->rvq.n_stages);
     for (size_t f0 = 0; f0 < n_frames; f0 += CHUNK) {
         int Tl = n_frames - f0 < CHUNK ? (int)(n_frames - f0) : CHUNK;
         for (int t = 0; t < Tl; t++) {
@@ -531,7 +547,8 @@ static int decoder_decode(nac_decoder *d, float *pcm, const int32_t *codes, cons
             float *row = d->zq + (size_t)t * (size_t)D;
             int is_lost = !codes || (lost && lost[f]);
             if (!is_lost) {
-                int st = nac_rvq_decode(row, codes + f * (size_t)n_stages, d->m->coder, 1, n_stages, err);
+                int st = nac_rvq_decode(row, codes + f * (size_t)stride, d->m->coder, 1, counts ? counts[f] : stride,
+                                        err);
                 if (st == NAC_ERR_ARG)
                     is_lost = 1; /* a code out of range: damaged input, conceal */
                 else if (st)

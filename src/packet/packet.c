@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "dsp/biquad.h"
 #include "format/nacfile.h"
+#include "model/codec_model.h"
 #include "packet/packet.h"
 #include "tcx/tcx.h"
 #include "vq/rvq.h"
@@ -22,6 +23,9 @@
 #define DEFAULT_FPP 50
 #define MAX_NEURAL_FPP 1000
 #define VOC_DEFAULT_FPP 25  /* tools/cmd_vocoder.c writes one second per packet */
+#define RC_GAIN 0.02        /* adaptive stages: log threshold change per frame's worth of bits over target */
+#define RC_DEBT_MAX 100.0   /* frames' worth of bits the rate control may run ahead or behind */
+#define FRAMING_BYTES 7     /* a version-2 packet's sync word, number, length and check, about */
 
 /* ---- encoder ----------------------------------------------------------------------------------- */
 
@@ -37,6 +41,13 @@ struct nac_packet_encoder {
     int32_t *codes;         /* (max_frames, S) from one push or flush */
     size_t max_frames;
     int32_t *pkt_codes;     /* (fpp, S) the packet being filled */
+    /* adaptive stage counts (vbr NAC_VBR_ADAPTIVE, docs/packets.md) */
+    const nac_rvq_coder *coder;
+    int adaptive, set[NAC_VBR_MAX_SET], k, D;
+    float *zq;              /* (2, D) a frame's latent from all its stages, and from fewer */
+    uint8_t *pkt_fs;        /* (fpp) each frame's stage count */
+    double tb, log_tau0, debt; /* target payload bits a frame, the starting threshold, bits spent
+                              * above target so far (in bits) */
     /* transform */
     nac_tcx_encoder *tcx;
     double kbps;
@@ -77,7 +88,8 @@ static int emit_neural(nac_packet_encoder *e, nac_error *err)
     size_t n = e->in_pkt, nb;
     int st;
     if (e->vbr)
-        st = nac_vbr_encode(e->payload, e->payload_cap, &nb, e->pkt_codes, n, (size_t)e->fpp, e->S, err);
+        st = nac_vbr_encode(e->payload, e->payload_cap, &nb, e->pkt_codes, n, (size_t)e->fpp, e->S,
+                            e->adaptive ? e->pkt_fs : NULL, err);
     else {
         nb = nac_rvq_packed_bytes(n * (size_t)e->S, e->bits);
         st = nac_rvq_pack(e->payload, e->pkt_codes, n * (size_t)e->S, e->bits, err);
@@ -86,9 +98,37 @@ static int emit_neural(nac_packet_encoder *e, nac_error *err)
     return st ? st : queue_packet(e, e->payload, nb, err);
 }
 
+/* Adaptive stages: the fewest of the stream's counts whose latent stays within the threshold of
+ * the latent of all S stages (mean square per dimension); the threshold follows the bits spent so
+ * far against the target (an integral control, slow enough that pauses save bits for speech).
+ * Depends only on earlier frames, so any chunking of the input gives the same stream. */
+static int choose_stages(nac_packet_encoder *e, const int32_t *c)
+{
+    float *zf = e->zq, *zp = e->zq + e->D;
+    double tau = exp(e->log_tau0 + RC_GAIN * e->debt / e->tb);
+    int Sf = e->S;
+    nac_rvq_decode(zf, c, e->coder, 1, e->S, NULL);
+    for (int j = 0; j + 1 < e->k; j++) {
+        nac_rvq_decode(zp, c, e->coder, 1, e->set[j], NULL);
+        double d = 0;
+        for (int i = 0; i < e->D; i++)
+            d += ((double)zf[i] - zp[i]) * ((double)zf[i] - zp[i]);
+        if (d / e->D <= tau) {
+            Sf = e->set[j];
+            break;
+        }
+    }
+    const int32_t *prev = e->in_pkt ? e->pkt_codes + (e->in_pkt - 1) * (size_t)e->S : NULL;
+    double bits = nac_vbr_frame_bits(c, prev, Sf, prev ? e->pkt_fs[e->in_pkt - 1] : 0) + log2((double)e->k);
+    e->debt = fmax(-RC_DEBT_MAX * e->tb, fmin(RC_DEBT_MAX * e->tb, e->debt + bits - e->tb));
+    return Sf;
+}
+
 static int take_codes(nac_packet_encoder *e, size_t frames, nac_error *err)
 {
     for (size_t k = 0; k < frames; k++) {
+        if (e->adaptive)
+            e->pkt_fs[e->in_pkt] = (uint8_t)choose_stages(e, e->codes + k * (size_t)e->S);
         memcpy(e->pkt_codes + e->in_pkt * (size_t)e->S, e->codes + k * (size_t)e->S, (size_t)e->S * sizeof *e->codes);
         if (++e->in_pkt == (size_t)e->fpp) {
             int st = emit_neural(e, err);
@@ -125,6 +165,30 @@ static int tcx_take(nac_packet_encoder *e, const float *x, size_t n, nac_error *
         }
     }
     return NAC_OK;
+}
+
+/* Adaptive stages: the threshold to start from for a target of kbps with S stages at most,
+ * measured with the built-in model on dev speech (every 8th file of ../shared/data/dev: the
+ * payload rate each threshold gave, docs/packets.md); the rate control corrects it as the stream
+ * goes on. */
+static double start_threshold(double kbps, int S)
+{
+    static const double k6[] = {1.50, 1.72, 2.34, 2.87, 3.00}, t6[] = {0.30, 0.20, 0.15, 0.10, 0.05};
+    static const double k12[] = {1.82, 2.16, 2.57, 3.41, 4.51, 5.18, 5.76, 6.00},
+                        t12[] = {0.30, 0.25, 0.20, 0.15, 0.12, 0.10, 0.08, 0.06};
+    static const double k24[] = {5.32, 6.68, 10.04, 12.0}, t24[] = {0.12, 0.08, 0.05, 0.03};
+    static const double k48[] = {12.0, 24.0}, t48[] = {0.03, 0.003};
+    const double *k = S <= 6 ? k6 : S <= 12 ? k12 : S <= 24 ? k24 : k48;
+    const double *t = S <= 6 ? t6 : S <= 12 ? t12 : S <= 24 ? t24 : t48;
+    int n = S <= 6 ? 5 : S <= 12 ? 8 : S <= 24 ? 4 : 2;
+    if (kbps <= k[0])
+        return t[0];
+    for (int i = 1; i < n; i++)
+        if (kbps <= k[i]) {
+            double a = (kbps - k[i - 1]) / (k[i] - k[i - 1]);
+            return exp((1 - a) * log(t[i - 1]) + a * log(t[i]));
+        }
+    return t[n - 1];
 }
 
 int nac_packet_encoder_create(nac_packet_encoder **out, const nac_model *m, const nac_packet_config *cfg,
@@ -187,14 +251,31 @@ int nac_packet_encoder_create(nac_packet_encoder **out, const nac_model *m, cons
         nac_model_get_info(m, &mi);
         double stage_kbps = (double)mi.bits_per_stage * mi.sample_rate / mi.frame_size / 1000;
         e->vbr = cfg->vbr;
+        double fps = (double)mi.sample_rate / mi.frame_size;
         if (cfg->vbr) {
+            if (cfg->vbr != NAC_VBR_LOSSLESS && cfg->vbr != NAC_VBR_ADAPTIVE) {
+                st = nac_error_set(err, NAC_ERR_ARG, "packet encoder: vbr %d is not 0, NAC_VBR_LOSSLESS or "
+                                                     "NAC_VBR_ADAPTIVE", cfg->vbr);
+                goto fail;
+            }
             if (mi.bits_per_stage != 10) {
                 st = nac_error_set(err, NAC_ERR_MODEL, "packet encoder: the VBR tables code 10-bit stages, this model "
                                                        "has %d", mi.bits_per_stage);
                 goto fail;
             }
-            /* a target average: the stages whose coded size comes closest to it (docs/packets.md) */
-            e->S = nac_vbr_stages_for_kbps(cfg->kbps, mi.n_stages);
+            e->adaptive = cfg->vbr == NAC_VBR_ADAPTIVE && mi.n_stages >= 3 && cfg->kbps >= 3 * stage_kbps - 1e-9;
+            if (e->adaptive) { /* the stream's stages: the first trained count whose frames cost 15% above
+                                * the target, so that hard frames can take more than the average */
+                int set[NAC_VBR_MAX_SET], k = nac_vbr_stage_set(mi.n_stages, set);
+                e->S = set[k - 1];
+                for (int j = 0; j < k; j++)
+                    if (nac_vbr_expected_bits(set[j]) >= 1.15 * cfg->kbps * 1000 / fps) {
+                        e->S = set[j];
+                        break;
+                    }
+            } else { /* a target average: the stages whose coded size comes closest to it (docs/packets.md) */
+                e->S = nac_vbr_stages_for_kbps(cfg->kbps, mi.n_stages);
+            }
         } else {
             double stages = cfg->kbps / stage_kbps;
             if (fabs(stages - lround(stages)) > 1e-6 || lround(stages) < 1 || lround(stages) > mi.n_stages) {
@@ -224,8 +305,22 @@ int nac_packet_encoder_create(nac_packet_encoder **out, const nac_model *m, cons
         in->model_hash = mi.hash;
         in->delay = (uint32_t)mi.delay;
         if (cfg->vbr) {
-            in->vbr_table = nac_vbr_table_hash();
+            in->vbr_table = e->adaptive ? nac_vbr_adaptive_hash() : nac_vbr_table_hash();
             in->bitrate = (uint8_t)lround(fmin(cfg->kbps * 10, 255));
+        }
+        if (e->adaptive) {
+            e->coder = m->coder;
+            e->D = m->net->rvq.cfg.dim;
+            e->k = nac_vbr_stage_set(e->S, e->set);
+            e->tb = cfg->kbps * 1000 / fps - 8.0 * FRAMING_BYTES / e->fpp;
+            e->log_tau0 = log(start_threshold(cfg->kbps, e->S));
+            if (e->tb < 1 || !(e->zq = malloc(2 * (size_t)e->D * sizeof *e->zq)) ||
+                !(e->pkt_fs = malloc((size_t)e->fpp))) {
+                st = e->tb < 1 ? nac_error_set(err, NAC_ERR_ARG, "packet encoder: %g kbps leaves no room for codes in "
+                                                                 "packets of %d frames", cfg->kbps, e->fpp)
+                               : nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a packet encoder");
+                goto fail;
+            }
         }
         nac_biquad_highpass(&e->hp, NAC_NEURAL_HIGHPASS_HZ, mi.sample_rate);
         /* one push of CHUNK, or the flush: what the encoder holds back (delay, a partial frame) too */
@@ -261,6 +356,7 @@ void nac_packet_encoder_destroy(nac_packet_encoder *e)
     nac_encoder_destroy(e->enc);
     nac_tcx_encoder_destroy(e->tcx);
     free(e->chunk), free(e->codes), free(e->pkt_codes), free(e->pkt_pcm), free(e->payload), free(e->q);
+    free(e->zq), free(e->pkt_fs);
     free(e);
 }
 
@@ -325,6 +421,16 @@ int nac_packet_encoder_next(nac_packet_encoder *e, const uint8_t **data, size_t 
     return NAC_OK;
 }
 
+int nac_stream_stage_counts(const nac_stream_info *info, int *counts)
+{
+    if (!info || !counts || info->mode != NAC_MODE_NEURAL || info->n_stages < 1)
+        return 0;
+    if (info->vbr_table && info->vbr_table == nac_vbr_adaptive_hash())
+        return nac_vbr_stage_set(info->n_stages, counts);
+    counts[0] = info->n_stages;
+    return 1;
+}
+
 int nac_packet_parse(nac_packet *pkt, const nac_stream_info *info, const uint8_t *data, size_t size, nac_error *err)
 {
     if (!info)
@@ -358,6 +464,8 @@ struct nac_packet_decoder {
     size_t cap, pend, pend_pos;
     size_t vbr_max;          /* frames a range-coded packet may hold: the stated frames per packet, or
                               * what a constant-rate packet could */
+    int adaptive;            /* each frame states its stage count (fs) */
+    uint8_t *fs;             /* (cap) each frame's count, at most Sd */
     /* transform */
     nac_tcx_decoder *tcx;
     float *tpcm;             /* (NAC_TCX_MAX_PACKET_FRAMES * NAC_TCX_FRAME) one decoded packet */
@@ -385,10 +493,12 @@ int nac_packet_decoder_create(nac_packet_decoder **out, const nac_model *m, cons
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a packet decoder");
     d->info = *info;
     d->fpp = info->frames_per_packet;
-    if (info->vbr_table && (info->mode != NAC_MODE_NEURAL || info->vbr_table != nac_vbr_table_hash())) {
+    d->adaptive = info->vbr_table && info->vbr_table == nac_vbr_adaptive_hash();
+    if (info->vbr_table &&
+        (info->mode != NAC_MODE_NEURAL || (info->vbr_table != nac_vbr_table_hash() && !d->adaptive))) {
         st = nac_error_set(err, NAC_ERR_UNSUPPORTED, "a variable-rate stream coded with table %08x, which this nac "
-                                                     "does not have (it has %08x)", info->vbr_table,
-                           nac_vbr_table_hash());
+                                                     "does not have (it has %08x, and %08x with adaptive stages)",
+                           info->vbr_table, nac_vbr_table_hash(), nac_vbr_adaptive_hash());
         goto fail;
     }
     if (info->mode == NAC_MODE_TRANSFORM) {
@@ -444,7 +554,14 @@ int nac_packet_decoder_create(nac_packet_decoder **out, const nac_model *m, cons
         d->vbr_max = info->frames_per_packet ? info->frames_per_packet : d->cap; /* what a VBR packet may claim */
         if ((st = nac_decoder_create(&d->dec, m, err)))
             goto fail;
-        if (!(d->codes = malloc(d->cap * (size_t)d->S * sizeof *d->codes))) {
+        if (d->adaptive && !info->frames_per_packet) {
+            st = nac_error_set(err, NAC_ERR_FORMAT, "a stream with adaptive stage counts must state its frames per "
+                                                    "packet");
+            goto fail;
+        }
+        if (d->adaptive) /* its packets hold at most the stated frames (at most 60 s: 3000) */
+            d->cap = info->frames_per_packet;
+        if (!(d->codes = malloc(d->cap * (size_t)d->S * sizeof *d->codes)) || (d->adaptive && !(d->fs = malloc(d->cap)))) {
             st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a packet decoder");
             goto fail;
         }
@@ -463,7 +580,7 @@ void nac_packet_decoder_destroy(nac_packet_decoder *d)
     nac_decoder_destroy(d->dec);
     nac_tcx_decoder_destroy(d->tcx);
     nac_vocoder_codec_destroy(d->voc);
-    free(d->codes), free(d->tpcm), free(d->vcodes), free(d->vout);
+    free(d->codes), free(d->tpcm), free(d->vcodes), free(d->vout), free(d->fs);
     free(d);
 }
 
@@ -537,14 +654,18 @@ int nac_packet_decoder_decode(nac_packet_decoder *d, const nac_packet *pkt, size
         }
     } else {
         if (d->info.vbr_table) {
-            st = nac_vbr_decode(d->codes, d->vbr_max, &n, pkt->data, pkt->size, d->info.frames_per_packet, d->S, &why);
+            st = nac_vbr_decode(d->codes, d->vbr_max, &n, pkt->data, pkt->size, d->info.frames_per_packet, d->S,
+                                d->adaptive ? d->fs : NULL, &why);
         } else {
             n = pkt->size * 8 / ((size_t)d->S * (size_t)d->bits);
             if (n > d->cap)
                 n = d->cap;
             st = nac_rvq_unpack(d->codes, pkt->data, pkt->size, n * (size_t)d->S, d->bits, &why);
         }
-        if (!st && d->Sd < d->S)
+        if (!st && d->adaptive) /* rows stay S long; each frame decodes its count, at most Sd */
+            for (size_t i = 0; i < n; i++)
+                d->fs[i] = d->fs[i] < d->Sd ? d->fs[i] : (uint8_t)d->Sd;
+        else if (!st && d->Sd < d->S)
             for (size_t i = 0; i < n; i++)
                 memmove(d->codes + i * (size_t)d->Sd, d->codes + i * (size_t)d->S, (size_t)d->Sd * sizeof *d->codes);
         d->pend = st ? 0 : n;
@@ -602,7 +723,10 @@ int nac_packet_decoder_read(nac_packet_decoder *d, float *pcm, size_t max, size_
     }
     size_t m = d->pend - d->pend_pos < room ? d->pend - d->pend_pos : room;
     if (m) {
-        int st = nac_decoder_decode(d->dec, pcm, d->codes + d->pend_pos * (size_t)d->Sd, NULL, m, d->Sd, err);
+        int st = d->adaptive ? nac_decoder_decode_counts(d->dec, pcm, d->codes + d->pend_pos * (size_t)d->S, d->S,
+                                                         d->fs + d->pend_pos, m, err)
+                             : nac_decoder_decode(d->dec, pcm, d->codes + d->pend_pos * (size_t)d->Sd, NULL, m, d->Sd,
+                                                  err);
         if (st)
             return st;
         d->pend_pos += m;
