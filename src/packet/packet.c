@@ -561,7 +561,8 @@ int nac_packet_decoder_create(nac_packet_decoder **out, const nac_model *m, cons
         }
         if (d->adaptive) /* its packets hold at most the stated frames (at most 60 s: 3000) */
             d->cap = info->frames_per_packet;
-        if (!(d->codes = malloc(d->cap * (size_t)d->S * sizeof *d->codes)) || (d->adaptive && !(d->fs = malloc(d->cap)))) {
+        if (!(d->codes = malloc(d->cap * (size_t)d->S * sizeof *d->codes)) ||
+            (d->adaptive && !(d->fs = malloc(d->cap)))) {
             st = nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a packet decoder");
             goto fail;
         }
