@@ -666,8 +666,8 @@ int nac_cmd_info(int argc, char **argv)
     else {
         int counts[NAC_MAX_STAGES], k = nac_stream_stage_counts(in, counts);
         char each[80] = "";
-        for (int j = 0; j + 1 < k; j++)
-            snprintf(each + strlen(each), sizeof each - strlen(each), "%d, ", counts[j]);
+        for (int j = 0; j + 1 < k; j++) /* "3 or 6", "3, 6, or 12" */
+            snprintf(each + strlen(each), sizeof each - strlen(each), k > 2 ? "%d, " : "%d ", counts[j]);
         printf("  codec %u Hz, frame %u samples, delay %u, %s%u stages x %u bits (%.1f kbps%s), %u frames per "
                "packet\n", in->codec_rate, in->frame_size, in->delay, k > 1 ? "up to " : "", in->n_stages,
                in->stage_bits[0], (double)in->n_stages * in->stage_bits[0] * in->codec_rate / in->frame_size / 1000,
