@@ -205,6 +205,17 @@ static void trim_log(const char *path, long step)
         rename(tmp, path);
 }
 
+/* The weights a new run starts from (--init): a model file, or "builtin" for the task's. */
+static int load_init(nac_weights **w, const char *init, int task, nac_error *err)
+{
+    if (strcmp(init, "builtin"))
+        return nac_weights_load(w, init, err);
+    const void *b;
+    size_t size;
+    int st = nac_enh_builtin_bytes(task, &b, &size, err);
+    return st ? st : nac_weights_load_mem(w, b, size, err);
+}
+
 int nac_enh_train_run(const nac_enh_train_opts *o, nac_enh_report report, void *ctx, volatile sig_atomic_t *stop,
                       nac_error *err)
 {
@@ -250,17 +261,12 @@ int nac_enh_train_run(const nac_enh_train_opts *o, nac_enh_report report, void *
         resumed = 1;
         say(report, ctx, "resuming from %s at step %ld (%.2f h trained)", ckpt, step, secs / 3600);
     } else if (o->init) {
-        const void *b;
-        size_t size;
         if (o->channels || o->hidden || o->blocks || o->kernel) {
             st = nac_error_set(err, NAC_ERR_ARG, "--init keeps the architecture of its model: leave out --channels, "
                                                  "--hidden, --blocks and --kernel");
             goto done;
         }
-        if ((st = strcmp(o->init, "builtin") ? nac_weights_load(&wf, o->init, err)
-                                              : nac_enh_builtin_bytes(o->task, &b, &size, err) ||
-                                                    nac_weights_load_mem(&wf, b, size, err)) ||
-            (st = nac_enh_net_from_weights(&n, wf, 1, err)))
+        if ((st = load_init(&wf, o->init, o->task, err)) || (st = nac_enh_net_from_weights(&n, wf, 1, err)))
             goto done;
         if (n->cfg.task != o->task) {
             st = nac_error_set(err, NAC_ERR_MODEL, "%s is a %s model, not %s", o->init,

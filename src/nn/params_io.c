@@ -50,17 +50,25 @@ int nn_params_write(nac_weights_writer *w, const nn_params *p, nac_dtype params_
     return NAC_OK;
 }
 
+int nn_weights_check_tensor(const nac_weights *w, const char *name, int ndim, const size_t *shape, nac_error *err)
+{
+    const nac_tensor_info *f = nac_weights_find(w, name);
+    int same = f && f->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++)
+        same = f->shape[d] == shape[d];
+    return same ? NAC_OK
+                : nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: tensor %s is %s", name,
+                                f ? "of another shape" : "missing");
+}
+
 int nn_params_check_file(const nn_params *p, const nac_weights *w, nac_error *err)
 {
     for (int i = 0; i < p->n; i++) {
-        const nn_tensor *t = &p->t[i];
-        const nac_tensor_info *f = nac_weights_find(w, t->name);
-        int same = f && f->ndim == t->ndim;
-        for (int d = 0; same && d < t->ndim; d++)
-            same = f->shape[d] == (size_t)t->shape[d];
-        if (!same)
-            return nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: tensor %s is %s", t->name,
-                                 f ? "of another shape" : "missing");
+        size_t shape[4];
+        shape_of(shape, &p->t[i]);
+        int st = nn_weights_check_tensor(w, p->t[i].name, p->t[i].ndim, shape, err);
+        if (st)
+            return st;
     }
     return NAC_OK;
 }

@@ -21,6 +21,8 @@ void nn_params_names_free(nn_params_names *names);
  * before allocating, so that a file of a few config keys never costs the memory of the network it
  * describes: what is allocated is then bounded by the size of the file itself. */
 int nn_params_check_file(const nn_params *p, const nac_weights *w, nac_error *err);
+/* The same for one tensor outside a table (a VQ state): name in w with ndim dimensions of shape. */
+int nn_weights_check_tensor(const nac_weights *w, const char *name, int ndim, const size_t *shape, nac_error *err);
 
 /* Reads p's parameters (every one must be there with its shape) and, when with_moments and p has
  * moment arrays, each moment kind the file holds (told by *had_m, *had_v; either may be NULL). */

@@ -173,20 +173,25 @@ static int tcx_take(nac_packet_encoder *e, const float *x, size_t n, nac_error *
  * goes on. */
 static double start_threshold(double kbps, int S)
 {
-    static const double k6[] = {1.50, 1.72, 2.34, 2.87, 3.00}, t6[] = {0.30, 0.20, 0.15, 0.10, 0.05};
-    static const double k12[] = {1.82, 2.16, 2.57, 3.41, 4.51, 5.18, 5.76, 6.00},
-                        t12[] = {0.30, 0.25, 0.20, 0.15, 0.12, 0.10, 0.08, 0.06};
-    static const double k24[] = {5.32, 6.68, 10.04, 12.0}, t24[] = {0.12, 0.08, 0.05, 0.03};
-    static const double k48[] = {12.0, 24.0}, t48[] = {0.03, 0.003};
-    const double *k = S <= 6 ? k6 : S <= 12 ? k12 : S <= 24 ? k24 : k48;
-    const double *t = S <= 6 ? t6 : S <= 12 ? t12 : S <= 24 ? t24 : t48;
-    int n = S <= 6 ? 5 : S <= 12 ? 8 : S <= 24 ? 4 : 2;
+    static const struct {
+        int S, n;             /* the stream's stages at most; points */
+        double kbps[8], tau[8];
+    } tables[] = {{6, 5, {1.50, 1.72, 2.34, 2.87, 3.00}, {0.30, 0.20, 0.15, 0.10, 0.05}},
+                  {12, 8, {1.82, 2.16, 2.57, 3.41, 4.51, 5.18, 5.76, 6.00},
+                   {0.30, 0.25, 0.20, 0.15, 0.12, 0.10, 0.08, 0.06}},
+                  {24, 4, {5.32, 6.68, 10.04, 12.0}, {0.12, 0.08, 0.05, 0.03}},
+                  {48, 2, {12.0, 24.0}, {0.03, 0.003}}};
+    size_t i = 0;
+    while (i + 1 < sizeof tables / sizeof *tables && S > tables[i].S)
+        i++;
+    const double *k = tables[i].kbps, *t = tables[i].tau;
+    int n = tables[i].n;
     if (kbps <= k[0])
         return t[0];
-    for (int i = 1; i < n; i++)
-        if (kbps <= k[i]) {
-            double a = (kbps - k[i - 1]) / (k[i] - k[i - 1]);
-            return exp((1 - a) * log(t[i - 1]) + a * log(t[i]));
+    for (int j = 1; j < n; j++)
+        if (kbps <= k[j]) {
+            double a = (kbps - k[j - 1]) / (k[j] - k[j - 1]);
+            return exp((1 - a) * log(t[j - 1]) + a * log(t[j]));
         }
     return t[n - 1];
 }
@@ -421,11 +426,17 @@ int nac_packet_encoder_next(nac_packet_encoder *e, const uint8_t **data, size_t 
     return NAC_OK;
 }
 
+/* A stream with adaptive stage counts (docs/format.md 2.3.4). */
+static int adaptive_stream(const nac_stream_info *info)
+{
+    return info->vbr_table && info->vbr_table == nac_vbr_adaptive_hash();
+}
+
 int nac_stream_stage_counts(const nac_stream_info *info, int *counts)
 {
     if (!info || !counts || info->mode != NAC_MODE_NEURAL || info->n_stages < 1)
         return 0;
-    if (info->vbr_table && info->vbr_table == nac_vbr_adaptive_hash())
+    if (adaptive_stream(info))
         return nac_vbr_stage_set(info->n_stages, counts);
     counts[0] = info->n_stages;
     return 1;
@@ -493,7 +504,7 @@ int nac_packet_decoder_create(nac_packet_decoder **out, const nac_model *m, cons
         return nac_error_set(err, NAC_ERR_NOMEM, "out of memory creating a packet decoder");
     d->info = *info;
     d->fpp = info->frames_per_packet;
-    d->adaptive = info->vbr_table && info->vbr_table == nac_vbr_adaptive_hash();
+    d->adaptive = adaptive_stream(info);
     if (info->vbr_table &&
         (info->mode != NAC_MODE_NEURAL || (info->vbr_table != nac_vbr_table_hash() && !d->adaptive))) {
         st = nac_error_set(err, NAC_ERR_UNSUPPORTED, "a variable-rate stream coded with table %08x, which this nac "

@@ -85,6 +85,11 @@ uint32_t nac_vbr_table_hash(void)
     return T.stages ? T.hash : 0;
 }
 
+/* Whether stage s of frame f of a packet has the "previous frame's index" flag: from the second
+ * frame on, where the previous frame coded stage s too (S_prev stages) and the table gives the
+ * stage a repeat frequency. */
+static int has_repeat_flag(size_t f, int s, int S_prev) { return f > 0 && s < S_prev && s < T.stages && T.repeat[s]; }
+
 /* ---- adaptive stage counts (docs/format.md 2.3.4) ------------------------------------------------ */
 
 #define ADAPTIVE_TAG "nac adaptive stage counts 1"
@@ -150,7 +155,7 @@ double nac_vbr_frame_bits(const int32_t *c, const int32_t *prev, int S, int S_pr
             continue;
         }
         uint32_t r = T.repeat[s];
-        if (prev && s < S_prev && r) {
+        if (prev && has_repeat_flag(1, s, S_prev)) {
             if (c[s] == prev[s]) {
                 bits -= log2(r / 65536.0);
                 continue;
@@ -231,7 +236,7 @@ int nac_vbr_encode(uint8_t *out, size_t cap, size_t *size, const int32_t *codes,
                 continue;
             }
             uint32_t r = T.repeat[s];
-            if (f > 0 && s < Sp && r) { /* the previous frame's index again? (not across packets: each stands alone) */
+            if (has_repeat_flag(f, s, Sp)) { /* the previous frame's index again? (not across packets) */
                 int same = c == codes[(f - 1) * (size_t)S + (size_t)s];
                 nac_rc_encode(&rc, same ? 0 : r, same ? r : NAC_RC_MAX_TOTAL - r, NAC_RC_MAX_TOTAL);
                 if (same)
@@ -278,11 +283,11 @@ int nac_vbr_decode(int32_t *codes, size_t max_frames, size_t *F, const uint8_t *
             int32_t c;
             if (s >= T.stages) {
                 c = (int32_t)nac_rc_decode_bits(&rc, 10);
-            } else if (f > 0 && s < Sp && T.repeat[s] && nac_rc_decode_freq(&rc, NAC_RC_MAX_TOTAL) < T.repeat[s]) {
+            } else if (has_repeat_flag(f, s, Sp) && nac_rc_decode_freq(&rc, NAC_RC_MAX_TOTAL) < T.repeat[s]) {
                 nac_rc_decode_update(&rc, 0, T.repeat[s]);
                 c = codes[(f - 1) * (size_t)S + (size_t)s]; /* the previous frame's index */
             } else {
-                if (f > 0 && s < Sp && T.repeat[s])
+                if (has_repeat_flag(f, s, Sp))
                     nac_rc_decode_update(&rc, T.repeat[s], NAC_RC_MAX_TOTAL - T.repeat[s]);
                 const uint32_t *cum = T.cum[s];
                 uint32_t v = nac_rc_decode_freq(&rc, NAC_RC_MAX_TOTAL);

@@ -103,13 +103,10 @@ static int build(nac_vqvae *m, const nac_weights *w, int with_optimizer, nac_err
             rvq_idx[i] = st;
         }
     }
+    size_t shs[1] = {m->rvq.state_floats};
     int st = w ? nn_params_check_file(&m->p, w, err) : NAC_OK;
-    if (!st && w && c->stages > 0) {
-        const nac_tensor_info *f = nac_weights_find(w, "vq.state");
-        if (!f || f->ndim != 1 || f->shape[0] != m->rvq.state_floats)
-            st = nac_error_set(err, NAC_ERR_MODEL, "model does not match its config: tensor vq.state is %s",
-                               f ? "of another shape" : "missing");
-    }
+    if (!st && w && c->stages > 0)
+        st = nn_weights_check_tensor(w, "vq.state", 1, shs, err);
     if (st || (st = nn_params_alloc(&m->p, with_optimizer, err)))
         return st;
     if (c->stages > 0)
